@@ -1,0 +1,160 @@
+// The versioned wire format between business and imServer nodes (README "Wire format").
+// A business service in any language can push by publishing these JSON envelopes.
+import { z } from "zod";
+import { KICK_REASONS } from "./protocol.js";
+import type {
+  BroadcastPush,
+  KickReason,
+  MessagePush,
+  PresencePush,
+  ReceiptPush,
+} from "./protocol.js";
+
+export const WIRE_VERSION = 1;
+
+/** Logical bus topics; the Redis engine prefixes them (engine/redis/keys.ts). */
+export const topics = {
+  /** Commands for one imServer node: only the users it holds. */
+  node: (nodeId: string) => `node:${nodeId}`,
+  /** Events from imServer nodes to business (presence changes). */
+  events: "events",
+  /** Notices that the live node set changed. */
+  membership: "membership",
+} as const;
+
+/** Push `event` with `data` to every connection of the users in `to` held by this node. */
+export type PushCommand =
+  | {
+      v: 1;
+      kind: "push";
+      event: "message";
+      to: string[];
+      data: MessagePush;
+      /** Emit a receipt for `data.to` back to `data.from`. */
+      receipt?: boolean;
+    }
+  | { v: 1; kind: "push"; event: "receipt"; to: string[]; data: ReceiptPush }
+  | { v: 1; kind: "push"; event: "presence"; to: string[]; data: PresencePush };
+
+/** Push an operator broadcast to every connection of this node. */
+export interface BroadcastCommand {
+  v: 1;
+  kind: "broadcast";
+  data: BroadcastPush;
+}
+
+/** Close the user's connections on this node (only those opened with `sessionId`, if given). */
+export interface KickCommand {
+  v: 1;
+  kind: "kick";
+  userId: string;
+  reason: KickReason;
+  sessionId?: string;
+}
+
+export type NodeCommand = PushCommand | BroadcastCommand | KickCommand;
+
+/** A node tells business that a user came online (first connection) or went offline (last). */
+export interface PresenceEvent {
+  v: 1;
+  kind: "presence";
+  userId: string;
+  online: boolean;
+  nodeId: string;
+  ts: number;
+}
+
+export type NodeEvent = PresenceEvent;
+
+const id = z.string().min(1).max(256);
+const ts = z.number().int().nonnegative();
+const content = z.unknown().refine((c) => c !== undefined && c !== null, "content is required");
+
+const messagePush = z.object({
+  id,
+  seq: z.number().int().positive(),
+  from: id,
+  to: id.optional(),
+  channel: id.optional(),
+  content,
+  ts,
+});
+const receiptPush = z.object({
+  messageId: id,
+  to: id,
+  status: z.enum(["delivered", "offline", "failed"]),
+  ts,
+});
+const presencePush = z.object({ userId: id, online: z.boolean(), ts });
+const recipients = z.array(id).max(100_000);
+
+const nodeCommand = z.discriminatedUnion("kind", [
+  z.object({
+    v: z.literal(1),
+    kind: z.literal("push"),
+    event: z.literal("message"),
+    to: recipients,
+    data: messagePush,
+    receipt: z.boolean().optional(),
+  }),
+  z.object({
+    v: z.literal(1),
+    kind: z.literal("push"),
+    event: z.literal("receipt"),
+    to: recipients,
+    data: receiptPush,
+  }),
+  z.object({
+    v: z.literal(1),
+    kind: z.literal("push"),
+    event: z.literal("presence"),
+    to: recipients,
+    data: presencePush,
+  }),
+  z.object({
+    v: z.literal(1),
+    kind: z.literal("broadcast"),
+    data: z.object({ id, from: id, broadcast: z.literal(true), content, ts }),
+  }),
+  z.object({
+    v: z.literal(1),
+    kind: z.literal("kick"),
+    userId: id,
+    reason: z.enum(KICK_REASONS),
+    sessionId: id.optional(),
+  }),
+]);
+
+const nodeEvent = z.object({
+  v: z.literal(1),
+  kind: z.literal("presence"),
+  userId: id,
+  online: z.boolean(),
+  nodeId: id,
+  ts,
+});
+
+function parse<T>(schema: z.ZodType<T>, raw: string): T | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  const result = schema.safeParse(json);
+  return result.success ? result.data : null;
+}
+
+/** null for anything that is not a valid command of a known version: the caller counts and drops it. */
+export function decodeCommand(raw: string): NodeCommand | null {
+  // A push's `to` and `data` are checked by shape; "kind" alone picks the branch.
+  return parse(nodeCommand, raw) as NodeCommand | null;
+}
+
+export function decodeEvent(raw: string): NodeEvent | null {
+  return parse(nodeEvent, raw);
+}
+
+export function encode(message: NodeCommand | NodeEvent): string {
+  return JSON.stringify(message);
+}
