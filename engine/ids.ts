@@ -1,0 +1,19 @@
+// Identifiers shared by both engines: tokens, their hashes and conversation keys.
+import { createHash, randomBytes } from "node:crypto";
+import type { ConversationRef } from "./types.js";
+
+/** 256 random bits, base64url: session and connect tokens. */
+export function newToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** Tokens are stored under their hash, so a read of the store does not yield usable tokens. */
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("base64url");
+}
+
+/** A stable key for a conversation; a direct one is the same whichever side is `a`. */
+export function conversationKey(ref: ConversationRef): string {
+  if (ref.kind === "channel") return `c:${ref.name}`;
+  return ref.a < ref.b ? `d:${ref.a}:${ref.b}` : `d:${ref.b}:${ref.a}`;
+}
