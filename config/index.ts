@@ -40,7 +40,8 @@ export interface Config {
   businessPort: number;
   imPort: number;
   host: string;
-  imPublicUrl: string;
+  /** The URL handed to clients; undefined: http://host:<bound port>. */
+  imPublicUrl: string | undefined;
   nodeId: string;
   router: "partition" | "adapter";
   dmPolicy: "friends" | "open";
@@ -75,7 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     businessPort: e.BUSINESS_PORT,
     imPort: e.IM_PORT,
     host: e.IM_HOST,
-    imPublicUrl: e.IM_PUBLIC_URL ?? `http://${e.IM_HOST}:${e.IM_PORT}`,
+    imPublicUrl: e.IM_PUBLIC_URL,
     nodeId: e.IM_NODE_ID ?? `im-${e.IM_PORT}`,
     router: e.IM_ROUTER,
     dmPolicy: e.IM_DM_POLICY,
