@@ -34,7 +34,8 @@ class MemoryBus implements Bus {
     if (!set) return 0;
     // Delivered on a later tick, as over Redis: a publisher never re-enters a subscriber.
     for (const handler of set) queueMicrotask(() => handler(payload));
-    return set.size;
+    // This process is one subscriber however many handlers it has, as one Redis connection is.
+    return 1;
   }
 
   async subscribe(topic: string, handler: (payload: string) => void): Promise<Unsubscribe> {
@@ -94,8 +95,9 @@ class MemoryPresence implements Presence {
   async add(userId: UserId, nodeId: string, connId: string): Promise<boolean> {
     let conns = this.byUser.get(userId);
     if (!conns) this.byUser.set(userId, (conns = new Map()));
+    const first = conns.size === 0;
     conns.set(connId, nodeId);
-    return conns.size === 1;
+    return first;
   }
 
   async remove(userId: UserId, _nodeId: string, connId: string): Promise<boolean> {
@@ -136,8 +138,8 @@ class MemoryStore implements Store {
   private readonly relations = new Map<UserId, Map<UserId, Exclude<FriendState, "none">>>();
   private readonly channels = new Map<string, Set<UserId>>();
   private readonly conversations = new Map<string, Conversation>();
-  /** userId → direct conversation keys with a stored message */
-  private readonly directOf = new Map<UserId, Map<string, ConversationRef>>();
+  /** userId → the peers of their direct conversations with a stored message */
+  private readonly directOf = new Map<UserId, Set<UserId>>();
 
   async createUser(username: string, passwordHash: string): Promise<User | null> {
     const key = username.toLowerCase();
@@ -255,7 +257,9 @@ class MemoryStore implements Store {
   }
 
   async listChannels(): Promise<ChannelSummary[]> {
-    return [...this.channels].map(([name, members]) => ({ name, members: members.size }));
+    return [...this.channels]
+      .map(([name, members]) => ({ name, members: members.size }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   async appendMessage(ref: ConversationRef, message: NewMessage): Promise<MessagePush> {
@@ -266,10 +270,13 @@ class MemoryStore implements Store {
     conversation.messages.push(stored);
     conversation.lastTs = stored.ts;
     if (ref.kind === "direct") {
-      for (const userId of [ref.a, ref.b]) {
-        let keys = this.directOf.get(userId);
-        if (!keys) this.directOf.set(userId, (keys = new Map()));
-        keys.set(key, ref);
+      for (const [userId, peer] of [
+        [ref.a, ref.b],
+        [ref.b, ref.a],
+      ] as const) {
+        let peers = this.directOf.get(userId);
+        if (!peers) this.directOf.set(userId, (peers = new Set()));
+        peers.add(peer);
       }
     }
     return { ...stored };
@@ -277,11 +284,17 @@ class MemoryStore implements Store {
 
   async history(ref: ConversationRef, after: number, limit: number): Promise<MessagePush[]> {
     const messages = this.conversations.get(conversationKey(ref))?.messages ?? [];
-    return messages.slice(Math.max(0, after), Math.max(0, after) + limit).map((m) => ({ ...m }));
+    const start = after > 0 ? Math.floor(after) : 0;
+    return messages.slice(start, start + Math.max(0, Math.floor(limit))).map((m) => ({ ...m }));
   }
 
   async conversationsOf(userId: UserId): Promise<ConversationSummary[]> {
-    const refs: ConversationRef[] = [...(this.directOf.get(userId)?.values() ?? [])];
+    // The caller is always `a` of their direct conversations, as in the Redis twin.
+    const refs: ConversationRef[] = [...(this.directOf.get(userId) ?? [])].map((peer) => ({
+      kind: "direct",
+      a: userId,
+      b: peer,
+    }));
     for (const name of await this.channelsOf(userId)) refs.push({ kind: "channel", name });
     return refs
       .map((ref) => {
@@ -307,7 +320,7 @@ class MemoryMembership implements Membership {
   }
 
   async heartbeat(node: NodeInfo, ttlMs: number): Promise<void> {
-    const known = this.nodes.has(node.nodeId);
+    const known = (this.nodes.get(node.nodeId)?.expiresAt ?? 0) > Date.now();
     this.nodes.set(node.nodeId, { node: { ...node }, expiresAt: Date.now() + ttlMs });
     if (!known) await this.bus.publish(topics.membership, node.nodeId);
   }

@@ -88,7 +88,9 @@ const receiptPush = z.object({
 const presencePush = z.object({ userId: id, online: z.boolean(), ts });
 const recipients = z.array(id).max(100_000);
 
-const nodeCommand = z.discriminatedUnion("kind", [
+// Three push shapes share kind "push": zod 4 refuses a repeated discriminator value, so they
+// form their own union on "event", nested in the union on "kind".
+const pushCommand = z.discriminatedUnion("event", [
   z.object({
     v: z.literal(1),
     kind: z.literal("push"),
@@ -111,6 +113,10 @@ const nodeCommand = z.discriminatedUnion("kind", [
     to: recipients,
     data: presencePush,
   }),
+]);
+
+const nodeCommand = z.discriminatedUnion("kind", [
+  pushCommand,
   z.object({
     v: z.literal(1),
     kind: z.literal("broadcast"),

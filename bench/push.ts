@@ -1,0 +1,201 @@
+// bench/push: the push leg (a command on the bus → client ack) of a Herald imServer against a
+// bare socket.io server doing io.to(room).emit, side by side in one run, 2,000 clients each.
+// Prints deliveries/s and server CPU µs per delivery (the server process's own CPU time) and
+// writes bench/results/push.json.
+//   node dist/bench/push.js [--clients 2000] [--direct 20000] [--fanout 50]
+import { fork, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import { RedisEngine } from "../engine/redis/redis-engine.js";
+import { encode, topics } from "../engine/wire.js";
+import { startRedis } from "../test/helpers/redis.js";
+import type { ClientsReply } from "./push-clients.js";
+import type { BenchReply } from "./push-server.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    clients: { type: "string", default: "2000" },
+    direct: { type: "string", default: "20000" },
+    fanout: { type: "string", default: "50" },
+    processes: { type: "string", default: "2" },
+  },
+});
+const CLIENTS = Number(args.clients);
+const DIRECT = Number(args.direct);
+const FANOUT = Number(args.fanout);
+const PROCESSES = Number(args.processes);
+const WAIT_MS = 120_000;
+const MODES = ["herald", "bare", "bare-ack"] as const;
+type Mode = (typeof MODES)[number];
+
+interface Result {
+  mode: Mode;
+  scenario: "direct" | "fanout";
+  deliveries: number;
+  seconds: number;
+  deliveriesPerSecond: number;
+  serverCpuMicrosPerDelivery: number;
+}
+
+function ask<T extends { type: string }>(
+  child: ChildProcess,
+  type: T["type"],
+  request?: object,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type} reply`)), WAIT_MS);
+    const onMessage = (message: T) => {
+      if (message.type !== type) return;
+      clearTimeout(timer);
+      child.off("message", onMessage);
+      resolve(message);
+    };
+    child.on("message", onMessage);
+    if (request) child.send(request);
+  });
+}
+
+async function cpuMicros(server: ChildProcess): Promise<number> {
+  const reply = await ask<Extract<BenchReply, { type: "cpu" }>>(server, "cpu", { type: "cpu" });
+  return reply.userMicros + reply.systemMicros;
+}
+
+async function received(clients: ChildProcess[]): Promise<number> {
+  const replies = await Promise.all(
+    clients.map((c) =>
+      ask<Extract<ClientsReply, { type: "count" }>>(c, "count", { type: "count" }),
+    ),
+  );
+  return replies.reduce((sum, r) => sum + r.received, 0);
+}
+
+async function serverAcks(server: ChildProcess): Promise<number> {
+  return (await ask<Extract<BenchReply, { type: "acks" }>>(server, "acks", { type: "acks" })).acks;
+}
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function command(to: string[], n: number): string {
+  const data = {
+    id: `m-${n}`,
+    seq: n + 1,
+    from: "bench",
+    content: { text: "hello, world" },
+    ts: Date.now(),
+  };
+  return encode({ v: 1, kind: "push", event: "message", to, data });
+}
+
+async function runMode(mode: Mode, redisUrl: string): Promise<Result[]> {
+  const env = { ...process.env, MODE: mode, REDIS_URL: redisUrl };
+  const server = fork(join(here, "push-server.js"), { env });
+  const ready = await ask<Extract<BenchReply, { type: "ready" }>>(server, "ready");
+  const perProcess = Math.ceil(CLIENTS / PROCESSES);
+  const clients = Array.from({ length: PROCESSES }, (_, i) =>
+    fork(join(here, "push-clients.js"), {
+      env: {
+        ...env,
+        URL: ready.url,
+        NODE_ID: ready.nodeId,
+        FIRST: String(i * perProcess),
+        COUNT: String(Math.min(perProcess, CLIENTS - i * perProcess)),
+      },
+    }),
+  );
+  await Promise.all(clients.map((c) => ask(c, "connected")));
+
+  const engine = await RedisEngine.connect({ url: redisUrl, prefix: "herald:" });
+  const publisher = new Redis(redisUrl);
+  const publish = (payload: string) =>
+    mode === "herald"
+      ? engine.bus.publish(topics.node(ready.nodeId), payload)
+      : publisher.publish("bench:bare", payload);
+  const everyone = Array.from({ length: CLIENTS }, (_, i) => `user-${i}`);
+  const scenarios = [
+    {
+      scenario: "direct" as const,
+      commands: DIRECT,
+      to: (n: number) => [everyone[(n * 7919) % CLIENTS]!],
+      fan: 1,
+    },
+    { scenario: "fanout" as const, commands: FANOUT, to: () => everyone, fan: CLIENTS },
+  ];
+
+  const results: Result[] = [];
+  for (const { scenario, commands, to, fan } of scenarios) {
+    const deliveries = commands * fan;
+    const payloads = Array.from({ length: commands }, (_, n) => command(to(n), n));
+    const before = await received(clients);
+    const acksBefore = await serverAcks(server);
+    const cpuBefore = await cpuMicros(server);
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < payloads.length; i += 500)
+      await Promise.all(payloads.slice(i, i + 500).map(publish));
+    await until(
+      async () => (await received(clients)) - before >= deliveries,
+      `${mode} ${scenario} deliveries`,
+    );
+    if (mode !== "bare") {
+      await until(
+        async () => (await serverAcks(server)) - acksBefore >= deliveries,
+        `${mode} ${scenario} acks`,
+      );
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = (await cpuMicros(server)) - cpuBefore;
+    results.push({
+      mode,
+      scenario,
+      deliveries,
+      seconds: Number(seconds.toFixed(3)),
+      deliveriesPerSecond: Math.round(deliveries / seconds),
+      serverCpuMicrosPerDelivery: Number((cpu / deliveries).toFixed(2)),
+    });
+  }
+
+  await engine.close();
+  publisher.disconnect();
+  for (const child of [...clients, server]) child.send({ type: "stop" });
+  await Promise.all([...clients, server].map((c) => new Promise((r) => c.once("exit", r))));
+  return results;
+}
+
+const redis = await startRedis();
+const results: Result[] = [];
+try {
+  for (const mode of MODES) results.push(...(await runMode(mode, redis.url)));
+} finally {
+  await redis.destroy();
+}
+
+console.log(
+  `bench/push: ${CLIENTS} clients, ${DIRECT} direct commands, ${FANOUT} fan-out commands`,
+);
+console.table(results);
+for (const scenario of ["direct", "fanout"] as const) {
+  const herald = results.find((r) => r.mode === "herald" && r.scenario === scenario)!;
+  const bare = results.find((r) => r.mode === "bare" && r.scenario === scenario)!;
+  const verdict =
+    herald.serverCpuMicrosPerDelivery <= bare.serverCpuMicrosPerDelivery ? "meets" : "misses";
+  console.log(
+    `${scenario}: herald ${herald.serverCpuMicrosPerDelivery} µs/delivery vs bare socket.io ` +
+      `${bare.serverCpuMicrosPerDelivery} µs/delivery → ${verdict} the target (herald ≤ bare)`,
+  );
+}
+const out = join(here, "..", "..", "bench", "results");
+mkdirSync(out, { recursive: true });
+writeFileSync(
+  join(out, "push.json"),
+  JSON.stringify({ date: new Date().toISOString(), clients: CLIENTS, results }, null, 2),
+);
+console.log(`wrote ${join(out, "push.json")}`);

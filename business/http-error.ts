@@ -1,0 +1,88 @@
+// The one error type of the HTTP API and the one middleware that turns every failure into the
+// contract's shape: {"error": {"code", "message"}}. Nothing else writes an error body.
+import type { Context, Next } from "koa";
+import type { Logger } from "../config/logger.js";
+
+export class HttpError extends Error {
+  override name = "HttpError";
+
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Extra response headers, e.g. Retry-After. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Codes for errors raised by Koa's own middleware (body parser, static files, router). */
+const CODE_BY_STATUS: Record<number, string> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "too_large",
+  415: "unsupported_media_type",
+  416: "range_not_satisfiable",
+  429: "rate_limited",
+  501: "not_implemented",
+  503: "unavailable",
+};
+
+interface HttpLikeError {
+  status?: unknown;
+  statusCode?: unknown;
+  type?: unknown;
+  expose?: unknown;
+  message?: unknown;
+}
+
+/** Maps errors thrown by middleware we do not own (co-body, raw-body, koa-send) to HttpError. */
+function fromLibraryError(err: unknown): HttpError | null {
+  if (typeof err !== "object" || err === null) return null;
+  const e = err as HttpLikeError;
+  const status = typeof e.status === "number" ? e.status : e.statusCode;
+  if (typeof status !== "number" || status < 400 || status >= 500) return null;
+  if (e.type === "entity.too.large")
+    return new HttpError(413, "too_large", "request body too large");
+  if (err instanceof SyntaxError) return new HttpError(400, "invalid_json", "malformed JSON body");
+  const code = CODE_BY_STATUS[status] ?? "bad_request";
+  const message = e.expose === true && typeof e.message === "string" ? e.message : code;
+  return new HttpError(status, code, message);
+}
+
+function send(ctx: Context, error: HttpError): void {
+  ctx.status = error.status;
+  for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+  ctx.body = { error: { code: error.code, message: error.message } };
+}
+
+/**
+ * The top middleware. `dependencyDown` tells an engine outage (503 `unavailable`) from a bug
+ * (500 `internal`) without knowing each engine's error types.
+ */
+export function errorMiddleware(logger: Logger, dependencyDown: () => Promise<boolean>) {
+  return async function errors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+      // Nothing answered: an unknown path, or a known path with another method.
+      if (ctx.body == null && (ctx.status === 404 || ctx.status === 405 || ctx.status === 501)) {
+        const code = CODE_BY_STATUS[ctx.status]!;
+        send(ctx, new HttpError(ctx.status, code, `${ctx.method} ${ctx.path}: ${code}`));
+      }
+    } catch (err) {
+      if (err instanceof HttpError) return send(ctx, err);
+      const mapped = fromLibraryError(err);
+      if (mapped) return send(ctx, mapped);
+      if (await dependencyDown()) {
+        logger.warn({ err, path: ctx.path }, "request failed: engine unavailable");
+        return send(ctx, new HttpError(503, "unavailable", "a dependency is unavailable"));
+      }
+      logger.error({ err, method: ctx.method, path: ctx.path }, "request failed");
+      send(ctx, new HttpError(500, "internal", "internal error"));
+    }
+  };
+}

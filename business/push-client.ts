@@ -1,0 +1,312 @@
+// The push client (the seed's ImHelper): how a business service reaches connected users. It
+// routes recipients to their owner imServer node with the partition router and publishes one
+// versioned command per node (engine/wire.ts). It needs only the engine, so another Node backend
+// can use it on its own: `createPushClient({ redisUrl })`.
+import type { Logger } from "../config/logger.js";
+import { NodeView } from "../engine/node-view.js";
+import type {
+  BroadcastPush,
+  KickReason,
+  MessagePush,
+  PresencePush,
+  ReceiptPush,
+  UserId,
+} from "../engine/protocol.js";
+import type { Engine, Unsubscribe } from "../engine/types.js";
+import {
+  decodeEvent,
+  encode,
+  topics,
+  type NodeCommand,
+  type PresenceEvent,
+} from "../engine/wire.js";
+
+/** What a client needs to open its socket: `io(url, {path, transports: ["websocket"], auth: {token}})`. */
+export interface ConnectInfo {
+  url: string;
+  path: string;
+  token: string;
+  nodeId: string;
+  /** Seconds until the token expires. */
+  expiresIn: number;
+}
+
+export interface PushResult {
+  /** Commands that reached a live node. */
+  nodes: number;
+  /** Recipients whose node was gone (or no node was live): they are offline for this push. */
+  offline: UserId[];
+}
+
+/** Hooks for the caller's metrics; the push client itself keeps none. */
+export interface PushMetrics {
+  published(kind: string): void;
+  deadNode(): void;
+}
+
+export interface PushClientOptions {
+  engine: Pick<Engine, "bus" | "membership" | "tokens" | "presence">;
+  /** Connect token lifetime; at most 30 s by contract. */
+  tokenTtlMs?: number;
+  /** The imServer's socket.io path. */
+  socketPath?: string;
+  /** How often the node view re-reads the live node set besides membership notices. */
+  refreshMs?: number;
+  logger?: Logger;
+  metrics?: PushMetrics;
+  /** Called by close(): createPushClient closes the engine it built. */
+  onClose?: () => Promise<void>;
+}
+
+export class PushClient {
+  private readonly engine: PushClientOptions["engine"];
+  private readonly nodeView: NodeView;
+  private readonly tokenTtlMs: number;
+  private readonly socketPath: string;
+  private readonly subscriptions = new Set<Unsubscribe>();
+  private started = false;
+
+  constructor(private readonly options: PushClientOptions) {
+    this.engine = options.engine;
+    this.nodeView = new NodeView(options.engine, options.refreshMs);
+    this.tokenTtlMs = Math.min(options.tokenTtlMs ?? 30_000, 30_000);
+    this.socketPath = options.socketPath ?? "/socket.io";
+  }
+
+  /** Loads the live node set and follows its changes. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.nodeView.start();
+  }
+
+  /** Re-reads the live node set now (it also follows membership notices and a timer). */
+  refreshNodes(): Promise<void> {
+    return this.nodeView.refresh();
+  }
+
+  /**
+   * The seed's PrevConnectServer: picks the user's owner node and issues a single-use token bound
+   * to it. null when no imServer node is live.
+   */
+  async prevConnect(userId: UserId, sessionId: string): Promise<ConnectInfo | null> {
+    let node = this.nodeView.router.ownerOf(userId);
+    if (!node) {
+      // A node may have registered since the last refresh; look once more before giving up.
+      await this.nodeView.refresh();
+      node = this.nodeView.router.ownerOf(userId);
+    }
+    if (!node) return null;
+    const token = await this.engine.tokens.issue(
+      { userId, sessionId, nodeId: node.nodeId },
+      this.tokenTtlMs,
+    );
+    return {
+      url: node.url,
+      path: this.socketPath,
+      token,
+      nodeId: node.nodeId,
+      expiresIn: Math.floor(this.tokenTtlMs / 1000),
+    };
+  }
+
+  /**
+   * Pushes a stored direct message to its recipient and to the sender's own connections. With
+   * `receipt`, the recipient's node answers the sender with a receipt; if that node is gone, this
+   * sends the `offline` receipt itself.
+   */
+  async send(message: MessagePush, options: { receipt?: boolean } = {}): Promise<PushResult> {
+    const recipients = new Set([message.from]);
+    if (message.to !== undefined) recipients.add(message.to);
+    const result = await this.publishGrouped(recipients, (to) => {
+      const receipt =
+        options.receipt === true && message.to !== undefined && to.includes(message.to);
+      return {
+        v: 1,
+        kind: "push",
+        event: "message",
+        to,
+        data: message,
+        ...(receipt && { receipt }),
+      };
+    });
+    if (options.receipt && message.to !== undefined && result.offline.includes(message.to)) {
+      const receipt: ReceiptPush = {
+        messageId: message.id,
+        to: message.to,
+        status: "offline",
+        ts: Date.now(),
+      };
+      await this.publishGrouped([message.from], (to) => ({
+        v: 1,
+        kind: "push",
+        event: "receipt",
+        to,
+        data: receipt,
+      }));
+    }
+    return result;
+  }
+
+  /** Pushes a stored channel message: one command per node, naming that node's members. */
+  sendChannel(message: MessagePush, members: readonly UserId[]): Promise<PushResult> {
+    return this.publishGrouped(new Set(members), (to) => ({
+      v: 1,
+      kind: "push",
+      event: "message",
+      to,
+      data: message,
+    }));
+  }
+
+  /** Tells `to` (a user's friends) that the user came or went. */
+  sendPresence(push: PresencePush, to: readonly UserId[]): Promise<PushResult> {
+    return this.publishGrouped(new Set(to), (ids) => ({
+      v: 1,
+      kind: "push",
+      event: "presence",
+      to: ids,
+      data: push,
+    }));
+  }
+
+  /** An operator broadcast to every connection of every live node; not stored. */
+  async broadcast(push: BroadcastPush): Promise<PushResult> {
+    return this.publishToAll({ v: 1, kind: "broadcast", data: push });
+  }
+
+  /** Online flag per user. */
+  async isOnline(userIds: readonly UserId[]): Promise<Map<UserId, boolean>> {
+    const flags = await this.engine.presence.online(userIds);
+    return new Map(userIds.map((id, i) => [id, flags[i] === true]));
+  }
+
+  /**
+   * Closes the user's connections (only those opened with `sessionId`, if given) after a
+   * `kicked {reason}`. Sent to every live node, not only the owner: during a rebalance a user's
+   * old connection may still sit on another node, and a kick is rare enough to afford it.
+   */
+  async forceOffline(
+    userId: UserId,
+    reason: KickReason = "force_offline",
+    sessionId?: string,
+  ): Promise<void> {
+    await this.publishToAll({
+      v: 1,
+      kind: "kick",
+      userId,
+      reason,
+      ...(sessionId !== undefined && { sessionId }),
+    });
+  }
+
+  /** Calls `handler` for each presence event the nodes report; malformed events are dropped. */
+  async onPresence(handler: (event: PresenceEvent) => void | Promise<void>): Promise<Unsubscribe> {
+    const unsubscribe = await this.engine.bus.subscribe(topics.events, (raw) => {
+      const event = decodeEvent(raw);
+      if (!event) {
+        this.options.logger?.warn({ raw: raw.slice(0, 200) }, "dropped a malformed node event");
+        return;
+      }
+      Promise.resolve()
+        .then(() => handler(event))
+        .catch((err: unknown) => this.options.logger?.error({ err }, "presence handler failed"));
+    });
+    const own: Unsubscribe = async () => {
+      this.subscriptions.delete(own);
+      await unsubscribe();
+    };
+    this.subscriptions.add(own);
+    return own;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((unsubscribe) => unsubscribe()));
+    await this.nodeView.stop();
+    this.started = false;
+    await this.options.onClose?.();
+  }
+
+  /** One command per owner node; a publish nobody hears marks that node's recipients offline. */
+  private async publishGrouped(
+    userIds: Iterable<UserId>,
+    command: (to: string[]) => NodeCommand,
+  ): Promise<PushResult> {
+    if (this.nodeView.router.liveNodes.length === 0) await this.nodeView.refresh();
+    const groups = this.nodeView.router.group(userIds);
+    const offline: UserId[] = groups.get(null) ?? [];
+    let nodes = 0;
+    let dead = false;
+    await Promise.all(
+      [...groups].map(async ([nodeId, to]) => {
+        if (nodeId === null) return;
+        if (await this.publish(nodeId, command(to))) nodes++;
+        else {
+          offline.push(...to);
+          dead = true;
+        }
+      }),
+    );
+    if (dead) await this.nodeView.refresh();
+    return { nodes, offline };
+  }
+
+  private async publishToAll(command: NodeCommand): Promise<PushResult> {
+    if (this.nodeView.router.liveNodes.length === 0) await this.nodeView.refresh();
+    const payload = encode(command);
+    const reached = await Promise.all(
+      this.nodeView.router.liveNodes.map((node) =>
+        this.publishEncoded(node.nodeId, command.kind, payload),
+      ),
+    );
+    if (reached.includes(false)) await this.nodeView.refresh();
+    return { nodes: reached.filter(Boolean).length, offline: [] };
+  }
+
+  private publish(nodeId: string, command: NodeCommand): Promise<boolean> {
+    const kind = command.kind === "push" ? command.event : command.kind;
+    return this.publishEncoded(nodeId, kind, encode(command));
+  }
+
+  /** true when a node heard it; 0 subscribers means the node is gone. */
+  private async publishEncoded(nodeId: string, kind: string, payload: string): Promise<boolean> {
+    const receivers = await this.engine.bus.publish(topics.node(nodeId), payload);
+    this.options.metrics?.published(kind);
+    if (receivers > 0) return true;
+    this.options.metrics?.deadNode();
+    this.options.logger?.warn({ nodeId, kind }, "no subscriber on node channel: node gone");
+    return false;
+  }
+}
+
+/**
+ * A standalone push client over Redis, for a business service that is not Herald's: it builds
+ * and owns its own RedisEngine (closed by `close()`).
+ */
+export async function createPushClient(opts: {
+  redisUrl: string;
+  prefix?: string;
+  tokenTtlMs?: number;
+  logger?: Logger;
+}): Promise<PushClient> {
+  // Loaded on demand so a caller that passes its own engine never loads ioredis.
+  const { RedisEngine } = await import("../engine/redis/redis-engine.js");
+  // The same default prefix as Herald's own config (REDIS_PREFIX), so both see the same keys.
+  const engine = await RedisEngine.connect({
+    url: opts.redisUrl,
+    prefix: opts.prefix ?? "herald:",
+  });
+  const client = new PushClient({
+    engine,
+    onClose: () => engine.close(),
+    ...(opts.tokenTtlMs !== undefined && { tokenTtlMs: opts.tokenTtlMs }),
+    ...(opts.logger !== undefined && { logger: opts.logger }),
+  });
+  try {
+    await client.start();
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  return client;
+}

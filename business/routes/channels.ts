@@ -1,0 +1,56 @@
+import type Router from "@koa/router";
+import { z } from "zod";
+import { sessionOf } from "../session.js";
+import {
+  channelNameSchema,
+  checkContentSize,
+  contentSchema,
+  pageQuerySchema,
+  parseBody,
+  parseParams,
+  parseQuery,
+} from "../validation.js";
+import type { RouteDeps } from "./types.js";
+
+const channel = z.object({ name: channelNameSchema });
+const postBody = z.object({ content: contentSchema });
+
+export function channelRoutes(router: Router, { services, session, json }: RouteDeps): void {
+  const { channels } = services;
+
+  router.get("/api/channels", session, async (ctx) => {
+    ctx.body = { channels: await channels.list() };
+  });
+
+  router.post("/api/channels/:name/join", session, async (ctx) => {
+    const { name } = parseParams(channel, ctx.params);
+    await channels.join(name, sessionOf(ctx).userId);
+    ctx.body = { name, member: true };
+  });
+
+  router.post("/api/channels/:name/leave", session, async (ctx) => {
+    const { name } = parseParams(channel, ctx.params);
+    await channels.leave(name, sessionOf(ctx).userId);
+    ctx.body = { name, member: false };
+  });
+
+  router.get("/api/channels/:name", session, async (ctx) => {
+    const { name } = parseParams(channel, ctx.params);
+    ctx.body = await channels.info(name);
+  });
+
+  router.post("/api/channels/:name/messages", session, json, async (ctx) => {
+    const { name } = parseParams(channel, ctx.params);
+    const { content } = parseBody(postBody, ctx.request.body);
+    checkContentSize(content);
+    const { id, seq, ts } = await channels.post(name, sessionOf(ctx).userId, content);
+    ctx.status = 202;
+    ctx.body = { id, seq, ts };
+  });
+
+  router.get("/api/channels/:name/messages", session, async (ctx) => {
+    const { name } = parseParams(channel, ctx.params);
+    const { after, limit } = parseQuery(pageQuerySchema, ctx.query);
+    ctx.body = { messages: await channels.history(name, sessionOf(ctx).userId, after, limit) };
+  });
+}

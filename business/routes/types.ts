@@ -1,0 +1,25 @@
+// What each route module receives: the services and the shared middleware.
+import type { Middleware } from "koa";
+import type { AccountService } from "../services/accounts.js";
+import type { AdminService } from "../services/admin.js";
+import type { ChannelService } from "../services/channels.js";
+import type { FriendService } from "../services/friends.js";
+import type { MessageService } from "../services/messages.js";
+import type { PresenceService } from "../services/presence.js";
+
+export interface Services {
+  accounts: AccountService;
+  friends: FriendService;
+  messages: MessageService;
+  channels: ChannelService;
+  presence: PresenceService;
+  admin: AdminService;
+}
+
+export interface RouteDeps {
+  services: Services;
+  /** Session check and per-session rate limit; always first on a route that needs a user. */
+  session: Middleware;
+  /** JSON body parser (1 MiB); always after `session`. */
+  json: Middleware;
+}

@@ -1,0 +1,80 @@
+// Accounts and sessions: register, login (scrypt, rate-limited per username), logout, connect.
+import type { User } from "../../engine/types.js";
+import { HttpError } from "../http-error.js";
+import { DecoyHash, hashPassword, verifyPassword, type ScryptCost } from "../passwords.js";
+import type { ConnectInfo } from "../push-client.js";
+import type { FailureLimiter } from "../rate-limiter.js";
+import type { AuthedSession } from "../session.js";
+import { requireUser, type ServiceDeps } from "./deps.js";
+
+export class AccountService {
+  private readonly decoy: DecoyHash;
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly loginFailures: FailureLimiter,
+    private readonly cost: ScryptCost,
+  ) {
+    this.decoy = new DecoyHash(cost);
+    // Computed now, so even the first login for an unknown name costs one hash, not two.
+    this.decoy.get().catch((err: unknown) => deps.logger.error({ err }, "decoy hash failed"));
+  }
+
+  async register(username: string, password: string): Promise<User> {
+    const hash = await hashPassword(password, this.cost);
+    const user = await this.deps.engine.store.createUser(username, hash);
+    if (!user) throw new HttpError(409, "username_taken", "that username is taken");
+    return user;
+  }
+
+  async login(username: string, password: string): Promise<{ token: string } & User> {
+    const key = username.toLowerCase();
+    const verdict = this.loginFailures.check(key);
+    if (!verdict.ok)
+      throw new HttpError(429, "rate_limited", "too many failed logins; try again later", {
+        "Retry-After": String(verdict.retryAfterS),
+      });
+    const record = await this.deps.engine.store.userByName(username);
+    // The same scrypt work whether or not the account exists.
+    const ok = await verifyPassword(password, record?.passwordHash ?? (await this.decoy.get()));
+    if (!record || !ok) {
+      this.loginFailures.fail(key);
+      throw new HttpError(401, "invalid_credentials", "wrong username or password");
+    }
+    const { token } = await this.deps.engine.store.createSession(
+      record.userId,
+      this.deps.config.sessionTtlMs,
+    );
+    return { token, userId: record.userId, username: record.username };
+  }
+
+  /** Revokes the session and its unused connect tokens, and closes the sockets opened with it. */
+  async logout(session: AuthedSession): Promise<void> {
+    const { engine, push, logger } = this.deps;
+    await engine.store.deleteSession(session.sessionId);
+    await engine.tokens.revokeSession(session.sessionId);
+    try {
+      await push.forceOffline(session.userId, "logout", session.sessionId);
+    } catch (err) {
+      // The session is gone already: its sockets cannot reconnect, so this is not worth a 5xx.
+      logger.error({ err }, "logout kick failed");
+    }
+  }
+
+  me(userId: string): Promise<User> {
+    return requireUser(this.deps.engine, userId);
+  }
+
+  /** The seed's PrevConnectServer, through the push client's router. */
+  async connect(session: AuthedSession): Promise<ConnectInfo> {
+    const info = await this.deps.push.prevConnect(session.userId, session.sessionId);
+    if (!info) throw new HttpError(503, "unavailable", "no imServer node is live");
+    return info;
+  }
+
+  async findByName(username: string): Promise<User> {
+    const record = await this.deps.engine.store.userByName(username);
+    if (!record) throw new HttpError(404, "user_not_found", "no such user");
+    return { userId: record.userId, username: record.username };
+  }
+}

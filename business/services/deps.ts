@@ -1,0 +1,39 @@
+// What every service is built from: no globals, so each app (and each test) has its own.
+import type { Config } from "../../config/index.js";
+import type { Logger } from "../../config/logger.js";
+import type { Engine, User } from "../../engine/types.js";
+import { HttpError } from "../http-error.js";
+import type { BusinessMetrics } from "../metrics.js";
+import type { PushClient } from "../push-client.js";
+
+export interface ServiceDeps {
+  config: Config;
+  engine: Engine;
+  push: PushClient;
+  metrics: BusinessMetrics;
+  logger: Logger;
+}
+
+/** The user, or 404 `user_not_found`. */
+export async function requireUser(engine: Engine, userId: string): Promise<User> {
+  const [user] = await engine.store.usersById([userId]);
+  if (!user) throw new HttpError(404, "user_not_found", "no such user");
+  return user;
+}
+
+/**
+ * Runs a push after its message is stored. A failed push loses nothing (the message is in
+ * history, which the SDK reads on reconnect), so it is logged and counted, never thrown.
+ */
+export async function pushAfterStore(
+  deps: ServiceDeps,
+  what: string,
+  push: () => Promise<unknown>,
+) {
+  try {
+    await push();
+  } catch (err) {
+    deps.metrics.pushFailures.inc();
+    deps.logger.error({ err, what }, "push failed; the message stays in history");
+  }
+}

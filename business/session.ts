@@ -1,0 +1,36 @@
+// The session check that every route but register and login runs first (before the body is
+// parsed, so a bad session wins over a bad body), then the per-session rate limit.
+import type { Context, Next } from "koa";
+import type { Engine, Session } from "../engine/types.js";
+import { HttpError } from "./http-error.js";
+import type { TokenBucketLimiter } from "./rate-limiter.js";
+
+export type AuthedSession = Session;
+
+export interface AppState {
+  session?: AuthedSession;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_~+/.=-]{1,512})$/;
+
+export function sessionMiddleware(engine: Engine, limiter: TokenBucketLimiter) {
+  return async function requireSession(ctx: Context, next: Next): Promise<void> {
+    const match = BEARER.exec(ctx.get("Authorization"));
+    const session = match ? await engine.store.sessionByToken(match[1]!) : null;
+    if (!session) throw new HttpError(401, "unauthorized", "missing or invalid session");
+    const verdict = limiter.take(session.sessionId);
+    if (!verdict.ok)
+      throw new HttpError(429, "rate_limited", "too many requests", {
+        "Retry-After": String(verdict.retryAfterS),
+      });
+    (ctx.state as AppState).session = session;
+    await next();
+  };
+}
+
+/** The session that sessionMiddleware put on the context. */
+export function sessionOf(ctx: Context): AuthedSession {
+  const session = (ctx.state as AppState).session;
+  if (!session) throw new Error("route is missing sessionMiddleware");
+  return session;
+}

@@ -1,0 +1,148 @@
+// JSON over fetch for the business API, turning every failure into one typed HeraldError.
+// Browser-safe: global fetch (or an injected one), no Node-only imports.
+
+/** The contract's error shape, plus the SDK's own codes for failures that never got an answer. */
+export class HeraldError extends Error {
+  override name = "HeraldError";
+  /** HTTP status; 0 when no response arrived (`network_error`) or it was unreadable. */
+  readonly status: number;
+  /** The contract's stable snake_case code, e.g. `not_friends`, `unauthorized`, `too_large`. */
+  readonly code: string;
+  /** Seconds to wait, from `Retry-After` (429). */
+  readonly retryAfter: number | undefined;
+
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    retryAfter?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+export type FetchLike = typeof fetch;
+
+const NETWORK_ATTEMPTS = 3;
+
+export type HttpMethod = "GET" | "POST" | "DELETE";
+
+export interface HttpClientOptions {
+  baseUrl: string;
+  fetch?: FetchLike;
+  /** The session token to send as a bearer, read on every request. */
+  token: () => string | undefined;
+}
+
+/** A thin JSON client: one request → the parsed body, or a thrown HeraldError. */
+export class HttpClient {
+  private readonly baseUrl: string;
+  private readonly fetchImpl: FetchLike;
+  private readonly token: () => string | undefined;
+
+  constructor(opts: HttpClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
+    // Called through a closure: a detached `window.fetch` throws "Illegal invocation" in browsers.
+    this.fetchImpl = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.token = opts.token;
+  }
+
+  /**
+   * `query` values that are undefined are left out. A request that never got an answer is sent
+   * again at once, up to twice, when repeating it is harmless (GET, DELETE, or `idempotent`):
+   * Node's fetch may pick a pooled keep-alive connection the server already closed (e.g. across
+   * a server restart, nodejs/undici#3492) and fail it with "other side closed".
+   */
+  async request<T>(
+    method: HttpMethod,
+    path: string,
+    body?: unknown,
+    query?: Record<string, string | number | undefined>,
+    opts: { idempotent?: boolean } = {},
+  ): Promise<T> {
+    const attempts = (opts.idempotent ?? method !== "POST") ? NETWORK_ATTEMPTS : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once<T>(method, path, body, query);
+      } catch (err) {
+        if (!(err instanceof HeraldError && err.code === "network_error") || attempt >= attempts) {
+          throw err;
+        }
+      }
+    }
+  }
+
+  private async once<T>(
+    method: HttpMethod,
+    path: string,
+    body: unknown,
+    query: Record<string, string | number | undefined> | undefined,
+  ): Promise<T> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    const token = this.token();
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    let response: Response;
+    try {
+      response = await this.fetchImpl(this.baseUrl + path + queryString(query), {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new HeraldError(0, "network_error", `request failed: ${describe(err)}`, undefined, {
+        cause: err,
+      });
+    }
+    const text = await response.text().catch(() => "");
+    if (!response.ok) throw errorFrom(response, text);
+    if (text === "") return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new HeraldError(response.status, "bad_response", "response body is not JSON");
+    }
+  }
+}
+
+function queryString(query: Record<string, string | number | undefined> | undefined): string {
+  if (!query) return "";
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) params.set(key, String(value));
+  }
+  const s = params.toString();
+  return s === "" ? "" : `?${s}`;
+}
+
+function errorFrom(response: Response, text: string): HeraldError {
+  const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
+  let code = `http_${response.status}`;
+  let message = response.statusText || `HTTP ${response.status}`;
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof parsed.error?.code === "string") code = parsed.error.code;
+    if (typeof parsed.error?.message === "string") message = parsed.error.message;
+  } catch {
+    // Not the contract's shape (a proxy's page, an empty body): keep the status-derived code.
+  }
+  return new HeraldError(response.status, code, message, retryAfter);
+}
+
+/** Seconds, from either form the header allows (delta-seconds or an HTTP date). */
+function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,47 @@
+// Small presentation helpers: times, day labels, avatar letters and colours.
+
+const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const weekday = new Intl.DateTimeFormat(undefined, { weekday: "long" });
+const date = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "long", year: "numeric" });
+
+export function formatTime(ts: number): string {
+  return time.format(ts);
+}
+
+/** "Today", "Yesterday", a weekday within the week, else the date. */
+export function formatDay(ts: number, now = Date.now()): string {
+  const day = startOfDay(ts);
+  const today = startOfDay(now);
+  const days = Math.round((today - day) / 86_400_000);
+  if (days === 0) return "Today";
+  if (days === 1) return "Yesterday";
+  if (days > 1 && days < 7) return weekday.format(ts);
+  return date.format(ts);
+}
+
+export function sameDay(a: number, b: number): boolean {
+  return startOfDay(a) === startOfDay(b);
+}
+
+function startOfDay(ts: number): number {
+  const d = new Date(ts);
+  d.setHours(0, 0, 0, 0);
+  return d.getTime();
+}
+
+export function initial(name: string): string {
+  const first = Array.from(name.trim())[0];
+  return first ? first.toUpperCase() : "?";
+}
+
+/** One of eight hues, stable per id, so a person keeps their colour everywhere. */
+export function hueClass(id: string): string {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+  return `hue-${h % 8}`;
+}
+
+/** A short stand-in for someone whose name the page could not confirm. */
+export function shortId(userId: string): string {
+  return `user ${userId.slice(0, 6)}`;
+}

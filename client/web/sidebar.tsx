@@ -1,0 +1,342 @@
+// The list side: who I am and the connection state, friend requests, friends with online dots,
+// my channels with counts, and the forms to add a friend or join a channel.
+import { useState } from "preact/hooks";
+import { Avatar } from "./avatar.js";
+import type { ChatModel, ChatState, ConversationState } from "./chat-model.js";
+import { ConnectionPill } from "./connection-pill.js";
+import { contentText } from "./content.js";
+import { shortId } from "./format.js";
+import { LogoutIcon, PlusIcon } from "./icons.js";
+
+const CHANNEL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+interface Props {
+  model: ChatModel;
+  state: ChatState;
+}
+
+export function Sidebar({ model, state }: Props) {
+  const counts = new Map(state.channels.map((c) => [c.name, c]));
+  const others = state.channels.filter((c) => !state.joined.includes(c.name));
+  // Direct conversations with someone who is not (or no longer) a friend, newest first.
+  const friendIds = new Set(state.friends.map((f) => f.userId));
+  const strangers = Object.entries(state.conversations)
+    .filter(([key]) => key.startsWith("d:") && !friendIds.has(key.slice(2)))
+    .filter(([, c]) => c.messages.length > 0 || c.lastTs > 0)
+    .sort(([, a], [, b]) => b.lastTs - a.lastTs)
+    .map(([key]) => key);
+  return (
+    <aside class="sidebar">
+      <header class="sidebar-head">
+        <Avatar id={state.me.userId} name={state.me.username} />
+        <div class="me">
+          <strong data-testid="me-name">{state.me.username}</strong>
+          <ConnectionPill status={state.status} />
+        </div>
+        <button
+          type="button"
+          class="icon-button"
+          title="Log out"
+          aria-label="Log out"
+          onClick={() => void model.logout()}
+          data-testid="logout-button"
+        >
+          <LogoutIcon />
+        </button>
+      </header>
+
+      <div class="sidebar-scroll">
+        {state.incoming.length > 0 && (
+          <section class="group">
+            <h2>Friend requests</h2>
+            <ul class="rows">
+              {state.incoming.map((u) => (
+                <li
+                  class="row request"
+                  key={u.userId}
+                  data-testid="incoming-request"
+                  data-username={u.username}
+                >
+                  <Avatar id={u.userId} name={u.username} />
+                  <span class="row-main">
+                    <span class="row-title">{u.username}</span>
+                    <span class="row-sub">wants to be friends</span>
+                  </span>
+                  <span class="row-actions">
+                    <button
+                      type="button"
+                      class="button primary small"
+                      onClick={() => void model.acceptFriend(u.userId)}
+                      data-testid="accept-request"
+                    >
+                      Accept
+                    </button>
+                    <button
+                      type="button"
+                      class="button ghost small"
+                      onClick={() => void model.removeFriend(u.userId)}
+                      data-testid="decline-request"
+                    >
+                      Decline
+                    </button>
+                  </span>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
+
+        <section class="group">
+          <h2>Friends</h2>
+          <ul class="rows" data-testid="friend-list">
+            {state.friends.map((f) => {
+              const key = `d:${f.userId}`;
+              const conv = state.conversations[key];
+              return (
+                <li key={f.userId}>
+                  <button
+                    type="button"
+                    class={`row link${state.active === key ? " active" : ""}`}
+                    onClick={() => model.open(key)}
+                    data-testid="friend"
+                    data-username={f.username}
+                    data-online={String(f.online)}
+                  >
+                    <Avatar id={f.userId} name={f.username} online={f.online} />
+                    <span class="row-main">
+                      <span class="row-title">{f.username}</span>
+                      <span class="row-sub">
+                        {preview(conv, state.me.userId) ?? (f.online ? "Online" : "Offline")}
+                      </span>
+                    </span>
+                    <Unread conv={conv} />
+                  </button>
+                </li>
+              );
+            })}
+            {state.outgoing.map((u) => (
+              <li
+                class="row pending"
+                key={u.userId}
+                data-testid="outgoing-request"
+                data-username={u.username}
+              >
+                <Avatar id={u.userId} name={u.username} />
+                <span class="row-main">
+                  <span class="row-title">{u.username}</span>
+                  <span class="row-sub">Request sent</span>
+                </span>
+                <button
+                  type="button"
+                  class="button ghost small"
+                  onClick={() => void model.removeFriend(u.userId)}
+                >
+                  Cancel
+                </button>
+              </li>
+            ))}
+          </ul>
+          {state.friends.length === 0 && state.outgoing.length === 0 && (
+            <p class="hint">No friends yet. Add someone by their username.</p>
+          )}
+          <InlineForm
+            placeholder="Add a friend by username"
+            label="Add friend"
+            testid="add-friend"
+            maxLength={32}
+            onSubmit={(name) => model.addFriend(name)}
+          />
+        </section>
+
+        {strangers.length > 0 && (
+          <section class="group">
+            <h2>Other conversations</h2>
+            <ul class="rows">
+              {strangers.map((key) => {
+                const peer = key.slice(2);
+                const name = state.names[peer] ?? shortId(peer);
+                const conv = state.conversations[key];
+                return (
+                  <li key={key}>
+                    <button
+                      type="button"
+                      class={`row link${state.active === key ? " active" : ""}`}
+                      onClick={() => model.open(key)}
+                      data-testid="other-conversation"
+                    >
+                      <Avatar id={peer} name={name} />
+                      <span class="row-main">
+                        <span class="row-title">{name}</span>
+                        <span class="row-sub">
+                          {preview(conv, state.me.userId) ?? "Not a friend"}
+                        </span>
+                      </span>
+                      <Unread conv={conv} />
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+          </section>
+        )}
+
+        <section class="group">
+          <h2>Channels</h2>
+          <ul class="rows" data-testid="channel-list">
+            {state.joined.map((name) => {
+              const key = `c:${name}`;
+              const conv = state.conversations[key];
+              const info = counts.get(name);
+              return (
+                <li key={name}>
+                  <button
+                    type="button"
+                    class={`row link${state.active === key ? " active" : ""}`}
+                    onClick={() => model.open(key)}
+                    data-testid="channel"
+                    data-name={name}
+                  >
+                    <Avatar id={`c:${name}`} name={name} channel />
+                    <span class="row-main">
+                      <span class="row-title">{name}</span>
+                      <span class="row-sub" data-testid="channel-counts">
+                        {info ? memberCounts(info.members, info.online) : "…"}
+                      </span>
+                    </span>
+                    <Unread conv={conv} />
+                  </button>
+                </li>
+              );
+            })}
+          </ul>
+          <InlineForm
+            placeholder="Create or join a channel"
+            label="Join"
+            testid="join-channel"
+            maxLength={64}
+            validate={(name) =>
+              CHANNEL_NAME.test(name) ? undefined : "Channel names: letters, digits, _ and -"
+            }
+            onSubmit={(name) => model.joinChannel(name.replace(/^#/, ""))}
+          />
+          {others.length > 0 && (
+            <div class="discover">
+              <h3>More channels</h3>
+              <ul class="chips">
+                {others.map((c) => (
+                  <li key={c.name}>
+                    <button
+                      type="button"
+                      class="chip"
+                      title={`Join #${c.name}`}
+                      onClick={() => void model.joinChannel(c.name)}
+                      data-testid="discover-channel"
+                      data-name={c.name}
+                    >
+                      #{c.name}
+                      <span class="chip-count">{c.members}</span>
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
+        </section>
+      </div>
+    </aside>
+  );
+}
+
+export function memberCounts(members: number, online: number): string {
+  return `${members} ${members === 1 ? "member" : "members"} · ${online} online`;
+}
+
+function Unread({ conv }: { conv: ConversationState | undefined }) {
+  if (!conv || conv.unread === 0) return null;
+  return (
+    <span class="badge" data-testid="unread-badge" aria-label={`${conv.unread} unread`}>
+      {conv.unread > 99 ? "99+" : conv.unread}
+    </span>
+  );
+}
+
+function preview(conv: ConversationState | undefined, me: string): string | undefined {
+  const last = conv?.messages[conv.messages.length - 1];
+  if (!last) return undefined;
+  const text = contentText(last.content).replace(/\s+/g, " ");
+  return last.from === me ? `You: ${text}` : text;
+}
+
+interface InlineFormProps {
+  placeholder: string;
+  label: string;
+  testid: string;
+  maxLength: number;
+  validate?: (value: string) => string | undefined;
+  /** Resolves true when done, so the field is cleared. */
+  onSubmit: (value: string) => Promise<boolean>;
+}
+
+function InlineForm({
+  placeholder,
+  label,
+  testid,
+  maxLength,
+  validate,
+  onSubmit,
+}: InlineFormProps) {
+  const [value, setValue] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const submit = async () => {
+    const v = value.trim().replace(/^#/, "");
+    if (v === "" || busy) return;
+    const problem = validate?.(v);
+    if (problem) {
+      setError(problem);
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    const ok = await onSubmit(v);
+    setBusy(false);
+    if (ok) setValue("");
+  };
+  return (
+    <form
+      class="inline-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void submit();
+      }}
+    >
+      <div class="inline-row">
+        <input
+          type="text"
+          placeholder={placeholder}
+          aria-label={placeholder}
+          autocapitalize="none"
+          spellcheck={false}
+          maxLength={maxLength}
+          value={value}
+          onInput={(e) => {
+            setValue(e.currentTarget.value);
+            setError(undefined);
+          }}
+          data-testid={`${testid}-input`}
+        />
+        <button
+          type="submit"
+          class="button primary small"
+          disabled={busy || value.trim() === ""}
+          aria-label={label}
+          title={label}
+          data-testid={`${testid}-submit`}
+        >
+          <PlusIcon />
+        </button>
+      </div>
+      {error && <p class="form-error small">{error}</p>}
+    </form>
+  );
+}

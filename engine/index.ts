@@ -1,0 +1,13 @@
+// Picks the engine for a configuration: the embedded twin without REDIS_URL, Redis with it.
+// (Redis Cluster will be a third branch here, chosen from the URL's form.)
+import type { Config } from "../config/index.js";
+import { MemoryEngine } from "./memory-engine.js";
+import { RedisEngine } from "./redis/redis-engine.js";
+import type { Engine } from "./types.js";
+
+export async function createEngine(
+  config: Pick<Config, "redisUrl" | "redisPrefix">,
+): Promise<Engine> {
+  if (config.redisUrl === undefined) return new MemoryEngine();
+  return RedisEngine.connect({ url: config.redisUrl, prefix: config.redisPrefix });
+}

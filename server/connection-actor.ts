@@ -1,0 +1,153 @@
+// One connection, one actor: an explicit state, a bounded ordered mailbox of pushes already
+// encoded for every recipient, and one close reason. Per-connection memory is a few fields and
+// the queue; nothing here allocates a closure or a timer per message.
+import type { Socket } from "socket.io";
+import type { UserId, KickReason } from "../engine/protocol.js";
+import type { CloseReason } from "./metrics.js";
+import {
+  batchWrites,
+  isWritable,
+  onWritable,
+  terminate,
+  writePush,
+  type EncodedPush,
+} from "./socket-internals.js";
+
+export type ActorState = "authenticating" | "online" | "closing" | "closed";
+
+/** What an actor needs from its node: shared by every actor, so none holds its own copies. */
+export interface ActorHost {
+  readonly mailboxMax: number;
+  /** How long a closing connection may take to flush before it is dropped. */
+  readonly closeGraceMs: number;
+  /** Counts `count` packets written to a connection. */
+  delivered(count: number): void;
+  /** Encodes kicked{reason} (with its own ack id). */
+  encodeKicked(reason: KickReason): EncodedPush;
+  /** Counts a kicked message handed to a connection. */
+  kicked(reason: KickReason): void;
+  overflowed(actor: ConnectionActor): void;
+  /** Every transition to closing or closed, once each, with the actor's one reason. */
+  transitioned(actor: ConnectionActor, from: ActorState): void;
+}
+
+export class ConnectionActor {
+  state: ActorState = "authenticating";
+  reason: CloseReason | null = null;
+  /** The last push number delivered, so a user listed twice in one command gets it once. */
+  lastPush = 0;
+  private queue: EncodedPush[] = [];
+  private readonly stopWatching: () => void;
+  private graceTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly socket: Socket,
+    readonly userId: UserId,
+    readonly sessionId: string,
+    private readonly host: ActorHost,
+  ) {
+    this.stopWatching = onWritable(socket, () => this.flush());
+    batchWrites(socket);
+  }
+
+  get connId(): string {
+    return this.socket.id;
+  }
+
+  /** Authenticating or online: mail is accepted (queued until online). */
+  get accepting(): boolean {
+    return this.state === "authenticating" || this.state === "online";
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** The handshake is complete (socket.io sent CONNECT): what was queued goes out now. */
+  goOnline(): void {
+    if (this.state !== "authenticating") return;
+    this.state = "online";
+    this.flush();
+  }
+
+  /** Takes one push: written now if nothing is queued and the socket can take it, else queued. */
+  deliver(push: EncodedPush): void {
+    if (this.state === "online" && this.queue.length === 0 && isWritable(this.socket)) {
+      writePush(this.socket, push);
+      this.host.delivered(1);
+      return;
+    }
+    if (!this.accepting) return;
+    if (this.queue.length >= this.host.mailboxMax) {
+      this.host.overflowed(this);
+      this.kick("slow_consumer");
+      return;
+    }
+    this.queue.push(push);
+  }
+
+  /** Writes everything queued in one go, when online and the transport is writable. */
+  flush(): void {
+    const queue = this.queue;
+    if (this.state !== "online" || queue.length === 0 || !isWritable(this.socket)) return;
+    // The first packet goes to the transport; engine.io holds the rest and sends them as one
+    // batch when that write completes. Either way the next flush waits for "ready".
+    for (let i = 0; i < queue.length; i++) writePush(this.socket, queue[i]!);
+    this.host.delivered(queue.length);
+    queue.length = 0;
+  }
+
+  /**
+   * Sends kicked{reason} and closes. A slow consumer's queue is dropped and the kick bypasses
+   * it; any other kick first hands the queue to engine.io (bounded by the mailbox size).
+   * `kicked` is the packet when the caller encoded it once for several connections.
+   */
+  kick(reason: KickReason, kicked?: EncodedPush): void {
+    if (!this.accepting) return;
+    if (this.state === "online") {
+      if (reason !== "slow_consumer") {
+        for (const push of this.queue) writePush(this.socket, push);
+        this.host.delivered(this.queue.length);
+      }
+      writePush(this.socket, kicked ?? this.host.encodeKicked(reason));
+      this.host.kicked(reason);
+    }
+    this.close(reason);
+  }
+
+  /** Closes without a kicked message (the client will see a plain disconnect). */
+  close(reason: CloseReason): void {
+    if (!this.accepting) return;
+    const from = this.state;
+    this.state = "closing";
+    this.reason = reason;
+    this.queue = [];
+    this.host.transitioned(this, from);
+    const conn = this.socket.conn;
+    if (this.socket.connected) this.socket.disconnect(true);
+    else conn.close(); // still authenticating: socket.io will drop it when the middleware ends
+    if (conn.readyState !== "closed") {
+      // engine.io closes once its buffer is flushed; a client that stopped reading never lets it
+      this.graceTimer = setTimeout(() => terminate(this.socket), this.host.closeGraceMs);
+      this.graceTimer.unref();
+    }
+  }
+
+  /** The connection is gone (socket.io "disconnect" or the transport closed): final state. */
+  gone(): boolean {
+    if (this.state === "closed") return false;
+    const from = this.state;
+    this.state = "closed";
+    this.reason ??= "client_gone";
+    this.queue = [];
+    this.stopWatching();
+    this.host.transitioned(this, from);
+    return true;
+  }
+
+  /** The transport has closed: nothing left to wait for. */
+  released(): void {
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = null;
+  }
+}

@@ -1,0 +1,762 @@
+// The client SDK: its ordering/dedup/gap logic in isolation with a fake history, its HTTP error
+// mapping, and end to end against a real single-node Herald (memory engine, real sockets).
+import { expect } from "chai";
+import type { Config } from "../config/index.js";
+import type {
+  BroadcastPush,
+  KickedPush,
+  MessagePush,
+  PresencePush,
+  ReceiptPush,
+} from "../engine/protocol.js";
+import { MemoryEngine } from "../engine/memory-engine.js";
+import { encode, topics, type KickCommand } from "../engine/wire.js";
+import { startHerald, type Herald } from "../herald.js";
+import { HeraldClient, type ConnectionStatus, type HeraldClientOptions } from "../client/sdk.js";
+import { backoffDelay } from "../client/backoff.js";
+import { ConversationStreams, type FetchPage } from "../client/conversation-stream.js";
+import { HeraldError, HttpClient } from "../client/http.js";
+
+function msg(seq: number, key = "d:peer", id = `${key}#${seq}`): MessagePush {
+  return { id, seq, from: "peer", to: "me", content: { n: seq }, ts: 1000 + seq };
+}
+
+/** A fake history: the messages stored per conversation, with a log of every page asked for. */
+class FakeHistory {
+  readonly stored = new Map<string, MessagePush[]>();
+  readonly calls: { key: string; after: number; limit: number }[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  failNext = 0;
+  unreadable = new Set<string>();
+  private gate: Promise<void> | null = null;
+  private openGate: (() => void) | null = null;
+
+  store(key: string, upTo: number): void {
+    this.stored.set(
+      key,
+      Array.from({ length: upTo }, (_, i) => msg(i + 1, key)),
+    );
+  }
+
+  /** Holds every fetch until release(), to observe what happens while a fill is in flight. */
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.openGate = resolve));
+  }
+
+  release(): void {
+    this.openGate?.();
+    this.gate = null;
+  }
+
+  readonly fetchPage: FetchPage = async (key, after, limit) => {
+    this.calls.push({ key, after, limit });
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (this.gate) await this.gate;
+      else await Promise.resolve();
+      if (this.failNext > 0) {
+        this.failNext--;
+        throw new HeraldError(503, "unavailable", "down");
+      }
+      if (this.unreadable.has(key)) return null;
+      return (this.stored.get(key) ?? []).filter((m) => m.seq > after).slice(0, limit);
+    } finally {
+      this.inFlight--;
+    }
+  };
+}
+
+function streamsWith(
+  history: FakeHistory,
+  opts: { cursors?: Record<string, number>; pageSize?: number; gapGraceMs?: number } = {},
+) {
+  const emitted: { key: string; seq: number; id: string }[] = [];
+  const errors: string[] = [];
+  const streams = new ConversationStreams({
+    fetchPage: history.fetchPage,
+    emit: (key, m) => emitted.push({ key, seq: m.seq, id: m.id }),
+    cursors: opts.cursors,
+    pageSize: opts.pageSize ?? 200,
+    gapGraceMs: opts.gapGraceMs ?? 0,
+    onFillError: (key) => errors.push(key),
+  });
+  const seqs = (key = "d:peer") => emitted.filter((e) => e.key === key).map((e) => e.seq);
+  return { streams, emitted, errors, seqs };
+}
+
+describe("SDK conversation stream (ordering, dedup, gaps)", () => {
+  it("emits consecutive pushes once each and drops repeats by seq and by id", () => {
+    const history = new FakeHistory();
+    const { streams, seqs, emitted } = streamsWith(history, { cursors: { "d:peer": 0 } });
+    streams.accept("d:peer", msg(1));
+    streams.accept("d:peer", msg(2));
+    streams.accept("d:peer", msg(2));
+    streams.accept("d:peer", msg(1));
+    // The same id under a new seq is still the same message.
+    streams.accept("d:peer", { ...msg(3), id: "d:peer#2" });
+    expect(seqs()).to.deep.equal([1, 2]);
+    expect(emitted.map((e) => e.id)).to.deep.equal(["d:peer#1", "d:peer#2"]);
+    expect(history.calls).to.deep.equal([]);
+    expect(streams.cursors()).to.deep.equal({ "d:peer": 2 });
+  });
+
+  it("on a seq gap buffers the later message, fetches history after the cursor, emits in order", async () => {
+    const history = new FakeHistory();
+    history.store("d:peer", 5);
+    const { streams, seqs } = streamsWith(history, { cursors: { "d:peer": 1 } });
+    streams.accept("d:peer", msg(5));
+    expect(seqs()).to.deep.equal([]);
+    await streams.idle();
+    expect(seqs()).to.deep.equal([2, 3, 4, 5]);
+    expect(history.calls[0]).to.deep.include({ key: "d:peer", after: 1 });
+    expect(streams.cursors()["d:peer"]).to.equal(5);
+  });
+
+  it("a missing push that arrives within the grace period closes the gap without a fetch", async () => {
+    const history = new FakeHistory();
+    history.store("d:peer", 3);
+    const { streams, seqs } = streamsWith(history, { cursors: { "d:peer": 1 }, gapGraceMs: 50 });
+    streams.accept("d:peer", msg(3));
+    streams.accept("d:peer", msg(2));
+    expect(seqs()).to.deep.equal([2, 3]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(history.calls).to.deep.equal([]);
+  });
+
+  it("fills page by page until caught up", async () => {
+    const history = new FakeHistory();
+    history.store("c:room", 8);
+    const { streams, seqs } = streamsWith(history, {
+      cursors: { "c:room": 0 },
+      pageSize: 3,
+    });
+    streams.accept("c:room", msg(8, "c:room"));
+    await streams.idle();
+    expect(seqs("c:room")).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(history.calls.map((c) => c.after)).to.deep.equal([0, 3, 6]);
+  });
+
+  it("serialises fills per conversation and emits pushes that arrive mid-fill in order, once", async () => {
+    const history = new FakeHistory();
+    history.store("d:peer", 10);
+    const { streams, seqs } = streamsWith(history, { cursors: { "d:peer": 0 }, pageSize: 4 });
+    history.hold();
+    streams.accept("d:peer", msg(3));
+    void streams.catchUp("d:peer", 6);
+    streams.accept("d:peer", msg(1)); // the cursor's next: emitted at once, even mid-fill
+    streams.accept("d:peer", msg(10)); // raises the target of the running fill
+    expect(seqs()).to.deep.equal([1]);
+    history.release();
+    await streams.idle();
+    expect(seqs()).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(history.maxInFlight).to.equal(1);
+    expect(history.calls.map((c) => c.after)).to.deep.equal([0, 4, 8]);
+  });
+
+  it("catchUp fetches only what is past the cursor", async () => {
+    const history = new FakeHistory();
+    history.store("d:peer", 4);
+    const { streams, seqs } = streamsWith(history, { cursors: { "d:peer": 2 } });
+    await streams.catchUp("d:peer", 2);
+    expect(history.calls).to.deep.equal([]);
+    await streams.catchUp("d:peer", 4);
+    expect(seqs()).to.deep.equal([3, 4]);
+    expect(history.calls).to.deep.equal([{ key: "d:peer", after: 2, limit: 200 }]);
+  });
+
+  it("baseline: unknown conversations start at their lastSeq, later ones at 0, given cursors win", async () => {
+    const history = new FakeHistory();
+    history.store("d:old", 5);
+    history.store("d:kept", 5);
+    history.store("d:new", 2);
+    const { streams, seqs } = streamsWith(history, { cursors: { "d:kept": 3 } });
+    streams.baseline([
+      { key: "d:old", lastSeq: 5 },
+      { key: "d:kept", lastSeq: 5 },
+    ]);
+    await streams.catchUp("d:old", 5);
+    await streams.catchUp("d:kept", 5);
+    await streams.catchUp("d:new", 2);
+    expect(seqs("d:old")).to.deep.equal([]);
+    expect(seqs("d:kept")).to.deep.equal([4, 5]);
+    expect(seqs("d:new")).to.deep.equal([1, 2]);
+    // A later baseline changes nothing: only the first look counts.
+    streams.baseline([{ key: "d:other", lastSeq: 9 }]);
+    streams.accept("d:other", msg(1, "d:other"));
+    expect(seqs("d:other")).to.deep.equal([1]);
+  });
+
+  it("after the baseline, a conversation that does not start at zero starts where first met", async () => {
+    const history = new FakeHistory();
+    history.store("c:late", 9);
+    const emitted: string[] = [];
+    const streams = new ConversationStreams({
+      fetchPage: history.fetchPage,
+      emit: (key, m) => emitted.push(`${key}#${m.seq}`),
+      gapGraceMs: 0,
+      startsAtZero: (key) => key.startsWith("d:"),
+    });
+    streams.baseline([]);
+    await streams.catchUp("c:late", 9);
+    streams.accept("c:pushed", msg(4, "c:pushed"));
+    streams.accept("d:new", msg(1, "d:new"));
+    expect(emitted).to.deep.equal(["c:pushed#4", "d:new#1"]);
+    expect(history.calls).to.deep.equal([]);
+    expect(streams.cursors()).to.deep.equal({ "c:late": 9, "c:pushed": 4, "d:new": 1 });
+  });
+
+  it("before any baseline, a conversation first met through a message starts at that message", () => {
+    const history = new FakeHistory();
+    const { streams, seqs } = streamsWith(history);
+    streams.accept("d:peer", msg(7));
+    expect(seqs()).to.deep.equal([7]);
+    expect(history.calls).to.deep.equal([]);
+  });
+
+  it("a failed fill keeps what is buffered and reports it; a later catchUp recovers", async () => {
+    const history = new FakeHistory();
+    history.store("d:peer", 4);
+    const { streams, seqs, errors } = streamsWith(history, { cursors: { "d:peer": 1 } });
+    history.failNext = 1;
+    streams.accept("d:peer", msg(4));
+    await streams.idle();
+    expect(errors).to.deep.equal(["d:peer"]);
+    expect(seqs()).to.deep.equal([]);
+    await streams.catchUp("d:peer", 4);
+    expect(seqs()).to.deep.equal([2, 3, 4]);
+  });
+
+  it("a conversation that can no longer be read emits what it buffered, past the gap", async () => {
+    const history = new FakeHistory();
+    const { streams, seqs } = streamsWith(history, { cursors: { "c:gone": 1 } });
+    history.unreadable.add("c:gone");
+    streams.accept("c:gone", msg(4, "c:gone"));
+    streams.accept("c:gone", msg(6, "c:gone"));
+    await streams.idle();
+    expect(seqs("c:gone")).to.deep.equal([4, 6]);
+    streams.accept("c:gone", msg(5, "c:gone"));
+    expect(seqs("c:gone")).to.deep.equal([4, 6]);
+  });
+});
+
+describe("SDK HTTP errors and backoff", () => {
+  const errorFetch: typeof fetch = async () =>
+    new Response(JSON.stringify({ error: { code: "rate_limited", message: "slow down" } }), {
+      status: 429,
+      headers: { "content-type": "application/json", "retry-after": "3" },
+    });
+
+  it("turns the contract's error shape into a typed HeraldError with retryAfter", async () => {
+    const http = new HttpClient({ baseUrl: "http://x", fetch: errorFetch, token: () => "t" });
+    const err = await http.request("GET", "/api/me").catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(HeraldError);
+    expect(err).to.include({
+      status: 429,
+      code: "rate_limited",
+      message: "slow down",
+      retryAfter: 3,
+    });
+  });
+
+  it("sends the bearer token and the query; a request with no answer is network_error", async () => {
+    const seen: { url: string; auth: string | null }[] = [];
+    const fake: typeof fetch = async (input, init) => {
+      seen.push({ url: String(input), auth: new Headers(init?.headers).get("authorization") });
+      throw new TypeError("fetch failed");
+    };
+    const http = new HttpClient({ baseUrl: "http://x/", fetch: fake, token: () => "tok" });
+    const err = await http
+      .request("GET", "/api/messages", undefined, { peer: "a b", after: 2, limit: undefined })
+      .catch((e: unknown) => e);
+    expect(err).to.include({ status: 0, code: "network_error" });
+    expect(seen[0]).to.deep.equal({
+      url: "http://x/api/messages?peer=a+b&after=2",
+      auth: "Bearer tok",
+    });
+  });
+
+  it("repeats a request lost on a dead connection only when repeating it is harmless", async () => {
+    let calls = 0;
+    const flaky: typeof fetch = async () => {
+      calls++;
+      if (calls % 2 === 1) throw new TypeError("other side closed");
+      return Response.json({ ok: true });
+    };
+    const http = new HttpClient({ baseUrl: "http://x", fetch: flaky, token: () => undefined });
+    expect(await http.request("GET", "/api/me")).to.deep.equal({ ok: true });
+    expect(calls).to.equal(2);
+    await http.request("POST", "/api/channels/a/join", undefined, undefined, { idempotent: true });
+    expect(calls).to.equal(4);
+    // A message could be stored twice: never repeated.
+    const err = await http
+      .request("POST", "/api/messages", { to: "u", content: 1 })
+      .catch((e) => e);
+    expect(err).to.include({ code: "network_error" });
+    expect(calls).to.equal(5);
+  });
+
+  it("reconnect delays are jittered, grow exponentially and stay within [min, max]", () => {
+    const opts = { minDelayMs: 100, maxDelayMs: 1000 };
+    expect(backoffDelay(0, opts, () => 0)).to.equal(100);
+    expect(backoffDelay(0, opts, () => 1)).to.equal(200);
+    expect(backoffDelay(2, opts, () => 1)).to.equal(800);
+    expect(backoffDelay(10, opts, () => 1)).to.equal(1000);
+    for (let i = 0; i < 50; i++) {
+      const d = backoffDelay(i % 8, opts);
+      expect(d).to.be.within(100, 1000);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// End to end: a real single-node Herald on the memory engine, real sockets, the SDK as an app.
+
+function configFor(overrides: Partial<Config> = {}): Config {
+  return {
+    redisUrl: undefined,
+    redisPrefix: "herald:",
+    businessPort: 0,
+    imPort: 0,
+    host: "127.0.0.1",
+    imPublicUrl: undefined,
+    nodeId: "im-test",
+    router: "partition",
+    dmPolicy: "friends",
+    admins: [],
+    ackTimeoutMs: 1000,
+    mailboxMax: 1024,
+    tokenTtlMs: 30_000,
+    sessionTtlMs: 3_600_000,
+    logLevel: "silent",
+    ...overrides,
+  };
+}
+
+/** Everything a client emitted, with event-driven bounded waits on it. */
+class Recorder {
+  readonly messages: (MessagePush | BroadcastPush)[] = [];
+  readonly receipts: ReceiptPush[] = [];
+  readonly presence: PresencePush[] = [];
+  readonly kicks: KickedPush[] = [];
+  readonly statuses: ConnectionStatus[] = [];
+  readonly errors: HeraldError[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  constructor(client: HeraldClient) {
+    client.on("message", (m) => this.record(this.messages, m));
+    client.on("receipt", (r) => this.record(this.receipts, r));
+    client.on("presence", (p) => this.record(this.presence, p));
+    client.on("kicked", (k) => this.record(this.kicks, k));
+    client.on("status", (s) => this.record(this.statuses, s));
+    client.on("error", (e) => this.record(this.errors, e));
+  }
+
+  /** Contents of stored messages in `conversation` (from the recorder's owner's view). */
+  contents(filter: (m: MessagePush) => boolean = () => true): unknown[] {
+    return this.stored()
+      .filter(filter)
+      .map((m) => m.content);
+  }
+
+  stored(): MessagePush[] {
+    return this.messages.filter((m): m is MessagePush => !("broadcast" in m));
+  }
+
+  /** Resolves once `check` holds, re-checked after every event; rejects after `ms`. */
+  until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = () => {
+        if (!check()) return;
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`timed out waiting for ${what}`));
+      }, ms);
+      this.waiters.add(waiter);
+    });
+  }
+
+  private record<T>(list: T[], item: T): void {
+    list.push(item);
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+/** A gate for an injected fetch: while closed, requests wait; arrivals can be awaited. */
+class Gate {
+  private opened: Promise<void> = Promise.resolve();
+  private openIt: () => void = () => undefined;
+  private arrivals = 0;
+  private readonly watchers: { count: number; resolve: () => void }[] = [];
+
+  close(): void {
+    this.opened = new Promise((resolve) => (this.openIt = resolve));
+  }
+
+  open(): void {
+    this.openIt();
+  }
+
+  /** Called by the fetch for every gated request. */
+  pass(): Promise<void> {
+    this.arrivals++;
+    for (const w of this.watchers.filter((w) => w.count <= this.arrivals)) w.resolve();
+    return this.opened;
+  }
+
+  /** Resolves once `count` requests in all have reached the gate; rejects after `ms`. */
+  arrived(count: number, ms = 5000): Promise<void> {
+    if (this.arrivals >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${this.arrivals} requests`)), ms);
+      this.watchers.push({
+        count,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+}
+
+const PASSWORD = "correct horse";
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("SDK end to end (single node, memory engine)", function () {
+  let engine: MemoryEngine;
+  let herald: Herald;
+  const clients: HeraldClient[] = [];
+  let seq = 0;
+
+  beforeEach(async () => {
+    engine = new MemoryEngine();
+    herald = await startHerald(configFor({ admins: ["boss"] }), { engine });
+  });
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.disconnect();
+    await herald.stop();
+    await engine.close();
+  });
+
+  function newClient(opts: Partial<HeraldClientOptions> = {}): HeraldClient {
+    const client = new HeraldClient({
+      baseUrl: herald.business.url,
+      reconnect: { minDelayMs: 20, maxDelayMs: 200 },
+      gapGraceMs: 20,
+      ...opts,
+    });
+    clients.push(client);
+    return client;
+  }
+
+  /** A registered, logged-in client (not yet connected). */
+  async function user(prefix: string, opts: Partial<HeraldClientOptions> = {}) {
+    const client = newClient(opts);
+    const name = `${prefix}${++seq}`;
+    await client.register(name, PASSWORD);
+    await client.login(name, PASSWORD);
+    return { client, id: client.userId!, name, rec: new Recorder(client) };
+  }
+
+  async function befriend(a: HeraldClient, b: HeraldClient): Promise<void> {
+    expect(await a.requestFriend(b.userId!)).to.equal("pending");
+    expect(await b.requestFriend(a.userId!)).to.equal("friends");
+  }
+
+  /** Closes every server-side transport of `userId` without a goodbye: a network drop. */
+  function dropConnections(userId: string): number {
+    let dropped = 0;
+    for (const socket of herald.im.io.sockets.sockets.values()) {
+      if (socket.data.userId === userId) {
+        socket.conn.close();
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  it("a DM with receipt reaches the friend once, the sender sees it once and gets delivered", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await befriend(a.client, b.client);
+    await Promise.all([a.client.connect(), b.client.connect()]);
+    expect(a.client.status).to.equal("connected");
+
+    const sent = await a.client.send(b.id, { text: "hi" }, { receipt: true });
+    await b.rec.until(() => b.rec.stored().length === 1, "bob's message");
+    await a.rec.until(
+      () => a.rec.receipts.some((r) => r.messageId === sent.id && r.status === "delivered"),
+      "delivered receipt",
+    );
+    expect(b.rec.stored()).to.deep.equal([
+      { id: sent.id, seq: 1, from: a.id, to: b.id, content: { text: "hi" }, ts: sent.ts },
+    ]);
+    // The sender's view comes from the 202; the push copy to its own socket is dropped by id.
+    expect(a.rec.stored()).to.deep.equal(b.rec.stored());
+    const second = await a.client.send(b.id, "second");
+    await b.rec.until(() => b.rec.stored().length === 2, "second message");
+    expect(a.rec.stored().map((m) => m.id)).to.deep.equal([sent.id, second.id]);
+    expect(a.client.cursors()).to.deep.equal({ [`d:${b.id}`]: 2 });
+    expect(b.client.cursors()).to.deep.equal({ [`d:${a.id}`]: 2 });
+  });
+
+  it("presence pushes of friends are emitted as they come", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await befriend(a.client, b.client);
+    await b.client.connect();
+    await a.client.connect();
+    await b.rec.until(() => b.rec.presence.length === 1, "alice online");
+    a.client.disconnect();
+    await b.rec.until(() => b.rec.presence.length === 2, "alice offline");
+    expect(b.rec.presence.map((p) => [p.userId, p.online])).to.deep.equal([
+      [a.id, true],
+      [a.id, false],
+    ]);
+    expect(await b.client.presence([a.id, b.id])).to.deep.equal({ [a.id]: false, [b.id]: true });
+  });
+
+  it("after a network drop the client reconnects by itself and gets what was sent meanwhile, once, in order", async () => {
+    const gate = new Gate();
+    const gatedFetch: typeof fetch = async (input, init) => {
+      if (String(input).endsWith("/api/connect")) await gate.pass();
+      return fetch(input, init);
+    };
+    const a = await user("alice");
+    const b = await user("bob", { fetch: gatedFetch });
+    await befriend(a.client, b.client);
+    await Promise.all([a.client.connect(), b.client.connect()]);
+    await a.client.send(b.id, "before");
+    await b.rec.until(() => b.rec.stored().length === 1, "first message");
+
+    gate.close();
+    expect(dropConnections(b.id)).to.equal(1);
+    await b.rec.until(() => b.client.status === "reconnecting", "reconnecting");
+    await gate.arrived(2); // the reconnect's fresh token is held until the sends are done
+    const sent: string[] = [];
+    for (let i = 1; i <= 5; i++) sent.push((await a.client.send(b.id, `missed ${i}`)).id);
+    gate.open();
+
+    await b.rec.until(() => b.rec.stored().length === 6, "the 5 missed messages", 5000);
+    await b.rec.until(() => b.client.status === "connected", "connected again");
+    expect(b.rec.contents()).to.deep.equal([
+      "before",
+      "missed 1",
+      "missed 2",
+      "missed 3",
+      "missed 4",
+      "missed 5",
+    ]);
+    expect(b.rec.stored().map((m) => m.seq)).to.deep.equal([1, 2, 3, 4, 5, 6]);
+    expect(b.rec.statuses).to.deep.equal(["connecting", "connected", "reconnecting", "connected"]);
+    // Live again: the next message is pushed, and nothing came twice.
+    await a.client.send(b.id, "live");
+    await b.rec.until(() => b.rec.stored().length === 7, "live message");
+    expect(new Set(b.rec.stored().map((m) => m.id)).size).to.equal(7);
+  });
+
+  it("a lost push (stored, never pushed) is fetched from history when the next seq shows the gap", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await befriend(a.client, b.client);
+    await Promise.all([a.client.connect(), b.client.connect()]);
+    await a.client.send(b.id, "one");
+    await b.rec.until(() => b.rec.stored().length === 1, "first message");
+
+    const lost = await engine.store.appendMessage(
+      { kind: "direct", a: a.id, b: b.id },
+      { id: "lost-message", from: a.id, to: b.id, content: "lost", ts: Date.now() },
+    );
+    expect(lost.seq).to.equal(2);
+    await a.client.send(b.id, "three");
+    await b.rec.until(() => b.rec.stored().length === 3, "gap filled");
+    expect(b.rec.contents()).to.deep.equal(["one", "lost", "three"]);
+    expect(b.rec.stored().map((m) => m.seq)).to.deep.equal([1, 2, 3]);
+    // The sender's stream has the same gap (its 202 said seq 3) and fills it the same way.
+    await a.rec.until(() => a.rec.stored().length === 3, "sender's gap filled");
+    expect(a.rec.contents()).to.deep.equal(["one", "lost", "three"]);
+  });
+
+  it("channel messages arrive once, in order, to members and the sender; a joined backlog is not replayed", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await Promise.all([a.client.connect(), b.client.connect()]);
+    const room = `room-${seq}`;
+    await a.client.joinChannel(room);
+    await a.client.sendChannel(room, "backlog 1");
+    await a.client.sendChannel(room, "backlog 2");
+    await b.client.joinChannel(room);
+    expect((await b.client.channel(room)).members).to.have.members([a.id, b.id]);
+    await a.client.sendChannel(room, "hello room");
+    await b.client.sendChannel(room, "hello back");
+    const inRoom = (m: MessagePush) => m.channel === room;
+    await b.rec.until(() => b.rec.stored().length === 2, "both channel messages at bob");
+    await a.rec.until(() => a.rec.stored().length === 4, "all channel messages at alice");
+    // Bob joined after the backlog: it is his to load with history(), not replayed as news.
+    expect(b.rec.contents(inRoom)).to.deep.equal(["hello room", "hello back"]);
+    expect(a.rec.contents(inRoom)).to.deep.equal([
+      "backlog 1",
+      "backlog 2",
+      "hello room",
+      "hello back",
+    ]);
+    expect(b.client.cursors()[`c:${room}`]).to.equal(4);
+    const backlog = await b.client.history({ kind: "channel", channel: room }, { limit: 2 });
+    expect(backlog.map((m) => m.content)).to.deep.equal(["backlog 1", "backlog 2"]);
+  });
+
+  it("a restarted app with saved cursors gets exactly what it missed; one without starts at now", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await befriend(a.client, b.client);
+    for (let i = 1; i <= 3; i++) await a.client.send(b.id, `m${i}`);
+
+    // A fresh app without saved cursors: old history is left to history(), new messages come.
+    const fresh = newClient();
+    await fresh.login(b.name, PASSWORD);
+    const freshRec = new Recorder(fresh);
+    await fresh.connect();
+    expect(fresh.cursors()).to.deep.equal({ [`d:${a.id}`]: 3 });
+    expect(await fresh.history({ kind: "direct", peer: a.id }, { after: 1 })).to.have.length(2);
+
+    // An app that saved cursor 1: messages 2 and 3 are caught up on connect.
+    const saved = newClient({ cursors: { [`d:${a.id}`]: 1 } });
+    await saved.login(b.name, PASSWORD);
+    const savedRec = new Recorder(saved);
+    await saved.connect();
+    expect(savedRec.contents()).to.deep.equal(["m2", "m3"]);
+
+    await a.client.send(b.id, "m4");
+    await freshRec.until(() => freshRec.stored().length === 1, "m4 on the fresh app");
+    await savedRec.until(() => savedRec.stored().length === 3, "m4 on the saved app");
+    expect(freshRec.contents()).to.deep.equal(["m4"]);
+    expect(savedRec.contents()).to.deep.equal(["m2", "m3", "m4"]);
+  });
+
+  it("a refused socket (token_invalid) is retried with a fresh token", async () => {
+    let spoiled = 0;
+    const spoilFirstToken: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!String(input).endsWith("/api/connect") || spoiled > 0) return response;
+      spoiled++;
+      const grant = (await response.json()) as { token: string };
+      return Response.json({ ...grant, token: "forged-token" });
+    };
+    const a = await user("alice", { fetch: spoilFirstToken });
+    await a.client.connect();
+    expect(spoiled).to.equal(1);
+    expect(a.client.status).to.equal("connected");
+    expect(a.rec.statuses).to.deep.equal(["connecting", "connected"]);
+  });
+
+  it("kicked logout ends the connection for good: status disconnected, no reconnect", async () => {
+    let connectCalls = 0;
+    const counting: typeof fetch = async (input, init) => {
+      if (String(input).endsWith("/api/connect")) connectCalls++;
+      return fetch(input, init);
+    };
+    const b = await user("bob", { fetch: counting });
+    await b.client.connect();
+    // Another device of the same session logs out: the server kicks this one.
+    const other = newClient({ token: b.client.token! });
+    await other.logout();
+    await b.rec.until(() => b.client.status === "disconnected", "disconnected");
+    expect(b.rec.kicks).to.deep.equal([{ reason: "logout" }]);
+    await wait(300); // longer than the longest reconnect delay (200 ms)
+    expect(connectCalls).to.equal(1);
+    expect(b.client.status).to.equal("disconnected");
+    expect(b.rec.statuses).to.deep.equal(["connecting", "connected", "disconnected"]);
+  });
+
+  it("kicked rebalance (or slow_consumer) is followed by a reconnect through /api/connect", async () => {
+    let connectCalls = 0;
+    const counting: typeof fetch = async (input, init) => {
+      if (String(input).endsWith("/api/connect")) connectCalls++;
+      return fetch(input, init);
+    };
+    const b = await user("bob", { fetch: counting });
+    await b.client.connect();
+    const kick: KickCommand = { v: 1, kind: "kick", userId: b.id, reason: "rebalance" };
+    await engine.bus.publish(topics.node("im-test"), encode(kick));
+    await b.rec.until(() => b.rec.kicks.length === 1, "kicked");
+    await b.rec.until(() => b.rec.statuses.length === 4, "reconnecting, then connected again");
+    expect(b.rec.kicks).to.deep.equal([{ reason: "rebalance" }]);
+    expect(b.rec.statuses).to.deep.equal(["connecting", "connected", "reconnecting", "connected"]);
+    expect(connectCalls).to.equal(2);
+  });
+
+  it("force offline by an operator ends the connection without reconnecting", async () => {
+    const boss = newClient();
+    await boss.register("boss", PASSWORD);
+    await boss.login("boss", PASSWORD);
+    const b = await user("bob");
+    await b.client.connect();
+    await boss.disconnectUser(b.id);
+    await b.rec.until(() => b.client.status === "disconnected", "disconnected");
+    expect(b.rec.kicks).to.deep.equal([{ reason: "force_offline" }]);
+    await wait(300);
+    expect(b.client.status).to.equal("disconnected");
+  });
+
+  it("a server restart (kicked shutdown) is followed by a reconnect and a catch-up", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await befriend(a.client, b.client);
+    await b.client.connect();
+    const { port: businessPort } = herald.business;
+    const { port: imPort } = herald.im;
+    await herald.stop();
+    await b.rec.until(() => b.client.status === "reconnecting", "reconnecting");
+    expect(b.rec.kicks).to.deep.equal([{ reason: "shutdown" }]);
+    // Stored while the servers were down, so never pushed: only the sync on reconnect finds it.
+    await engine.store.appendMessage(
+      { kind: "direct", a: a.id, b: b.id },
+      { id: "while-down", from: a.id, to: b.id, content: "while down", ts: Date.now() },
+    );
+    herald = await startHerald(configFor({ admins: ["boss"], businessPort, imPort }), { engine });
+    await b.rec.until(() => b.rec.stored().length === 1, "the message stored while down");
+    await b.rec.until(() => b.client.status === "connected", "connected");
+    await a.client.send(b.id, "after restart");
+    await b.rec.until(() => b.rec.stored().length === 2, "live message after restart");
+    expect(b.rec.contents()).to.deep.equal(["while down", "after restart"]);
+  });
+
+  it("a session that is gone stops connecting: connect() rejects with 401 and status is disconnected", async () => {
+    const ghost = newClient({ token: "no-such-session" });
+    const rec = new Recorder(ghost);
+    const err = await ghost.connect().catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(HeraldError);
+    expect(err).to.include({ status: 401 });
+    expect(ghost.status).to.equal("disconnected");
+    expect(rec.errors).to.have.length(1);
+  });
+
+  it("operator broadcasts are emitted as they come; HTTP errors are typed", async () => {
+    const boss = newClient();
+    await boss.register("boss", PASSWORD);
+    await boss.login("boss", PASSWORD);
+    const b = await user("bob");
+    await b.client.connect();
+    await boss.broadcast({ notice: "maintenance" });
+    await b.rec.until(() => b.rec.messages.length === 1, "broadcast");
+    expect(b.rec.messages[0]).to.include({ broadcast: true });
+    expect((b.rec.messages[0] as BroadcastPush).content).to.deep.equal({ notice: "maintenance" });
+
+    const err = await b.client.send(boss.userId!, "hi").catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(HeraldError);
+    expect(err).to.include({ status: 403, code: "not_friends" });
+    expect(await b.client.findUser("nobody-here")).to.equal(null);
+    expect(await b.client.findUser("BOSS")).to.deep.equal({
+      userId: boss.userId,
+      username: "boss",
+    });
+  });
+});

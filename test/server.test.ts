@@ -1,0 +1,681 @@
+// The imServer on its own: real sockets (socket.io-client, websocket only) against a node on the
+// embedded engine. Tokens are issued on the engine directly and commands are published on the
+// bus directly, as any business service would (engine/wire.ts), so no business is involved.
+import { expect } from "chai";
+import { createRequire } from "node:module";
+import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
+import { loadConfig } from "../config/index.js";
+import { createLogger } from "../config/logger.js";
+import { MemoryEngine } from "../engine/memory-engine.js";
+import type { KickedPush, MessagePush, ReceiptPush } from "../engine/protocol.js";
+import { PartitionRouter } from "../engine/router.js";
+import {
+  decodeEvent,
+  encode,
+  topics,
+  type NodeCommand,
+  type NodeEvent,
+  type PushCommand,
+} from "../engine/wire.js";
+import { startImServer, type ImServer } from "../server/im-server.js";
+import { outgoingBacklog, pendingAcks, textFrameHeader } from "../server/socket-internals.js";
+
+const NODE = "im-test";
+const ACK_TIMEOUT_MS = 300;
+
+interface Node {
+  engine: MemoryEngine;
+  im: ImServer;
+  /** Every event published on topics.events since the node was created. */
+  events: NodeEvent[];
+}
+
+const nodes: Node[] = [];
+const clients: ClientSocket[] = [];
+
+async function startNode(env: Record<string, string> = {}, engine = new MemoryEngine()) {
+  const events: NodeEvent[] = [];
+  await engine.bus.subscribe(topics.events, (raw) => {
+    const event = decodeEvent(raw);
+    if (event) events.push(event);
+  });
+  const config = loadConfig({
+    IM_PORT: "0",
+    IM_NODE_ID: NODE,
+    LOG_LEVEL: process.env.TEST_LOG ?? "silent",
+    IM_ACK_TIMEOUT_MS: String(ACK_TIMEOUT_MS),
+    ...env,
+  });
+  const im = await startImServer({
+    config,
+    engine,
+    logger: createLogger(process.env.TEST_LOG ?? "silent"),
+  });
+  const node: Node = { engine, im, events };
+  nodes.push(node);
+  return node;
+}
+
+function client(node: Node, token: string | undefined): ClientSocket {
+  const socket = connectClient(node.im.url, {
+    path: node.im.path,
+    transports: ["websocket"],
+    auth: token === undefined ? {} : { token },
+    reconnection: false,
+    forceNew: true,
+  });
+  clients.push(socket);
+  return socket;
+}
+
+/** Resolves with the first of `events` to fire on `socket` (its name and first argument). */
+function next<T = unknown>(
+  socket: ClientSocket,
+  events: string[],
+  ms = 2_000,
+): Promise<{ event: string; value: T }> {
+  return new Promise((resolve, reject) => {
+    const listeners = events.map((event) => {
+      const listener = (value: T) => {
+        cleanup();
+        resolve({ event, value });
+      };
+      socket.once(event, listener);
+      return [event, listener] as const;
+    });
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`none of ${events.join(", ")} within ${ms} ms`));
+    }, ms);
+    function cleanup() {
+      clearTimeout(timer);
+      for (const [event, listener] of listeners) socket.off(event, listener);
+    }
+  });
+}
+
+async function token(node: Node, userId: string, sessionId = "s1", ttlMs = 10_000) {
+  return node.engine.tokens.issue({ userId, sessionId, nodeId: NODE }, ttlMs);
+}
+
+/** A connected client for `userId`; `onConnect` runs inside the client's `connect` event. */
+async function connect(node: Node, userId: string, sessionId = "s1", onConnect?: () => void) {
+  const socket = client(node, await token(node, userId, sessionId));
+  if (onConnect) socket.once("connect", onConnect);
+  const { event, value } = await next<Error>(socket, ["connect", "connect_error"]);
+  if (event !== "connect") throw new Error(`refused: ${value.message}`);
+  return socket;
+}
+
+async function refusal(node: Node, socket: ClientSocket): Promise<string> {
+  const { event, value } = await next<Error>(socket, ["connect", "connect_error"]);
+  expect(event).to.equal("connect_error");
+  return value.message;
+}
+
+/** Records every push of `event` on the socket, acking each one (as the SDK does). */
+function inbox<T>(socket: ClientSocket, event: string, ack = true): T[] {
+  const received: T[] = [];
+  socket.on(event, (value: T, callback?: () => void) => {
+    received.push(value);
+    if (ack) callback?.();
+  });
+  return received;
+}
+
+/** Waits for the next `count` pushes of `event` (acking them) beyond those already seen. */
+function receive<T>(socket: ClientSocket, event: string, count = 1, ms = 2_000): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const got: T[] = [];
+    const listener = (value: T, callback?: () => void) => {
+      got.push(value);
+      callback?.();
+      if (got.length === count) {
+        clearTimeout(timer);
+        socket.off(event, listener);
+        resolve(got);
+      }
+    };
+    const timer = setTimeout(() => {
+      socket.off(event, listener);
+      reject(new Error(`${got.length} of ${count} "${event}" within ${ms} ms`));
+    }, ms);
+    socket.on(event, listener);
+  });
+}
+
+async function publish(node: Node, command: NodeCommand | string, nodeId = NODE) {
+  const raw = typeof command === "string" ? command : encode(command);
+  return node.engine.bus.publish(topics.node(nodeId), raw);
+}
+
+let messageNo = 0;
+function message(from: string, to: string, content: unknown = "hi"): MessagePush {
+  messageNo++;
+  return { id: `m${messageNo}`, seq: messageNo, from, to, content, ts: Date.now() };
+}
+
+function messageCommand(data: MessagePush, to: string[], receipt = false): PushCommand {
+  return { v: 1, kind: "push", event: "message", to, data, receipt };
+}
+
+/** A sample of /metrics: the value of `name` with exactly `labels` (0 when absent). */
+async function metric(node: Node, name: string, labels = ""): Promise<number> {
+  const text = await (await fetch(`${node.im.url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name}${labels} `));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+}
+
+/** Resolves once `check` holds, polling every 10 ms, failing after `ms`. */
+async function until(check: () => boolean | Promise<boolean>, ms = 2_000, what = "condition") {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function serverSocket(node: Node, client: ClientSocket) {
+  const socket = node.im.io.of("/").sockets.get(client.id!);
+  if (!socket) throw new Error("no server socket");
+  return socket;
+}
+
+afterEach(async () => {
+  for (const socket of clients.splice(0)) socket.disconnect();
+  await Promise.all(nodes.splice(0).map((node) => node.im.close()));
+});
+
+describe("imServer", function () {
+  this.timeout(10_000);
+
+  describe("connect", () => {
+    it("registers the connection (presence online, online event published) before `connect` fires", async () => {
+      const node = await startNode();
+      let seen: { online: boolean[]; events: number } | null = null;
+      await connect(node, "alice", "s1", () => {
+        seen = { online: [], events: node.events.length };
+        void node.engine.presence.online(["alice"]).then((online) => (seen!.online = online));
+      });
+      await until(() => seen !== null && seen.online.length === 1);
+      expect(seen!.events).to.equal(1);
+      expect(node.events[0]).to.include({
+        kind: "presence",
+        userId: "alice",
+        online: true,
+        nodeId: NODE,
+      });
+      expect(seen!.online).to.deep.equal([true]);
+      expect(await metric(node, "herald_im_connections")).to.equal(1);
+    });
+
+    it("delivers a push accepted while the handshake is still in progress, right after `connect`", async () => {
+      const node = await startNode();
+      // The online event is published before the middleware lets socket.io send CONNECT.
+      await node.engine.bus.subscribe(topics.events, () => {
+        void publish(node, messageCommand(message("bob", "alice", "early"), ["alice"]));
+      });
+      const socket = client(node, await token(node, "alice"));
+      const pushes = inbox<MessagePush>(socket, "message");
+      let pushesAtConnect = -1;
+      socket.once("connect", () => (pushesAtConnect = pushes.length));
+      await until(() => pushes.length === 1, 2_000, "the early push");
+      expect(pushesAtConnect).to.equal(0);
+      expect(pushes[0]!.content).to.equal("early");
+    });
+
+    it("refuses a missing, forged or reused token with token_invalid", async () => {
+      const node = await startNode();
+      expect(await refusal(node, client(node, undefined))).to.equal("token_invalid");
+      expect(await refusal(node, client(node, "forged-" + "x".repeat(36)))).to.equal(
+        "token_invalid",
+      );
+      const once = await token(node, "alice");
+      await next(client(node, once), ["connect"]);
+      expect(await refusal(node, client(node, once))).to.equal("token_invalid");
+    });
+
+    it("refuses an expired token with token_expired", async () => {
+      const node = await startNode();
+      const stale = await token(node, "alice", "s1", 1);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(await refusal(node, client(node, stale))).to.equal("token_expired");
+    });
+
+    it("refuses a token issued for another node with wrong_node, and the refusal spends it", async () => {
+      const node = await startNode();
+      const elsewhere = await node.engine.tokens.issue(
+        { userId: "alice", sessionId: "s1", nodeId: "im-other" },
+        10_000,
+      );
+      expect(await refusal(node, client(node, elsewhere))).to.equal("wrong_node");
+      expect(await refusal(node, client(node, elsewhere))).to.equal("token_invalid");
+      expect(await node.engine.presence.online(["alice"])).to.deep.equal([false]);
+    });
+
+    it("cleans up a client that leaves between the middleware and socket.io's `connection`", async () => {
+      const node = await startNode();
+      const presence = node.engine.presence;
+      const add = presence.add.bind(presence);
+      let entered!: () => void;
+      const inAdd = new Promise<void>((resolve) => (entered = resolve));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      presence.add = async (...args) => {
+        entered();
+        await gate;
+        return add(...args);
+      };
+      const socket = client(node, await token(node, "alice"));
+      await inAdd;
+      socket.io.engine.close(); // the client vanishes mid-handshake
+      await until(() => node.im.io.engine.clientsCount === 0, 2_000, "transport closed");
+      release();
+      await until(() => node.events.length === 2, 2_000, "online then offline events");
+      expect(node.events.map((e) => (e.kind === "presence" ? e.online : null))).to.deep.equal([
+        true,
+        false,
+      ]);
+      expect(await presence.online(["alice"])).to.deep.equal([false]);
+      expect(await metric(node, "herald_im_connections")).to.equal(0);
+      expect(node.im.io.of("/").sockets.size).to.equal(0);
+    });
+
+    it("answers a disconnect with presence offline and an offline event for the last connection", async () => {
+      const node = await startNode();
+      const a = await connect(node, "alice");
+      const b = await connect(node, "alice", "s2");
+      a.disconnect();
+      await until(async () => (await metric(node, "herald_im_connections")) === 1);
+      expect(await node.engine.presence.online(["alice"])).to.deep.equal([true]);
+      b.disconnect();
+      await until(() => node.events.length === 2, 2_000, "offline event");
+      expect(node.events[1]).to.include({ userId: "alice", online: false });
+      expect(await node.engine.presence.online(["alice"])).to.deep.equal([false]);
+    });
+
+    it("clears its own stale presence at start and publishes those users offline", async () => {
+      const engine = new MemoryEngine();
+      await engine.presence.add("ghost", NODE, "old-conn");
+      await engine.presence.add("other", "im-else", "conn");
+      const node = await startNode({}, engine);
+      expect(await engine.presence.online(["ghost", "other"])).to.deep.equal([false, true]);
+      expect(node.events).to.have.length(1);
+      expect(node.events[0]).to.include({ userId: "ghost", online: false });
+    });
+  });
+
+  describe("pushes", () => {
+    it("reaches every device of a user, and each device's ack is counted", async () => {
+      const node = await startNode();
+      const devices = await Promise.all([1, 2, 3].map((i) => connect(node, "alice", `s${i}`)));
+      const received = devices.map((socket) => receive<MessagePush>(socket, "message"));
+      const data = message("bob", "alice");
+      await publish(node, messageCommand(data, ["alice"]));
+      for (const got of await Promise.all(received)) expect(got).to.deep.equal([data]);
+      await until(async () => (await metric(node, "herald_im_acks_total")) === 3);
+      expect(await metric(node, "herald_im_deliveries_total")).to.equal(3);
+      expect(await metric(node, "herald_im_pushes_total", '{event="message"}')).to.equal(1);
+    });
+
+    it("encodes a push once whatever the number of recipients, and writes the same bytes to each", async () => {
+      const node = await startNode();
+      const sockets = [
+        ...(await Promise.all([1, 2, 3].map((i) => connect(node, "alice", `s${i}`)))),
+        ...(await Promise.all([1, 2].map((i) => connect(node, "bob", `s${i}`)))),
+      ];
+      const encoder = node.im.io.encoder;
+      const original = encoder.encode.bind(encoder);
+      const encoded: unknown[][] = [];
+      encoder.encode = (packet) => {
+        const out = original(packet);
+        if (Array.isArray(packet.data) && packet.data[0] === "message") encoded.push(out);
+        return out;
+      };
+      const frames = new Set<unknown>();
+      for (const socket of sockets) {
+        const conn = serverSocket(node, socket).conn;
+        conn.on("packetCreate", (packet: { options?: { wsPreEncodedFrame?: unknown } }) =>
+          frames.add(packet.options?.wsPreEncodedFrame),
+        );
+      }
+      const received = sockets.map((socket) => receive<MessagePush>(socket, "message"));
+      const data = message("carol", "alice", { text: "x".repeat(1000) });
+      await publish(node, messageCommand(data, ["alice", "bob", "alice"]));
+      for (const got of await Promise.all(received)) expect(got).to.deep.equal([data]);
+      expect(encoded).to.have.length(1);
+      // Every socket was handed the very same precomputed WebSocket frame.
+      expect(frames.size).to.equal(1);
+      expect([...frames][0]).to.be.an("array");
+    });
+
+    it("frames like ws: the precomputed header matches ws's Sender.frame at every length class", () => {
+      const ws = createRequire(import.meta.url)("ws") as {
+        Sender: { frame(data: Buffer, options: object): Buffer[] };
+      };
+      for (const length of [1, 125, 126, 65_535, 65_536, 70_000]) {
+        const data = Buffer.alloc(length, 0x61);
+        const [header] = ws.Sender.frame(data, {
+          fin: true,
+          opcode: 1,
+          mask: false,
+          readOnly: false,
+          rsv1: false,
+        });
+        expect(textFrameHeader(length).equals(header!)).to.equal(true, `length ${length}`);
+      }
+    });
+
+    it("pushes a broadcast to every local connection", async () => {
+      const node = await startNode();
+      const sockets = [
+        await connect(node, "alice"),
+        await connect(node, "alice", "s2"),
+        await connect(node, "bob"),
+      ];
+      const received = sockets.map((socket) => receive(socket, "message"));
+      const data = {
+        id: "b1",
+        from: "op",
+        broadcast: true as const,
+        content: "maintenance",
+        ts: 1,
+      };
+      await publish(node, { v: 1, kind: "broadcast", data });
+      for (const got of await Promise.all(received)) expect(got).to.deep.equal([data]);
+      expect(await metric(node, "herald_im_pushes_total", '{event="broadcast"}')).to.equal(1);
+    });
+
+    it("pushes presence and receipt events to the listed users only", async () => {
+      const node = await startNode();
+      const alice = await connect(node, "alice");
+      const bob = await connect(node, "bob");
+      const bobPresence = inbox(bob, "presence");
+      const presence = { userId: "carol", online: true, ts: 5 };
+      const got = receive(alice, "presence");
+      await publish(node, { v: 1, kind: "push", event: "presence", to: ["alice"], data: presence });
+      expect(await got).to.deep.equal([presence]);
+      const receipt: ReceiptPush = { messageId: "m", to: "carol", status: "delivered", ts: 6 };
+      const gotReceipt = receive(alice, "receipt");
+      await publish(node, { v: 1, kind: "push", event: "receipt", to: ["alice"], data: receipt });
+      expect(await gotReceipt).to.deep.equal([receipt]);
+      expect(bobPresence).to.deep.equal([]);
+    });
+  });
+
+  describe("receipts", () => {
+    it("sends one delivered receipt to the sender on the first ack of any recipient device", async () => {
+      const node = await startNode();
+      const sender = await connect(node, "alice");
+      const recipients = [await connect(node, "bob"), await connect(node, "bob", "s2")];
+      const receipts = inbox<ReceiptPush>(sender, "receipt");
+      const ownCopy = receive<MessagePush>(sender, "message");
+      const copies = recipients.map((socket) => receive<MessagePush>(socket, "message"));
+      const data = message("alice", "bob");
+      await publish(node, messageCommand(data, ["bob", "alice"], true));
+      await Promise.all([ownCopy, ...copies]);
+      await until(() => receipts.length === 1, 2_000, "the receipt");
+      expect(receipts[0]).to.include({ messageId: data.id, to: "bob", status: "delivered" });
+      // Past the ack timeout: still exactly one (no `failed`, none for the second device).
+      await new Promise((resolve) => setTimeout(resolve, ACK_TIMEOUT_MS + 150));
+      expect(receipts).to.have.length(1);
+      expect(await metric(node, "herald_im_receipts_total", '{status="delivered"}')).to.equal(1);
+    });
+
+    it("sends an offline receipt at once when the recipient has no connection here", async () => {
+      const node = await startNode();
+      const sender = await connect(node, "alice");
+      const receipts = inbox<ReceiptPush>(sender, "receipt");
+      inbox(sender, "message");
+      // The copy for the sender's other devices, routed alone to the sender's node: no receipt.
+      await publish(node, messageCommand(message("alice", "bob"), ["alice"], true));
+      const data = message("alice", "bob");
+      await publish(node, messageCommand(data, ["bob", "alice"], true));
+      await until(() => receipts.length === 1, 2_000, "the receipt");
+      expect(receipts[0]).to.include({ messageId: data.id, to: "bob", status: "offline" });
+      expect(receipts).to.have.length(1);
+    });
+
+    it("sends a failed receipt when no device acks in time, and forgets the ack id", async () => {
+      const node = await startNode();
+      const sender = await connect(node, "alice");
+      const mute = await connect(node, "bob");
+      const unacked = inbox<MessagePush>(mute, "message", false);
+      const ownCopies = inbox<MessagePush>(sender, "message"); // acked: the sender's ack is no receipt
+      const got = receive<ReceiptPush>(sender, "receipt", 1, ACK_TIMEOUT_MS * 4);
+      const data = message("alice", "bob");
+      const sentAt = Date.now();
+      await publish(node, messageCommand(data, ["bob", "alice"], true));
+      await until(() => ownCopies.length === 1);
+      await until(() => unacked.length === 1);
+      const socket = serverSocket(node, mute);
+      expect(pendingAcks(socket)).to.equal(1);
+      const [receipt] = await got;
+      expect(Date.now() - sentAt).to.be.at.least(ACK_TIMEOUT_MS);
+      expect(receipt).to.include({ messageId: data.id, to: "bob", status: "failed" });
+      expect(pendingAcks(socket)).to.equal(0);
+    });
+
+    it("forgets the ack ids of pushes without a receipt too", async () => {
+      const node = await startNode();
+      const mute = await connect(node, "bob");
+      const unacked = inbox(mute, "presence", false);
+      for (let i = 0; i < 5; i++)
+        await publish(node, {
+          v: 1,
+          kind: "push",
+          event: "presence",
+          to: ["bob"],
+          data: { userId: `u${i}`, online: true, ts: i },
+        });
+      await until(() => unacked.length === 5);
+      const socket = serverSocket(node, mute);
+      expect(pendingAcks(socket)).to.equal(5);
+      await until(() => pendingAcks(socket) === 0, ACK_TIMEOUT_MS * 4, "acks map emptied");
+    });
+
+    it("routes a receipt over the bus to the node that owns the sender", async () => {
+      const node = await startNode();
+      const other = { nodeId: "im-a-peer", url: "http://127.0.0.1:1" };
+      const router = new PartitionRouter([other, { nodeId: NODE, url: node.im.url }]);
+      const sender = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"].find(
+        (id) => router.ownerOf(id)?.nodeId === other.nodeId,
+      )!;
+      const viewUpdated = new Promise<void>((resolve) => {
+        void node.engine.bus.subscribe(topics.membership, () => setImmediate(resolve));
+      });
+      await node.engine.membership.register(other, 60_000);
+      await viewUpdated;
+      const peerInbox: string[] = [];
+      await node.engine.bus.subscribe(topics.node(other.nodeId), (raw) => peerInbox.push(raw));
+      const data = message(sender, "bob");
+      await publish(node, messageCommand(data, ["bob"], true));
+      await until(() => peerInbox.length === 1);
+      const command = JSON.parse(peerInbox[0]!) as PushCommand;
+      expect(command).to.deep.include({ v: 1, kind: "push", event: "receipt", to: [sender] });
+      expect(command.data).to.include({ messageId: data.id, to: "bob", status: "offline" });
+    });
+  });
+
+  describe("slow consumers", () => {
+    const CONTENT = "y".repeat(60_000);
+
+    /** Publishes `count` large pushes to `userId`, letting I/O run between them. */
+    async function flood(node: Node, userId: string, count: number, after?: () => void) {
+      for (let i = 0; i < count; i++) {
+        await publish(node, messageCommand(message("bob", userId, CONTENT), [userId]));
+        await new Promise((resolve) => setImmediate(resolve));
+        after?.();
+      }
+    }
+
+    it("a client that keeps reading is never kicked: the mailbox waits on the socket", async () => {
+      const node = await startNode({ IM_MAILBOX_MAX: "4" });
+      const reader = await connect(node, "alice");
+      const got = receive(reader, "message", 150, 5_000);
+      await flood(node, "alice", 150);
+      expect(await got).to.have.length(150);
+      expect(await metric(node, "herald_im_mailbox_overflows_total")).to.equal(0);
+    });
+
+    it("a client that stops reading gets kicked{slow_consumer} and is closed; memory stays bounded", async () => {
+      const mailboxMax = 4;
+      const node = await startNode({ IM_MAILBOX_MAX: String(mailboxMax) });
+      const slow = await connect(node, "alice");
+      const socket = serverSocket(node, slow);
+      const raw = (
+        slow.io.engine.transport as unknown as { ws: { _socket: NodeJS.ReadableStream } }
+      ).ws._socket;
+      raw.pause();
+      let worst = { packets: 0, wsBytes: 0 };
+      let pushed = 0;
+      const kicked = next<KickedPush>(slow, ["kicked"], 8_000);
+      const closed = next(slow, ["disconnect"], 8_000);
+      // Loopback kernel buffers take a few MB before the server sees back-pressure.
+      const sent = 400;
+      await flood(node, "alice", sent, () => {
+        pushed++;
+        const backlog = outgoingBacklog(socket);
+        worst = {
+          packets: Math.max(worst.packets, backlog.packets),
+          wsBytes: Math.max(worst.wsBytes, backlog.wsBytes),
+        };
+      });
+      expect(await metric(node, "herald_im_mailbox_overflows_total")).to.equal(1);
+      expect(await metric(node, "herald_im_kicks_total", '{reason="slow_consumer"}')).to.equal(1);
+      expect(await metric(node, "herald_im_connections")).to.equal(0);
+      // What the server held for it beyond the kernel: at most a mailbox's worth of packets.
+      expect(worst.packets).to.be.at.most(mailboxMax + 2);
+      expect(worst.wsBytes).to.be.below((mailboxMax + 2) * 61_000);
+      expect(pushed).to.equal(sent);
+      raw.resume();
+      const { value } = await kicked;
+      expect(value).to.deep.equal({ reason: "slow_consumer" });
+      await closed;
+    });
+  });
+
+  describe("clients", () => {
+    it("drops and counts any event a client emits, and keeps the connection open", async () => {
+      const node = await startNode();
+      const alice = await connect(node, "alice");
+      alice.emit("hello", { a: 1 });
+      alice.emit("send", "x", () => undefined);
+      // A raw "error" event (socket.io-client refuses to emit it): it must not reach the
+      // server socket's own "error" handling either.
+      alice.io.engine.send('2["error","forged"]');
+      await until(async () => (await metric(node, "herald_im_dropped_client_frames_total")) === 3);
+      expect(alice.connected).to.equal(true);
+      const got = receive(alice, "message");
+      await publish(node, messageCommand(message("bob", "alice"), ["alice"]));
+      expect(await got).to.have.length(1);
+      expect(await node.engine.presence.online(["alice"])).to.deep.equal([true]);
+    });
+  });
+
+  describe("kicks", () => {
+    it("kicks only the connections of the given session, then all of the user's", async () => {
+      const node = await startNode();
+      const s1 = [await connect(node, "alice", "s1"), await connect(node, "alice", "s1")];
+      const s2 = await connect(node, "alice", "s2");
+      const kicked = s1.map((socket) => next<KickedPush>(socket, ["kicked"]));
+      const closed = s1.map((socket) => next(socket, ["disconnect"]));
+      await publish(node, {
+        v: 1,
+        kind: "kick",
+        userId: "alice",
+        reason: "logout",
+        sessionId: "s1",
+      });
+      for (const { value } of await Promise.all(kicked))
+        expect(value).to.deep.equal({ reason: "logout" });
+      await Promise.all(closed);
+      expect(s2.connected).to.equal(true);
+      expect(await node.engine.presence.online(["alice"])).to.deep.equal([true]);
+
+      const last = next<KickedPush>(s2, ["kicked"]);
+      const lastClosed = next(s2, ["disconnect"]);
+      await publish(node, { v: 1, kind: "kick", userId: "alice", reason: "force_offline" });
+      expect((await last).value).to.deep.equal({ reason: "force_offline" });
+      await lastClosed;
+      await until(() => node.events.some((e) => e.kind === "presence" && !e.online));
+      expect(await node.engine.presence.online(["alice"])).to.deep.equal([false]);
+      expect(await metric(node, "herald_im_kicks_total", '{reason="logout"}')).to.equal(2);
+      expect(await metric(node, "herald_im_kicks_total", '{reason="force_offline"}')).to.equal(1);
+    });
+  });
+
+  describe("bus", () => {
+    it("counts and drops invalid commands without crashing, and keeps serving", async () => {
+      const node = await startNode();
+      const alice = await connect(node, "alice");
+      await publish(node, "not json");
+      await publish(node, JSON.stringify({ v: 2, kind: "push", event: "message", to: ["alice"] }));
+      await publish(node, JSON.stringify({ v: 1, kind: "teleport" }));
+      await publish(
+        node,
+        JSON.stringify({ v: 1, kind: "push", event: "message", to: "alice", data: {} }),
+      );
+      await publish(node, "null");
+      await until(async () => (await metric(node, "herald_im_dropped_commands_total")) === 5);
+      const got = receive(alice, "message");
+      await publish(node, messageCommand(message("bob", "alice"), ["alice"]));
+      expect(await got).to.have.length(1);
+    });
+  });
+
+  describe("health and shutdown", () => {
+    it("answers /health 200 when ready, 503 while draining, and drain kicks everyone with shutdown", async () => {
+      const node = await startNode();
+      const ok = await fetch(`${node.im.url}/health`);
+      expect(ok.status).to.equal(200);
+      expect(await ok.json()).to.deep.equal({ status: "ok", nodeId: NODE });
+      expect((await node.engine.membership.list()).map((n) => n.nodeId)).to.deep.equal([NODE]);
+
+      const sockets = [
+        await connect(node, "alice"),
+        await connect(node, "bob"),
+        await connect(node, "bob", "s2"),
+      ];
+      const kicked = sockets.map((socket) => next<KickedPush>(socket, ["kicked"]));
+      // Hold the drain at its first step, to look at /health meanwhile.
+      const membership = node.engine.membership;
+      const deregister = membership.deregister.bind(membership);
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      membership.deregister = async (nodeId) => {
+        await gate;
+        return deregister(nodeId);
+      };
+      const drained = node.im.drain();
+      const during = await fetch(`${node.im.url}/health`);
+      expect(during.status).to.equal(503);
+      expect(await during.json()).to.deep.equal({ status: "draining", nodeId: NODE });
+      release();
+
+      for (const { value } of await Promise.all(kicked))
+        expect(value).to.deep.equal({ reason: "shutdown" });
+      await drained;
+      expect(await node.engine.membership.list()).to.deep.equal([]);
+      expect(await node.engine.presence.online(["alice", "bob"])).to.deep.equal([false, false]);
+      const offline = node.events
+        .filter((e) => e.kind === "presence" && !e.online)
+        .map((e) => e.userId);
+      expect(offline.sort()).to.deep.equal(["alice", "bob"]);
+      let refused = false;
+      await fetch(`${node.im.url}/health`).catch(() => (refused = true));
+      expect(refused).to.equal(true);
+    });
+
+    it("close() disconnects everyone without a kicked message", async () => {
+      const node = await startNode();
+      const alice = await connect(node, "alice");
+      const kicks = inbox(alice, "kicked");
+      const gone = next(alice, ["disconnect"]);
+      await node.im.close();
+      await gone;
+      expect(kicks).to.deep.equal([]);
+      expect(await node.engine.presence.online(["alice"])).to.deep.equal([false]);
+    });
+  });
+});
