@@ -181,13 +181,13 @@ function serverSocket(node: Node, client: ClientSocket) {
   return socket;
 }
 
-afterEach(async () => {
-  for (const socket of clients.splice(0)) socket.disconnect();
-  await Promise.all(nodes.splice(0).map((node) => node.im.close()));
-});
-
 describe("imServer", function () {
   this.timeout(10_000);
+
+  afterEach(async () => {
+    for (const socket of clients.splice(0)) socket.disconnect();
+    await Promise.all(nodes.splice(0).map((node) => node.im.close()));
+  });
 
   describe("connect", () => {
     it("registers the connection (presence online, online event published) before `connect` fires", async () => {

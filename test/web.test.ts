@@ -455,7 +455,7 @@ describe("web chat (Chromium)", function () {
       for (const p of [leo, mia]) {
         await p.page.getByTestId("conversation-title").filter({ hasText: channel }).waitFor();
       }
-      await channelRow(kim.page, channel)
+      await channelRow(mia.page, channel)
         .getByText("3 members · 3 online")
         .waitFor({ timeout: WAIT_MS });
 
