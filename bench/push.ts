@@ -22,6 +22,7 @@ const { values: args } = parseArgs({
     direct: { type: "string", default: "20000" },
     fanout: { type: "string", default: "50" },
     processes: { type: "string", default: "2" },
+    modes: { type: "string", default: "herald,bare,bare-ack" },
   },
 });
 const CLIENTS = Number(args.clients);
@@ -29,14 +30,17 @@ const DIRECT = Number(args.direct);
 const FANOUT = Number(args.fanout);
 const PROCESSES = Number(args.processes);
 const WAIT_MS = 120_000;
-const MODES = ["herald", "bare", "bare-ack"] as const;
-type Mode = (typeof MODES)[number];
+const ALL_MODES = ["herald", "bare", "bare-ack"] as const;
+type Mode = (typeof ALL_MODES)[number];
+const MODES = ALL_MODES.filter((m) => args.modes.split(",").includes(m));
 
 interface Result {
   mode: Mode;
   scenario: "direct" | "fanout";
   deliveries: number;
   seconds: number;
+  /** When the last command was published (the rest of `seconds` is draining). */
+  publishedAt: number;
   deliveriesPerSecond: number;
   serverCpuMicrosPerDelivery: number;
 }
@@ -98,7 +102,10 @@ function command(to: string[], n: number): string {
 
 async function runMode(mode: Mode, redisUrl: string): Promise<Result[]> {
   const env = { ...process.env, MODE: mode, REDIS_URL: redisUrl };
-  const server = fork(join(here, "push-server.js"), { env });
+  // BENCH_PROFILE=<dir> writes a V8 CPU profile of each server process there.
+  const profile = process.env.BENCH_PROFILE;
+  const execArgv = profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [];
+  const server = fork(join(here, "push-server.js"), { env, execArgv });
   const ready = await ask<Extract<BenchReply, { type: "ready" }>>(server, "ready");
   const perProcess = Math.ceil(CLIENTS / PROCESSES);
   const clients = Array.from({ length: PROCESSES }, (_, i) =>
@@ -141,6 +148,7 @@ async function runMode(mode: Mode, redisUrl: string): Promise<Result[]> {
     const started = process.hrtime.bigint();
     for (let i = 0; i < payloads.length; i += 500)
       await Promise.all(payloads.slice(i, i + 500).map(publish));
+    const publishedAt = Number(process.hrtime.bigint() - started) / 1e9;
     await until(
       async () => (await received(clients)) - before >= deliveries,
       `${mode} ${scenario} deliveries`,
@@ -158,6 +166,7 @@ async function runMode(mode: Mode, redisUrl: string): Promise<Result[]> {
       scenario,
       deliveries,
       seconds: Number(seconds.toFixed(3)),
+      publishedAt: Number(publishedAt.toFixed(3)),
       deliveriesPerSecond: Math.round(deliveries / seconds),
       serverCpuMicrosPerDelivery: Number((cpu / deliveries).toFixed(2)),
     });
@@ -183,8 +192,9 @@ console.log(
 );
 console.table(results);
 for (const scenario of ["direct", "fanout"] as const) {
-  const herald = results.find((r) => r.mode === "herald" && r.scenario === scenario)!;
-  const bare = results.find((r) => r.mode === "bare" && r.scenario === scenario)!;
+  const herald = results.find((r) => r.mode === "herald" && r.scenario === scenario);
+  const bare = results.find((r) => r.mode === "bare" && r.scenario === scenario);
+  if (!herald || !bare) continue;
   const verdict =
     herald.serverCpuMicrosPerDelivery <= bare.serverCpuMicrosPerDelivery ? "meets" : "misses";
   console.log(

@@ -38,6 +38,7 @@ export async function startBusiness(
   const metrics = opts.metrics ?? new BusinessMetrics();
   const push = new PushClient({
     engine,
+    router: config.router,
     tokenTtlMs: config.tokenTtlMs,
     logger,
     metrics: {

@@ -1,7 +1,7 @@
 // The push client (the seed's ImHelper): how a business service reaches connected users. It
-// routes recipients to their owner imServer node with the partition router and publishes one
-// versioned command per node (engine/wire.ts). It needs only the engine, so another Node backend
-// can use it on its own: `createPushClient({ redisUrl })`.
+// publishes versioned commands (engine/wire.ts) through a PushRouter: per owner node in partition
+// mode, to any one node in adapter mode (./push-router.ts). It needs only the engine, so another
+// Node backend can use it on its own: `createPushClient({ redisUrl })`.
 import type { Logger } from "../config/logger.js";
 import { NodeView } from "../engine/node-view.js";
 import type {
@@ -13,13 +13,15 @@ import type {
   UserId,
 } from "../engine/protocol.js";
 import type { Engine, Unsubscribe } from "../engine/types.js";
+import { decodeEvent, topics, type PresenceEvent } from "../engine/wire.js";
 import {
-  decodeEvent,
-  encode,
-  topics,
-  type NodeCommand,
-  type PresenceEvent,
-} from "../engine/wire.js";
+  AdapterPushRouter,
+  PartitionPushRouter,
+  type PushResult,
+  type PushRouter,
+} from "./push-router.js";
+
+export type { PushResult } from "./push-router.js";
 
 /** What a client needs to open its socket: `io(url, {path, transports: ["websocket"], auth: {token}})`. */
 export interface ConnectInfo {
@@ -31,13 +33,6 @@ export interface ConnectInfo {
   expiresIn: number;
 }
 
-export interface PushResult {
-  /** Commands that reached a live node. */
-  nodes: number;
-  /** Recipients whose node was gone (or no node was live): they are offline for this push. */
-  offline: UserId[];
-}
-
 /** Hooks for the caller's metrics; the push client itself keeps none. */
 export interface PushMetrics {
   published(kind: string): void;
@@ -46,6 +41,8 @@ export interface PushMetrics {
 
 export interface PushClientOptions {
   engine: Pick<Engine, "bus" | "membership" | "tokens" | "presence">;
+  /** How the imServer nodes are reached (IM_ROUTER); the nodes must run the same. */
+  router?: "partition" | "adapter";
   /** Connect token lifetime; at most 30 s by contract. */
   tokenTtlMs?: number;
   /** The imServer's socket.io path. */
@@ -61,6 +58,7 @@ export interface PushClientOptions {
 export class PushClient {
   private readonly engine: PushClientOptions["engine"];
   private readonly nodeView: NodeView;
+  private readonly router: PushRouter;
   private readonly tokenTtlMs: number;
   private readonly socketPath: string;
   private readonly subscriptions = new Set<Unsubscribe>();
@@ -71,6 +69,14 @@ export class PushClient {
     this.nodeView = new NodeView(options.engine, options.refreshMs);
     this.tokenTtlMs = Math.min(options.tokenTtlMs ?? 30_000, 30_000);
     this.socketPath = options.socketPath ?? "/socket.io";
+    const deps = {
+      nodeView: this.nodeView,
+      presence: options.engine.presence,
+      publish: (nodeId: string, kind: string, payload: string) =>
+        this.publishEncoded(nodeId, kind, payload),
+    };
+    this.router =
+      options.router === "adapter" ? new AdapterPushRouter(deps) : new PartitionPushRouter(deps);
   }
 
   /** Loads the live node set and follows its changes. */
@@ -86,16 +92,11 @@ export class PushClient {
   }
 
   /**
-   * The seed's PrevConnectServer: picks the user's owner node and issues a single-use token bound
-   * to it. null when no imServer node is live.
+   * The seed's PrevConnectServer: picks the user's node (its owner in partition mode, the least
+   * loaded in adapter mode) and issues a single-use token bound to it. null when no node is live.
    */
   async prevConnect(userId: UserId, sessionId: string): Promise<ConnectInfo | null> {
-    let node = this.nodeView.router.ownerOf(userId);
-    if (!node) {
-      // A node may have registered since the last refresh; look once more before giving up.
-      await this.nodeView.refresh();
-      node = this.nodeView.router.ownerOf(userId);
-    }
+    const node = await this.router.connectNode(userId);
     if (!node) return null;
     const token = await this.engine.tokens.issue(
       { userId, sessionId, nodeId: node.nodeId },
@@ -118,7 +119,7 @@ export class PushClient {
   async send(message: MessagePush, options: { receipt?: boolean } = {}): Promise<PushResult> {
     const recipients = new Set([message.from]);
     if (message.to !== undefined) recipients.add(message.to);
-    const result = await this.publishGrouped(recipients, (to) => {
+    const result = await this.router.route(recipients, (to) => {
       const receipt =
         options.receipt === true && message.to !== undefined && to.includes(message.to);
       return {
@@ -137,7 +138,7 @@ export class PushClient {
         status: "offline",
         ts: Date.now(),
       };
-      await this.publishGrouped([message.from], (to) => ({
+      await this.router.route([message.from], (to) => ({
         v: 1,
         kind: "push",
         event: "receipt",
@@ -150,7 +151,7 @@ export class PushClient {
 
   /** Pushes a stored channel message: one command per node, naming that node's members. */
   sendChannel(message: MessagePush, members: readonly UserId[]): Promise<PushResult> {
-    return this.publishGrouped(new Set(members), (to) => ({
+    return this.router.route(new Set(members), (to) => ({
       v: 1,
       kind: "push",
       event: "message",
@@ -161,7 +162,7 @@ export class PushClient {
 
   /** Tells `to` (a user's friends) that the user came or went. */
   sendPresence(push: PresencePush, to: readonly UserId[]): Promise<PushResult> {
-    return this.publishGrouped(new Set(to), (ids) => ({
+    return this.router.route(new Set(to), (ids) => ({
       v: 1,
       kind: "push",
       event: "presence",
@@ -172,7 +173,7 @@ export class PushClient {
 
   /** An operator broadcast to every connection of every live node; not stored. */
   async broadcast(push: BroadcastPush): Promise<PushResult> {
-    return this.publishToAll({ v: 1, kind: "broadcast", data: push });
+    return this.router.routeAll({ v: 1, kind: "broadcast", data: push });
   }
 
   /** Online flag per user. */
@@ -191,7 +192,7 @@ export class PushClient {
     reason: KickReason = "force_offline",
     sessionId?: string,
   ): Promise<void> {
-    await this.publishToAll({
+    await this.router.routeAll({
       v: 1,
       kind: "kick",
       userId,
@@ -227,47 +228,6 @@ export class PushClient {
     await this.options.onClose?.();
   }
 
-  /** One command per owner node; a publish nobody hears marks that node's recipients offline. */
-  private async publishGrouped(
-    userIds: Iterable<UserId>,
-    command: (to: string[]) => NodeCommand,
-  ): Promise<PushResult> {
-    if (this.nodeView.router.liveNodes.length === 0) await this.nodeView.refresh();
-    const groups = this.nodeView.router.group(userIds);
-    const offline: UserId[] = groups.get(null) ?? [];
-    let nodes = 0;
-    let dead = false;
-    await Promise.all(
-      [...groups].map(async ([nodeId, to]) => {
-        if (nodeId === null) return;
-        if (await this.publish(nodeId, command(to))) nodes++;
-        else {
-          offline.push(...to);
-          dead = true;
-        }
-      }),
-    );
-    if (dead) await this.nodeView.refresh();
-    return { nodes, offline };
-  }
-
-  private async publishToAll(command: NodeCommand): Promise<PushResult> {
-    if (this.nodeView.router.liveNodes.length === 0) await this.nodeView.refresh();
-    const payload = encode(command);
-    const reached = await Promise.all(
-      this.nodeView.router.liveNodes.map((node) =>
-        this.publishEncoded(node.nodeId, command.kind, payload),
-      ),
-    );
-    if (reached.includes(false)) await this.nodeView.refresh();
-    return { nodes: reached.filter(Boolean).length, offline: [] };
-  }
-
-  private publish(nodeId: string, command: NodeCommand): Promise<boolean> {
-    const kind = command.kind === "push" ? command.event : command.kind;
-    return this.publishEncoded(nodeId, kind, encode(command));
-  }
-
   /** true when a node heard it; 0 subscribers means the node is gone. */
   private async publishEncoded(nodeId: string, kind: string, payload: string): Promise<boolean> {
     const receivers = await this.engine.bus.publish(topics.node(nodeId), payload);
@@ -286,6 +246,8 @@ export class PushClient {
 export async function createPushClient(opts: {
   redisUrl: string;
   prefix?: string;
+  /** IM_ROUTER of the Herald deployment: "partition" (default) or "adapter". */
+  router?: "partition" | "adapter";
   tokenTtlMs?: number;
   logger?: Logger;
 }): Promise<PushClient> {
@@ -299,6 +261,7 @@ export async function createPushClient(opts: {
   const client = new PushClient({
     engine,
     onClose: () => engine.close(),
+    ...(opts.router !== undefined && { router: opts.router }),
     ...(opts.tokenTtlMs !== undefined && { tokenTtlMs: opts.tokenTtlMs }),
     ...(opts.logger !== undefined && { logger: opts.logger }),
   });

@@ -72,6 +72,9 @@ export class ConversationStreams {
     for (const [key, cursor] of Object.entries(opts.cursors ?? {})) {
       if (Number.isInteger(cursor) && cursor >= 0) this.create(key, cursor);
     }
+    // An app restored from saved cursors already has its baseline: a direct conversation begun
+    // while it was away is news to it, so it must not be skipped as "old history".
+    if (opts.cursors) this.baselined = true;
   }
 
   /**

@@ -1,5 +1,6 @@
-// Picks the engine for a configuration: the embedded twin without REDIS_URL, Redis with it.
-// (Redis Cluster will be a third branch here, chosen from the URL's form.)
+// Picks the engine for a configuration: the embedded twin without REDIS_URL, Redis with it —
+// one server (`redis://…`) or a Redis Cluster (`redis+cluster://host:port,…`), which
+// RedisEngine.connect tells apart by the URL's scheme (engine/redis/connection.ts).
 import type { Config } from "../config/index.js";
 import { MemoryEngine } from "./memory-engine.js";
 import { RedisEngine } from "./redis/redis-engine.js";

@@ -123,6 +123,16 @@ class MemoryPresence implements Presence {
     }
     return offline;
   }
+
+  async countByNode(nodeIds: readonly string[]): Promise<number[]> {
+    const counts = new Map<string, number>(nodeIds.map((id) => [id, 0]));
+    for (const conns of this.byUser.values())
+      for (const node of conns.values()) {
+        const count = counts.get(node);
+        if (count !== undefined) counts.set(node, count + 1);
+      }
+    return nodeIds.map((id) => counts.get(id)!);
+  }
 }
 
 interface Conversation {

@@ -1,5 +1,6 @@
 // The engine: everything the business and imServer roles share. One interface, two twins
 // (engine/memory, engine/redis) that pass the same conformance suite (test/engine.test.ts).
+import type { ServerOptions } from "socket.io";
 import type { MessagePush, UserId } from "./protocol.js";
 
 export type Unsubscribe = () => Promise<void>;
@@ -44,6 +45,8 @@ export interface Presence {
   online(userIds: readonly UserId[]): Promise<boolean[]>;
   /** Forgets every connection held by a node (its restart or death); the users left offline. */
   clearNode(nodeId: string): Promise<UserId[]>;
+  /** Connections held by each asked node, in the same order (adapter mode's load spread). */
+  countByNode(nodeIds: readonly string[]): Promise<number[]>;
 }
 
 export interface User {
@@ -137,6 +140,19 @@ export interface Membership {
   list(): Promise<NodeInfo[]>;
 }
 
+/** What socket.io's `new Server({ adapter })` and `io.adapter(…)` accept. */
+export type SocketAdapter = ServerOptions["adapter"];
+
+/** A socket.io adapter with its own Redis connections (Engine.socketAdapter). */
+export interface SocketAdapterHandle {
+  /** Give it to `io.adapter(adapter)`. */
+  readonly adapter: SocketAdapter;
+  /** After `io.adapter(adapter)`: resolves once the main namespace's subscriptions are live. */
+  ready(): Promise<void>;
+  /** Closes its connections (engine.close() also does); idempotent. */
+  close(): Promise<void>;
+}
+
 export interface Engine {
   readonly kind: "memory" | "redis";
   readonly bus: Bus;
@@ -144,6 +160,12 @@ export interface Engine {
   readonly presence: Presence;
   readonly store: Store;
   readonly membership: Membership;
+  /**
+   * The socket.io adapter for adapter mode (IM_ROUTER=adapter), over the engine's Redis (the
+   * sharded adapter on a Redis Cluster). Each call opens its own connections. Absent or
+   * undefined (the memory engine): socket.io's in-memory default.
+   */
+  socketAdapter?(): SocketAdapterHandle | undefined;
   /** Resolves when the backing service answers (Redis PING); rejects when it does not. */
   ping(): Promise<void>;
   close(): Promise<void>;

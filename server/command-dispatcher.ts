@@ -26,6 +26,20 @@ import type { ReceiptRequest, ReceiptTracker } from "./receipt-tracker.js";
 import { encodePush } from "./socket-internals.js";
 import { ThrottledWarn } from "./throttled-warn.js";
 
+/** Where a node's own receipt outcome goes in adapter mode (see CommandDispatcher.execute). */
+export type ReceiptReport = (status: ReceiptPush["status"]) => void;
+
+/** A direct message whose sender asked for a receipt about a recipient listed in `to`. */
+export function wantsReceipt(command: NodeCommand): boolean {
+  return (
+    command.kind === "push" &&
+    command.event === "message" &&
+    command.receipt === true &&
+    command.data.to !== undefined &&
+    command.to.includes(command.data.to)
+  );
+}
+
 export interface CommandDispatcherDeps {
   readonly nodeId: string;
   readonly io: Server;
@@ -40,6 +54,8 @@ export class CommandDispatcher {
   /** Numbers each push, so an actor reached twice by one command (a user listed twice) is skipped. */
   private pushNo = 0;
   private tracker: ReceiptTracker | null = null;
+  /** Adapter mode: receipts go out through the adapter fan-out instead of a node's bus topic. */
+  private receiptRoute: ((from: UserId, receipt: ReceiptPush) => void) | null = null;
   private readonly droppedWarn: ThrottledWarn;
 
   constructor(private readonly deps: CommandDispatcherDeps) {
@@ -51,26 +67,47 @@ export class CommandDispatcher {
     this.tracker = tracker;
   }
 
-  /** A raw bus payload: decoded once; anything invalid is counted and dropped. */
-  handle(raw: string): void {
+  /** Sends every receipt this node settles through `route` (adapter mode). */
+  routeReceiptsWith(route: (from: UserId, receipt: ReceiptPush) => void): void {
+    this.receiptRoute = route;
+  }
+
+  /** A raw bus payload, decoded once; anything invalid is counted and dropped (null). */
+  decode(raw: string): NodeCommand | null {
     const command = decodeCommand(raw);
     if (!command) {
       this.deps.metrics.droppedCommands.inc();
       this.droppedWarn.warn({ bytes: raw.length });
-      return;
     }
+    return command;
+  }
+
+  /** A raw bus payload: decoded once and executed. `report`: see execute. */
+  handle(raw: string, report?: ReceiptReport): void {
+    const command = this.decode(raw);
+    if (command) this.run(command, report);
+    else report?.("offline");
+  }
+
+  /** execute, with a bug in one command logged instead of taking the node down. */
+  run(command: NodeCommand, report?: ReceiptReport): void {
     try {
-      this.execute(command);
+      this.execute(command, report);
     } catch (err) {
       // A bug must not take the node down with every connection on it.
       this.deps.logger.error({ err, kind: command.kind }, "command failed");
     }
   }
 
-  execute(command: NodeCommand): void {
+  /**
+   * `report` (adapter mode): this node's receipt outcome for the command goes there instead of
+   * to the sender, exactly once ("offline": the recipient has no connection here).
+   */
+  execute(command: NodeCommand, report?: ReceiptReport): void {
+    if (report && !wantsReceipt(command)) report("offline");
     switch (command.kind) {
       case "push":
-        this.push(command);
+        this.push(command, report);
         return;
       case "broadcast":
         this.broadcast(command.data);
@@ -99,6 +136,10 @@ export class CommandDispatcher {
   /** Sends a receipt to the sender's owner node: here directly, elsewhere over the bus. */
   emitReceipt(from: UserId, receipt: ReceiptPush): void {
     this.deps.metrics.receipts.inc({ status: receipt.status });
+    if (this.receiptRoute) {
+      this.receiptRoute(from, receipt);
+      return;
+    }
     const owner = this.deps.router.ownerOf(from);
     if (!owner || owner.nodeId === this.deps.nodeId) {
       this.deliver("receipt", [from], receipt, null);
@@ -116,7 +157,7 @@ export class CommandDispatcher {
     });
   }
 
-  private push(command: PushCommand): void {
+  private push(command: PushCommand, report?: ReceiptReport): void {
     if (command.event !== "message") {
       this.deliver(command.event, command.to, command.data, null);
       return;
@@ -124,9 +165,9 @@ export class CommandDispatcher {
     const data: MessagePush = command.data;
     let receipt: ReceiptRequest | null = null;
     // `to` also lists the sender (their other devices); only the recipient, if held here, counts.
-    if (command.receipt && data.to !== undefined && command.to.includes(data.to)) {
-      receipt = { messageId: data.id, from: data.from, to: data.to };
-      if (!this.deps.index.reaches(data.to)) {
+    if (wantsReceipt(command)) {
+      receipt = { messageId: data.id, from: data.from, to: data.to!, ...(report && { report }) };
+      if (!this.deps.index.reaches(receipt.to)) {
         this.tracker!.offline(receipt);
         receipt = null;
       }

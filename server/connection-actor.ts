@@ -10,6 +10,7 @@ import {
   onWritable,
   terminate,
   writePush,
+  writePushes,
   type EncodedPush,
 } from "./socket-internals.js";
 
@@ -90,9 +91,9 @@ export class ConnectionActor {
   flush(): void {
     const queue = this.queue;
     if (this.state !== "online" || queue.length === 0 || !isWritable(this.socket)) return;
-    // The first packet goes to the transport; engine.io holds the rest and sends them as one
-    // batch when that write completes. Either way the next flush waits for "ready".
-    for (let i = 0; i < queue.length; i++) writePush(this.socket, queue[i]!);
+    // One corked write to the kernel; if the TCP socket then needs draining, the next flush
+    // waits for its "drain" (or the transport's "ready" when engine.io took some of them).
+    writePushes(this.socket, queue);
     this.host.delivered(queue.length);
     queue.length = 0;
   }
@@ -106,7 +107,7 @@ export class ConnectionActor {
     if (!this.accepting) return;
     if (this.state === "online") {
       if (reason !== "slow_consumer") {
-        for (const push of this.queue) writePush(this.socket, push);
+        writePushes(this.socket, this.queue);
         this.host.delivered(this.queue.length);
       }
       writePush(this.socket, kicked ?? this.host.encodeKicked(reason));

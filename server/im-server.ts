@@ -15,10 +15,12 @@ import { NodeView } from "../engine/node-view.js";
 import type { ConnectErrorCode, KickReason, UserId } from "../engine/protocol.js";
 import type { Engine, NodeInfo, Unsubscribe } from "../engine/types.js";
 import { encode, topics, type PresenceEvent } from "../engine/wire.js";
+import { AdapterFanout } from "./adapter-fanout.js";
 import { CommandDispatcher } from "./command-dispatcher.js";
 import { ConnectionActor, type ActorHost, type ActorState } from "./connection-actor.js";
 import { ConnectionIndex } from "./connection-index.js";
 import { ImMetrics } from "./metrics.js";
+import { NodeWatcher } from "./node-watcher.js";
 import { ReceiptTracker } from "./receipt-tracker.js";
 import { encodePush } from "./socket-internals.js";
 import { ThrottledWarn } from "./throttled-warn.js";
@@ -94,6 +96,9 @@ class ImNode implements ImServer {
   private readonly engine: Engine;
   private readonly config: Config;
   private readonly clientFrameWarn: ThrottledWarn;
+  private readonly watcher: NodeWatcher;
+  /** Adapter mode over Redis: commands reach every node through @socket.io/redis-adapter. */
+  private readonly fanout: AdapterFanout | null = null;
   private unsubscribe: Unsubscribe | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   /** Presence writes in flight (connects and disconnects), awaited by a shutdown. */
@@ -141,6 +146,36 @@ class ImNode implements ImServer {
       emit: (from, receipt) => this.dispatcher.emitReceipt(from, receipt),
     });
     this.dispatcher.useTracker(this.tracker);
+    // The memory engine has no adapter: one process, one node, the partition path does it all.
+    const adapter = config.router === "adapter" ? engine.socketAdapter?.() : undefined;
+    if (adapter) {
+      const fanout = new AdapterFanout({
+        io: this.io,
+        adapter,
+        nodeId: this.nodeId,
+        ackTimeoutMs: config.ackTimeoutMs,
+        dispatcher: this.dispatcher,
+        presence: engine.presence,
+        logger,
+      });
+      this.dispatcher.routeReceiptsWith((from, receipt) =>
+        fanout.everywhere({ v: 1, kind: "push", event: "receipt", to: [from], data: receipt }),
+      );
+      this.fanout = fanout;
+    }
+    this.watcher = new NodeWatcher({
+      nodeId: this.nodeId,
+      router: config.router,
+      owners: this.nodeView.router,
+      index: this.index,
+      presence: engine.presence,
+      publishOffline: (userId) => this.publishPresence(userId, false),
+      notifyMembership: (nodeId) => engine.bus.publish(topics.membership, nodeId),
+      refresh: () => this.nodeView.refresh(),
+      restorePresence: () => this.restorePresence(),
+      logger,
+    });
+    this.nodeView.onChange((nodes) => this.watcher.onChange(nodes));
     this.host = {
       mailboxMax: config.mailboxMax,
       closeGraceMs: CLOSE_GRACE_MS,
@@ -166,8 +201,14 @@ class ImNode implements ImServer {
     });
     this.io.on("connection", (socket) => {
       const actor = this.index.byConnId(socket.id);
-      if (actor) actor.goOnline();
-      else socket.disconnect(true); // released between the middleware and now
+      if (!actor) {
+        socket.disconnect(true); // released between the middleware and now
+        return;
+      }
+      actor.goOnline();
+      // For other emitters on the adapter (e.g. @socket.io/redis-emitter): io.to("u:<id>").
+      if (this.fanout) void socket.join(`u:${actor.userId}`);
+      this.watcher.admitted(actor);
     });
   }
 
@@ -186,8 +227,11 @@ class ImNode implements ImServer {
     // Entries left by a previous run of this node id: those users are not connected any more.
     for (const userId of await this.engine.presence.clearNode(this.nodeId))
       await this.publishPresence(userId, false);
-    this.unsubscribe = await this.engine.bus.subscribe(topics.node(this.nodeId), (raw) =>
-      this.dispatcher.handle(raw),
+    const fanout = this.fanout;
+    await fanout?.start();
+    this.unsubscribe = await this.engine.bus.subscribe(
+      topics.node(this.nodeId),
+      fanout ? (raw) => fanout.handle(raw) : (raw) => this.dispatcher.handle(raw),
     );
     await this.nodeView.start();
     await this.engine.membership.register(this.info(), MEMBERSHIP_TTL_MS);
@@ -296,6 +340,24 @@ class ImNode implements ImServer {
     if (first) await this.publishPresence(actor.userId, true);
   }
 
+  /**
+   * Back in the live set after our own entry lapsed: survivors may have cleared our presence
+   * entries, so every connection is registered again (after, and awaited like, its first one).
+   */
+  private restorePresence(): void {
+    this.logger.warn({ nodeId: this.nodeId }, "membership had lapsed: writing presence again");
+    for (const actor of this.index.all()) {
+      if (!actor.accepting) continue;
+      const previous = this.registrations.get(actor);
+      const again = (async () => {
+        await previous?.catch(() => undefined);
+        if (actor.accepting) await this.register(actor);
+      })();
+      this.registrations.set(actor, again);
+      this.track(again);
+    }
+  }
+
   /** The actor's connection is gone: out of the index, out of presence (after its add). */
   private release(actor: ConnectionActor): void {
     if (!actor.gone()) return;
@@ -366,6 +428,7 @@ class ImNode implements ImServer {
   private async shutdown(kick: boolean): Promise<void> {
     this.phase = "draining";
     this.logger.info({ nodeId: this.nodeId, kick }, "imServer draining");
+    this.watcher.stop();
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
     await this.quietly("deregister", this.engine.membership.deregister(this.nodeId));
@@ -383,9 +446,11 @@ class ImNode implements ImServer {
     if (kick) await this.transportsDown(CLOSE_GRACE_MS + 500);
 
     this.tracker.stop();
+    this.fanout?.stop();
     await this.nodeView.stop();
     await this.io.close();
     this.http.closeAllConnections();
+    if (this.fanout) await this.quietly("adapter close", this.fanout.close());
     await Promise.allSettled([...this.presenceWork]);
     const left = await this.engine.presence.clearNode(this.nodeId).catch((err: unknown) => {
       this.logger.warn({ err }, "presence not cleared");

@@ -12,6 +12,11 @@ export interface ReceiptRequest {
   messageId: string;
   from: UserId;
   to: UserId;
+  /**
+   * Adapter mode: this node's outcome goes to the node that fans the push out, which combines
+   * every node's answer into the one receipt ("offline" then means "none here").
+   */
+  report?: (status: ReceiptPush["status"]) => void;
 }
 
 interface PendingReceipt extends ReceiptRequest {
@@ -135,6 +140,10 @@ export class ReceiptTracker {
   }
 
   private settle(request: ReceiptRequest, status: ReceiptPush["status"]): void {
+    if (request.report) {
+      request.report(status);
+      return;
+    }
     this.deps.emit(request.from, {
       messageId: request.messageId,
       to: request.to,

@@ -3,37 +3,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { expect } from "chai";
 import { io, type Socket } from "socket.io-client";
-import type { Config } from "../config/index.js";
 import { HeraldClient } from "../client/sdk.js";
 import type { MessagePush, PresencePush, ReceiptPush } from "../engine/protocol.js";
 import { startHerald, type Herald } from "../herald.js";
 import { engineKinds } from "./helpers/business.js";
+import { testConfig } from "./helpers/config.js";
 import { freePort, startRedis } from "./helpers/redis.js";
 
 const PASSWORD = "password123";
 let names = 0;
 const uniqueName = (prefix: string) => `${prefix}_${process.pid % 1000}_${names++}`;
-
-function configFor(overrides: Partial<Config> = {}): Config {
-  return {
-    redisUrl: undefined,
-    redisPrefix: "herald:",
-    businessPort: 0,
-    imPort: 0,
-    host: "127.0.0.1",
-    imPublicUrl: undefined,
-    nodeId: "im-e2e",
-    router: "partition",
-    dmPolicy: "friends",
-    admins: ["operator"],
-    ackTimeoutMs: 600,
-    mailboxMax: 1024,
-    tokenTtlMs: 30_000,
-    sessionTtlMs: 3_600_000,
-    logLevel: "silent",
-    ...overrides,
-  };
-}
 
 /** Resolves with the first event `name` the socket gets (acking it unless told not to). */
 function next<T>(socket: Socket, name: string, ms = 3000, ack = true): Promise<T> {
@@ -179,7 +158,10 @@ for (const kind of engineKinds()) {
     let base: string;
 
     before(async () => {
-      herald = await startHerald(configFor(), { engine: await kind.make() });
+      herald = await startHerald(
+        testConfig({ nodeId: "im-e2e", admins: ["operator"], ackTimeoutMs: 600 }),
+        { engine: await kind.make() },
+      );
       base = herald.business.url;
     });
 

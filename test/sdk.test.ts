@@ -1,7 +1,7 @@
 // The client SDK: its ordering/dedup/gap logic in isolation with a fake history, its HTTP error
 // mapping, and end to end against a real single-node Herald (memory engine, real sockets).
 import { expect } from "chai";
-import type { Config } from "../config/index.js";
+import { testConfig } from "./helpers/config.js";
 import type {
   BroadcastPush,
   KickedPush,
@@ -166,26 +166,35 @@ describe("SDK conversation stream (ordering, dedup, gaps)", () => {
     expect(history.calls).to.deep.equal([{ key: "d:peer", after: 2, limit: 200 }]);
   });
 
-  it("baseline: unknown conversations start at their lastSeq, later ones at 0, given cursors win", async () => {
+  it("baseline: unknown conversations start at their lastSeq, later ones at 0", async () => {
     const history = new FakeHistory();
     history.store("d:old", 5);
-    history.store("d:kept", 5);
     history.store("d:new", 2);
-    const { streams, seqs } = streamsWith(history, { cursors: { "d:kept": 3 } });
-    streams.baseline([
-      { key: "d:old", lastSeq: 5 },
-      { key: "d:kept", lastSeq: 5 },
-    ]);
+    const { streams, seqs } = streamsWith(history);
+    streams.baseline([{ key: "d:old", lastSeq: 5 }]);
     await streams.catchUp("d:old", 5);
-    await streams.catchUp("d:kept", 5);
     await streams.catchUp("d:new", 2);
     expect(seqs("d:old")).to.deep.equal([]);
-    expect(seqs("d:kept")).to.deep.equal([4, 5]);
     expect(seqs("d:new")).to.deep.equal([1, 2]);
     // A later baseline changes nothing: only the first look counts.
     streams.baseline([{ key: "d:other", lastSeq: 9 }]);
     streams.accept("d:other", msg(1, "d:other"));
     expect(seqs("d:other")).to.deep.equal([1]);
+  });
+
+  it("saved cursors are the baseline: they win, and conversations unknown to them start at 0", async () => {
+    const history = new FakeHistory();
+    history.store("d:kept", 5);
+    history.store("d:begun-while-away", 3);
+    const { streams, seqs } = streamsWith(history, { cursors: { "d:kept": 3 } });
+    streams.baseline([
+      { key: "d:kept", lastSeq: 5 },
+      { key: "d:begun-while-away", lastSeq: 3 },
+    ]);
+    await streams.catchUp("d:kept", 5);
+    await streams.catchUp("d:begun-while-away", 3);
+    expect(seqs("d:kept")).to.deep.equal([4, 5]);
+    expect(seqs("d:begun-while-away")).to.deep.equal([1, 2, 3]);
   });
 
   it("after the baseline, a conversation that does not start at zero starts where first met", async () => {
@@ -313,27 +322,6 @@ describe("SDK HTTP errors and backoff", () => {
 // ---------------------------------------------------------------------------------------------
 // End to end: a real single-node Herald on the memory engine, real sockets, the SDK as an app.
 
-function configFor(overrides: Partial<Config> = {}): Config {
-  return {
-    redisUrl: undefined,
-    redisPrefix: "herald:",
-    businessPort: 0,
-    imPort: 0,
-    host: "127.0.0.1",
-    imPublicUrl: undefined,
-    nodeId: "im-test",
-    router: "partition",
-    dmPolicy: "friends",
-    admins: [],
-    ackTimeoutMs: 1000,
-    mailboxMax: 1024,
-    tokenTtlMs: 30_000,
-    sessionTtlMs: 3_600_000,
-    logLevel: "silent",
-    ...overrides,
-  };
-}
-
 /** Everything a client emitted, with event-driven bounded waits on it. */
 class Recorder {
   readonly messages: (MessagePush | BroadcastPush)[] = [];
@@ -437,7 +425,7 @@ describe("SDK end to end (single node, memory engine)", function () {
 
   beforeEach(async () => {
     engine = new MemoryEngine();
-    herald = await startHerald(configFor({ admins: ["boss"] }), { engine });
+    herald = await startHerald(testConfig({ admins: ["boss"] }), { engine });
   });
 
   afterEach(async () => {
@@ -627,18 +615,27 @@ describe("SDK end to end (single node, memory engine)", function () {
     expect(fresh.cursors()).to.deep.equal({ [`d:${a.id}`]: 3 });
     expect(await fresh.history({ kind: "direct", peer: a.id }, { after: 1 })).to.have.length(2);
 
-    // An app that saved cursor 1: messages 2 and 3 are caught up on connect.
+    // Meanwhile a new peer writes for the first time: news to an app that was away.
+    const c = await user("carol");
+    await befriend(c.client, b.client);
+    await c.client.send(b.id, "c1");
+    await freshRec.until(() => freshRec.stored().length === 1, "c1 live on the fresh app");
+
+    // An app that saved cursor 1: messages 2 and 3 are caught up on connect, and the new
+    // peer's conversation, begun while it was away, from its first message.
     const saved = newClient({ cursors: { [`d:${a.id}`]: 1 } });
     await saved.login(b.name, PASSWORD);
     const savedRec = new Recorder(saved);
     await saved.connect();
-    expect(savedRec.contents()).to.deep.equal(["m2", "m3"]);
+    await savedRec.until(() => savedRec.stored().length === 3, "m2, m3 and c1 on the saved app");
+    expect(savedRec.contents((m) => m.from === a.id)).to.deep.equal(["m2", "m3"]);
+    expect(savedRec.contents((m) => m.from === c.id)).to.deep.equal(["c1"]);
 
     await a.client.send(b.id, "m4");
-    await freshRec.until(() => freshRec.stored().length === 1, "m4 on the fresh app");
-    await savedRec.until(() => savedRec.stored().length === 3, "m4 on the saved app");
-    expect(freshRec.contents()).to.deep.equal(["m4"]);
-    expect(savedRec.contents()).to.deep.equal(["m2", "m3", "m4"]);
+    await freshRec.until(() => freshRec.stored().length === 2, "m4 on the fresh app");
+    await savedRec.until(() => savedRec.stored().length === 4, "m4 on the saved app");
+    expect(freshRec.contents()).to.deep.equal(["c1", "m4"]);
+    expect(savedRec.contents((m) => m.from === a.id)).to.deep.equal(["m2", "m3", "m4"]);
   });
 
   it("a refused socket (token_invalid) is retried with a fresh token", async () => {
@@ -721,7 +718,7 @@ describe("SDK end to end (single node, memory engine)", function () {
       { kind: "direct", a: a.id, b: b.id },
       { id: "while-down", from: a.id, to: b.id, content: "while down", ts: Date.now() },
     );
-    herald = await startHerald(configFor({ admins: ["boss"], businessPort, imPort }), { engine });
+    herald = await startHerald(testConfig({ admins: ["boss"], businessPort, imPort }), { engine });
     await b.rec.until(() => b.rec.stored().length === 1, "the message stored while down");
     await b.rec.until(() => b.client.status === "connected", "connected");
     await a.client.send(b.id, "after restart");

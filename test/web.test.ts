@@ -12,7 +12,7 @@ import {
   type Locator,
   type Page,
 } from "playwright-core";
-import type { Config } from "../config/index.js";
+import { testConfig } from "./helpers/config.js";
 import { MemoryEngine } from "../engine/memory-engine.js";
 import { startHerald, type Herald } from "../herald.js";
 import { HeraldClient } from "../client/sdk.js";
@@ -39,26 +39,6 @@ const DESKTOP = { width: 1280, height: 800 };
 const PASSWORD = "correct horse battery";
 /** Long enough for the page's 4 s list refresh, short enough to fail fast. */
 const WAIT_MS = 10_000;
-
-function testConfig(): Config {
-  return {
-    redisUrl: undefined,
-    redisPrefix: "herald:",
-    businessPort: 0,
-    imPort: 0,
-    host: "127.0.0.1",
-    imPublicUrl: undefined,
-    nodeId: "im-web",
-    router: "partition",
-    dmPolicy: "friends",
-    admins: [],
-    ackTimeoutMs: 2000,
-    mailboxMax: 1024,
-    tokenTtlMs: 30_000,
-    sessionTtlMs: 3_600_000,
-    logLevel: "silent",
-  };
-}
 
 let counter = 0;
 /** A fresh username per person per test (the server lives for the whole suite). */
@@ -90,7 +70,9 @@ describe("web chat (Chromium)", function () {
       throw new Error(`the web chat is not built at ${WEB_ROOT}: run npm run build`);
     }
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
-    herald = await startHerald(testConfig(), { engine: new MemoryEngine() });
+    herald = await startHerald(testConfig({ nodeId: "im-web", ackTimeoutMs: 2000 }), {
+      engine: new MemoryEngine(),
+    });
     base = herald.business.url;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -605,7 +587,7 @@ describe("web chat (Chromium)", function () {
       await sam.send(rae.userId!, "while you were away 2");
 
       const im = await startImServer({
-        config: { ...testConfig(), imPort: port },
+        config: { ...testConfig({ nodeId: "im-web", ackTimeoutMs: 2000 }), imPort: port },
         engine: herald.engine,
         logger: createLogger("silent"),
       });

@@ -1,8 +1,10 @@
 // The Redis twin of the engine (ioredis 5): state that outlives a process and is shared by every
 // business and imServer process. Atomic multi-step changes are Lua scripts (./scripts.ts); key and
 // channel names come from ./keys.ts only. Expiry is judged by Redis' clock, never a process's.
+// One server or a Redis Cluster: what differs is in ./connection.ts; every script and MULTI
+// touches one slot, and commands over several slots go through `inStages`.
 import { randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
 import type { MessagePush, UserId } from "../protocol.js";
 import type {
   Bus,
@@ -18,6 +20,7 @@ import type {
   NodeInfo,
   Presence,
   Session,
+  SocketAdapterHandle,
   Store,
   TakeResult,
   Tokens,
@@ -27,8 +30,24 @@ import type {
 } from "../types.js";
 import { hashToken, newToken } from "../ids.js";
 import { topics } from "../wire.js";
+import {
+  connectError,
+  createClient,
+  inStages,
+  isCluster,
+  parseRedisUrl,
+  publish,
+  quit,
+  redactUrl,
+  replies,
+  subscriber,
+  type RedisClient,
+  type Step,
+  type Subscriber,
+} from "./connection.js";
 import { RedisKeys } from "./keys.js";
 import { defineScripts } from "./scripts.js";
+import { createSocketAdapter } from "./socket-adapter.js";
 
 type Handler = (payload: string) => void;
 
@@ -39,16 +58,16 @@ interface Subscription {
 }
 
 class RedisBus implements Bus {
-  private subscriber: Redis | null = null;
+  private subscriber: Subscriber | null = null;
   private readonly subscriptions = new Map<string, Subscription>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 
   async publish(topic: string, payload: string): Promise<number> {
-    return this.redis.publish(this.keys.channel(topic), payload);
+    return publish(this.redis, this.keys.channel(topic), payload);
   }
 
   async subscribe(topic: string, handler: Handler): Promise<Unsubscribe> {
@@ -84,13 +103,10 @@ class RedisBus implements Bus {
     };
   }
 
-  /** The subscriber connection, created on first use (a connection in subscribe mode can run
-   * nothing else). ioredis re-subscribes its channels after a reconnect (autoResubscribe). */
-  private connection(): Redis {
-    if (this.subscriber) return this.subscriber;
-    const subscriber = this.redis.duplicate({ autoResubscribe: true });
-    subscriber.on("error", () => {}); // reconnects on its own; failures surface as rejections
-    subscriber.on("message", (channel: string, payload: string) => {
+  /** The subscriber connection(s), created on first use (a connection in subscribe mode can run
+   * nothing else). They re-subscribe by themselves after a reconnect (./connection.ts). */
+  private connection(): Subscriber {
+    this.subscriber ??= subscriber(this.redis, (channel, payload) => {
       const subscription = this.subscriptions.get(channel);
       if (!subscription) return;
       for (const handler of subscription.handlers) {
@@ -104,13 +120,12 @@ class RedisBus implements Bus {
         }
       }
     });
-    this.subscriber = subscriber;
-    return subscriber;
+    return this.subscriber;
   }
 
   async close(): Promise<void> {
     this.subscriptions.clear();
-    if (this.subscriber) await quit(this.subscriber);
+    await this.subscriber?.close();
     this.subscriber = null;
   }
 }
@@ -120,7 +135,7 @@ const TOKEN_MEMORY_MS = 5 * 60_000;
 
 class RedisTokens implements Tokens {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 
@@ -135,15 +150,12 @@ class RedisTokens implements Tokens {
       nodeId: grant.nodeId,
     });
     // The session's index first: a token that exists is always revocable. NX gives a new set
-    // its TTL, GT extends an existing one.
-    await this.redis
-      .pipeline()
-      .sadd(set, hash)
-      .pexpire(set, keepMs, "NX")
-      .pexpire(set, keepMs, "GT")
-      .set(this.keys.token(hash), value, "PX", keepMs)
-      .exec()
-      .then(pipelineResults);
+    // its TTL, GT extends an existing one. (The token's key has a slot of its own: take() knows
+    // only the token.)
+    await inStages(this.redis, [
+      [(p) => p.sadd(set, hash).pexpire(set, keepMs, "NX").pexpire(set, keepMs, "GT")],
+      [(p) => p.set(this.keys.token(hash), value, "PX", keepMs)],
+    ]);
     return token;
   }
 
@@ -159,70 +171,68 @@ class RedisTokens implements Tokens {
     // Drain the index atomically, then delete what it named: a token issued meanwhile lands in
     // a fresh index, as if issued just after the revocation.
     const set = this.keys.sessionTokens(sessionId);
-    const [hashes] = pipelineResults<[string[], number]>(
+    const [hashes] = replies<[string[], number]>(
       await this.redis.multi().smembers(set).del(set).exec(),
     );
-    if (hashes.length > 0) await this.redis.unlink(...hashes.map((h) => this.keys.token(h)));
+    // One UNLINK per token: on a cluster each token's key is in a slot of its own.
+    if (hashes.length > 0)
+      await inStages(this.redis, [hashes.map((h) => (p) => p.unlink(this.keys.token(h)))]);
   }
 }
 
 class RedisPresence implements Presence {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 
   async add(userId: UserId, nodeId: string, connId: string): Promise<boolean> {
     // The node's index first, so clearNode never misses a connection that exists.
-    const [, cameOnline] = pipelineResults<[number, number]>(
-      await this.redis
-        .pipeline()
-        .sadd(this.keys.nodeConnections(nodeId), nodeEntry(userId, connId))
-        .heraldPresenceAdd(this.keys.userConnections(userId), connId, nodeId)
-        .exec(),
-    );
+    const [, cameOnline] = (await inStages(this.redis, [
+      [(p) => p.sadd(this.keys.nodeConnections(nodeId), nodeEntry(userId, connId))],
+      [(p) => p.heraldPresenceAdd(this.keys.userConnections(userId), connId, nodeId)],
+    ])) as [number, number];
     return cameOnline === 1;
   }
 
   async remove(userId: UserId, nodeId: string, connId: string): Promise<boolean> {
-    const [wentOffline] = pipelineResults<[number, number]>(
-      await this.redis
-        .pipeline()
-        .heraldPresenceRemove(this.keys.userConnections(userId), connId)
-        .srem(this.keys.nodeConnections(nodeId), nodeEntry(userId, connId))
-        .exec(),
-    );
+    const [wentOffline] = (await inStages(this.redis, [
+      [(p) => p.heraldPresenceRemove(this.keys.userConnections(userId), connId)],
+      [(p) => p.srem(this.keys.nodeConnections(nodeId), nodeEntry(userId, connId))],
+    ])) as [number, number];
     return wentOffline === 1;
   }
 
   async online(userIds: readonly UserId[]): Promise<boolean[]> {
     if (userIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const userId of userIds) pipeline.exists(this.keys.userConnections(userId));
-    return pipelineResults<number[]>(await pipeline.exec()).map((n) => n === 1);
+    const found = await inStages(this.redis, [
+      userIds.map((userId) => (p) => p.exists(this.keys.userConnections(userId))),
+    ]);
+    return found.map((n) => n === 1);
   }
 
   async clearNode(nodeId: string): Promise<UserId[]> {
     const set = this.keys.nodeConnections(nodeId);
-    const [entries] = pipelineResults<[string[], number]>(
+    const [entries] = replies<[string[], number]>(
       await this.redis.multi().smembers(set).del(set).exec(),
     );
     if (entries.length === 0) return [];
     const users: UserId[] = [];
-    const pipeline = this.redis.pipeline();
-    for (const entry of entries) {
+    const steps = entries.map((entry): Step => {
       const space = entry.lastIndexOf(" ");
       const userId = entry.slice(0, space);
       users.push(userId);
       // Only if the connection is still this node's: each user's hash decides alone.
-      pipeline.heraldPresenceRemove(
-        this.keys.userConnections(userId),
-        entry.slice(space + 1),
-        nodeId,
-      );
-    }
-    const results = pipelineResults<number[]>(await pipeline.exec());
+      return (p: ChainableCommander) =>
+        p.heraldPresenceRemove(this.keys.userConnections(userId), entry.slice(space + 1), nodeId);
+    });
+    const results = await inStages(this.redis, [steps]);
     return [...new Set(users.filter((_, i) => results[i] === 1))];
+  }
+
+  async countByNode(nodeIds: readonly string[]): Promise<number[]> {
+    // One SCARD per node (each node's set is its own key, so this also holds on a cluster).
+    return Promise.all(nodeIds.map((id) => this.redis.scard(this.keys.nodeConnections(id))));
   }
 }
 
@@ -238,7 +248,7 @@ interface StoredUser {
 
 class RedisStore implements Store {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 
@@ -370,20 +380,25 @@ class RedisStore implements Store {
   }
 
   async appendMessage(ref: ConversationRef, message: NewMessage): Promise<MessagePush> {
-    // Content is stored as the JSON the caller gave; seq is the list's length after RPUSH.
-    const pipeline = this.redis
-      .pipeline()
-      .heraldAppendMessage(
-        this.keys.messages(ref),
-        this.keys.lastMessage(ref),
-        JSON.stringify(message),
-        String(message.ts),
-      );
-    if (ref.kind === "direct") {
-      pipeline.zadd(this.keys.directsOf(ref.a), "GT", message.ts, ref.b);
-      pipeline.zadd(this.keys.directsOf(ref.b), "GT", message.ts, ref.a);
-    }
-    const [seq] = pipelineResults<number[]>(await pipeline.exec());
+    // Content is stored as the JSON the caller gave; seq is the list's length after RPUSH. The
+    // message first, then the two users' indexes (each in a slot of its own on a cluster).
+    const stages: Step[][] = [
+      [
+        (p) =>
+          p.heraldAppendMessage(
+            this.keys.messages(ref),
+            this.keys.lastMessage(ref),
+            JSON.stringify(message),
+            String(message.ts),
+          ),
+      ],
+    ];
+    if (ref.kind === "direct")
+      stages.push([
+        (p) => p.zadd(this.keys.directsOf(ref.a), "GT", message.ts, ref.b),
+        (p) => p.zadd(this.keys.directsOf(ref.b), "GT", message.ts, ref.a),
+      ]);
+    const [seq] = (await inStages(this.redis, stages)) as number[];
     return { ...message, seq: seq! };
   }
 
@@ -397,21 +412,24 @@ class RedisStore implements Store {
   }
 
   async conversationsOf(userId: UserId): Promise<ConversationSummary[]> {
-    const [peers, channels] = pipelineResults<[string[], string[]]>(
-      await this.redis
-        .pipeline()
-        .zrange(this.keys.directsOf(userId), 0, -1)
-        .smembers(this.keys.channelsOf(userId))
-        .exec(),
-    );
+    const [peers, channels] = (await inStages(this.redis, [
+      [
+        (p) => p.zrange(this.keys.directsOf(userId), 0, -1),
+        (p) => p.smembers(this.keys.channelsOf(userId)),
+      ],
+    ])) as [string[], string[]];
     const refs: ConversationRef[] = [
       ...peers.map((peer): ConversationRef => ({ kind: "direct", a: userId, b: peer })),
       ...channels.map((name): ConversationRef => ({ kind: "channel", name })),
     ];
     if (refs.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const ref of refs) pipeline.hmget(this.keys.lastMessage(ref), "seq", "ts");
-    const lasts = pipelineResults<[string | null, string | null][]>(await pipeline.exec());
+    const lasts = (await inStages(this.redis, [
+      refs.map(
+        (ref): Step =>
+          (p) =>
+            p.hmget(this.keys.lastMessage(ref), "seq", "ts"),
+      ),
+    ])) as [string | null, string | null][];
     return refs
       .map((ref, i) => {
         const [seq, ts] = lasts[i]!;
@@ -423,7 +441,7 @@ class RedisStore implements Store {
 
 class RedisMembership implements Membership {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly bus: Bus,
   ) {}
@@ -439,7 +457,7 @@ class RedisMembership implements Membership {
   }
 
   async deregister(nodeId: string): Promise<void> {
-    const [deleted] = pipelineResults<[number, number]>(
+    const [deleted] = replies<[number, number]>(
       await this.redis.multi().del(this.keys.node(nodeId)).srem(this.keys.nodeIds(), nodeId).exec(),
     );
     if (deleted === 1) await this.bus.publish(topics.membership, nodeId);
@@ -466,7 +484,7 @@ class RedisMembership implements Membership {
 
   /** Writes the entry with its TTL; resolves to the URL it replaced (null: it was not there). */
   private async write(node: NodeInfo, ttlMs: number): Promise<string | null> {
-    const [previous] = pipelineResults<[string | null, number]>(
+    const [previous] = replies<[string | null, number]>(
       await this.redis
         .multi()
         .set(this.keys.node(node.nodeId), node.url, "PX", Math.max(1, Math.ceil(ttlMs)), "GET")
@@ -481,34 +499,10 @@ function byName(a: { name: string }, b: { name: string }): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-/** The replies of a pipeline or MULTI; the first failed command's error is thrown. */
-function pipelineResults<T extends unknown[]>(results: [Error | null, unknown][] | null): T {
-  // exec() answers null only for a MULTI aborted by WATCH, which this engine never uses.
-  if (!results) throw new Error("redis transaction aborted");
-  for (const [error] of results) if (error) throw error;
-  return results.map(([, value]) => value) as T;
-}
-
-async function quit(redis: Redis): Promise<void> {
-  try {
-    await redis.quit();
-  } catch {
-    redis.disconnect(); // not connected: nothing to flush
-  }
-}
-
-/** "redis://user:secret@host:6379/0" → "host:6379", so errors never print a password. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return parsed.host || url;
-  } catch {
-    return "(unparsable REDIS_URL)";
-  }
-}
-
 export class RedisEngine implements Engine {
   readonly kind = "redis";
+  /** True over a Redis Cluster (`redis+cluster://…`). */
+  readonly cluster: boolean;
   readonly keys: RedisKeys;
   readonly bus: RedisBus;
   readonly tokens: Tokens;
@@ -516,11 +510,15 @@ export class RedisEngine implements Engine {
   readonly store: Store;
   readonly membership: Membership;
 
+  private readonly adapters: SocketAdapterHandle[] = [];
+
   private constructor(
-    /** The command connection; `duplicate()` it for anything needing its own (e.g. an adapter). */
-    readonly redis: Redis,
+    /** The command connection (a Cluster over a cluster); `duplicate()` it for anything needing
+     * its own connection. */
+    readonly redis: RedisClient,
     prefix: string,
   ) {
+    this.cluster = isCluster(redis);
     this.keys = new RedisKeys(prefix);
     this.bus = new RedisBus(redis, this.keys);
     this.tokens = new RedisTokens(redis, this.keys);
@@ -529,25 +527,22 @@ export class RedisEngine implements Engine {
     this.membership = new RedisMembership(redis, this.keys, this.bus);
   }
 
-  /** Connects and PINGs; rejects with a clear error (and leaves nothing running) if it cannot. */
+  /**
+   * Connects and PINGs; rejects with a clear error (and leaves nothing running) if it cannot.
+   * `url` is `redis://…` (one server) or `redis+cluster://host:port,host:port…` (a cluster).
+   */
   static async connect(options: { url: string; prefix: string }): Promise<RedisEngine> {
-    const redis = new Redis(options.url, {
-      lazyConnect: true,
-      // A request waits out a short blip, then fails (business answers 503 `unavailable`).
-      maxRetriesPerRequest: 3,
-      retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
-      connectTimeout: 5_000,
-    });
+    const redis = createClient(parseRedisUrl(options.url));
     // Reconnects on its own; failures surface as rejections. The first socket error names the
     // cause ("ECONNREFUSED") better than connect()'s "Connection is closed".
     let socketError: Error | null = null;
-    redis.on("error", (error: Error) => (socketError ??= error));
+    redis.on("error", (error: unknown) => (socketError ??= connectError(error)));
     try {
       await redis.connect();
       await redis.ping();
     } catch (error) {
       redis.disconnect();
-      const cause = socketError ?? error;
+      const cause = socketError ?? connectError(error) ?? error;
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new Error(`cannot reach Redis at ${redactUrl(options.url)}: ${reason}`, {
         cause: error,
@@ -563,7 +558,19 @@ export class RedisEngine implements Engine {
     await this.redis.ping();
   }
 
+  /**
+   * The socket.io adapter over this Redis: @socket.io/redis-adapter's `createAdapter` on one
+   * server, `createShardedAdapter` on a cluster, with channels `<prefix>socket.io#…`. Each call
+   * opens two connections of its own (publish, subscribe), closed by its close() or by ours.
+   */
+  socketAdapter(): SocketAdapterHandle {
+    const handle = createSocketAdapter(this.redis, this.keys.prefix);
+    this.adapters.push(handle);
+    return handle;
+  }
+
   async close(): Promise<void> {
+    await Promise.all(this.adapters.splice(0).map((a) => a.close()));
     await this.bus.close();
     await quit(this.redis);
   }

@@ -1,7 +1,9 @@
 // The Lua scripts of the Redis engine: every change that must be atomic and spans more than one
 // command. Each script touches only the keys it is given, all of one hash tag (engine/redis/keys.ts),
-// so it also runs on Redis Cluster. No script decodes message content (cjson would turn [] into {}).
-import type { Redis, Result } from "ioredis";
+// so it also runs on Redis Cluster (test/cluster.test.ts runs every one there). No script decodes
+// message content (cjson would turn [] into {}).
+import type { Result } from "ioredis";
+import type { RedisClient } from "./connection.js";
 
 const scripts = {
   /** KEYS usernames, users · ARGV lowerName, userId, record → 1 created, 0 name taken. */
@@ -175,8 +177,9 @@ declare module "ioredis" {
   }
 }
 
-/** Registers the scripts on a connection (EVALSHA, falling back to EVAL once per script). */
-export function defineScripts(redis: Redis): void {
+/** Registers the scripts on a connection or a cluster (EVALSHA, falling back to EVAL once per
+ * script; on a cluster each runs on the node of its keys' slot). */
+export function defineScripts(redis: RedisClient): void {
   for (const [name, { numberOfKeys, lua }] of Object.entries(scripts)) {
     redis.defineCommand(name, numberOfKeys === null ? { lua } : { numberOfKeys, lua });
   }

@@ -79,8 +79,12 @@ async function cli(...args: string[]): Promise<string> {
   } catch (error) {
     const err = error as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
     if (err.code === "ENOENT")
-      throw new Error("cannot run redis-cli (install it: apt-get install redis-tools)");
-    throw new Error(`redis-cli ${args.join(" ")} failed: ${err.message} ${err.stdout ?? ""}`);
+      throw new Error("cannot run redis-cli (install it: apt-get install redis-tools)", {
+        cause: error,
+      });
+    throw new Error(`redis-cli ${args.join(" ")} failed: ${err.message} ${err.stdout ?? ""}`, {
+      cause: error,
+    });
   }
 }
 

@@ -1,0 +1,208 @@
+// How the Redis engine reaches Redis: one server (`redis://…`) or a Redis Cluster
+// (`redis+cluster://seed,seed,…`). Everything that differs between the two lives here: the URL,
+// the client, pub/sub (PUBLISH/SUBSCRIBE vs sharded SPUBLISH/SSUBSCRIBE) and how commands on
+// keys of several slots are batched (a Cluster pipeline must stay within one slot's node).
+import { Cluster, Redis, type ChainableCommander } from "ioredis";
+
+/** The command connection: one server or a whole cluster. */
+export type RedisClient = Redis | Cluster;
+
+export interface Seed {
+  host: string;
+  port: number;
+}
+
+export type RedisTarget =
+  | { kind: "standalone"; url: string }
+  | { kind: "cluster"; seeds: Seed[]; username?: string; password?: string };
+
+const CLUSTER_SCHEMES = ["redis+cluster:", "redis-cluster:"] as const;
+
+export function isClusterUrl(url: string): boolean {
+  const lower = url.toLowerCase();
+  return CLUSTER_SCHEMES.some((scheme) => lower.startsWith(scheme + "//"));
+}
+
+/**
+ * `redis://[user:password@]host:port[/db]` names one server;
+ * `redis+cluster://[user:password@]host:port[,host:port…]` (or `redis-cluster://`) names a cluster
+ * by some of its nodes (seeds), from which the client discovers the rest. Throws on a malformed
+ * cluster URL, naming the fault but never the password.
+ */
+export function parseRedisUrl(url: string): RedisTarget {
+  if (!isClusterUrl(url)) return { kind: "standalone", url };
+  const rest = url.slice(url.indexOf("//") + 2);
+  const end = rest.search(/[/?#]/);
+  const authority = end === -1 ? rest : rest.slice(0, end);
+  const tail = end === -1 ? "" : rest.slice(end);
+  if (tail !== "" && tail !== "/" && tail !== "/0")
+    throw new Error("bad REDIS_URL: a cluster URL takes no database, path or query");
+  const at = authority.lastIndexOf("@");
+  const userinfo = at === -1 ? null : authority.slice(0, at);
+  const seeds = (at === -1 ? authority : authority.slice(at + 1)).split(",").map(parseSeed);
+  const target: RedisTarget = { kind: "cluster", seeds };
+  if (userinfo !== null) {
+    const colon = userinfo.indexOf(":");
+    const username = decodeURIComponent(colon === -1 ? userinfo : userinfo.slice(0, colon));
+    if (username) target.username = username;
+    if (colon !== -1) target.password = decodeURIComponent(userinfo.slice(colon + 1));
+  }
+  return target;
+}
+
+function parseSeed(text: string): Seed {
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(`redis://${text}`);
+  } catch {
+    // reported below
+  }
+  if (!parsed || !parsed.hostname || parsed.username || parsed.pathname)
+    throw new Error(`bad REDIS_URL: "${text}" is not a host:port seed`);
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1"); // IPv6 without brackets
+  return { host, port: parsed.port ? Number(parsed.port) : 6379 };
+}
+
+/** "redis://user:secret@host:6379/0" → "host:6379"; a cluster → its seeds. Never a password. */
+export function redactUrl(url: string): string {
+  try {
+    const target = parseRedisUrl(url);
+    if (target.kind === "cluster")
+      return target.seeds
+        .map(({ host, port }) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`))
+        .join(",");
+    return new URL(url).host || "(unparsable REDIS_URL)";
+  } catch {
+    return "(unparsable REDIS_URL)";
+  }
+}
+
+/** A request waits out a short blip, then fails (business answers 503 `unavailable`). */
+const retryStrategy = (attempt: number) => Math.min(attempt * 100, 1_000);
+
+/** A client that connects on `connect()` (or its first command). */
+export function createClient(target: RedisTarget): RedisClient {
+  const perConnection = { maxRetriesPerRequest: 3, retryStrategy, connectTimeout: 5_000 };
+  if (target.kind === "standalone")
+    return new Redis(target.url, { lazyConnect: true, ...perConnection });
+  return new Cluster(target.seeds, {
+    lazyConnect: true,
+    clusterRetryStrategy: retryStrategy,
+    redisOptions: {
+      ...perConnection,
+      ...(target.username === undefined ? {} : { username: target.username }),
+      ...(target.password === undefined ? {} : { password: target.password }),
+    },
+  });
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
+/** A new client to the same server or cluster; a cluster one can use sharded pub/sub. */
+export function duplicate(client: RedisClient, sharded = false): RedisClient {
+  if (isCluster(client)) return client.duplicate([], sharded ? { shardedSubscribers: true } : {});
+  return client.duplicate();
+}
+
+/** The error a failed connect is best explained by: a cluster wraps its nodes' errors. */
+export function connectError(error: unknown): Error | null {
+  if (!(error instanceof Error)) return null;
+  const nodeError = (error as Error & { lastNodeError?: unknown }).lastNodeError;
+  return nodeError instanceof Error ? nodeError : error;
+}
+
+/**
+ * PUBLISH, or SPUBLISH on a cluster: both resolve to the number of subscribers that got it. A
+ * sharded channel's subscribers are all connected to the shard that owns its slot, so the
+ * count is complete there too (0: nobody listens).
+ */
+export function publish(client: RedisClient, channel: string, payload: string): Promise<number> {
+  // ioredis types SPUBLISH's reply as unknown; Redis answers an integer.
+  if (isCluster(client)) return client.spublish(channel, payload).then(Number);
+  return client.publish(channel, payload);
+}
+
+/** A connection in subscribe mode (it can run nothing else), created by `subscriber()`. */
+export interface Subscriber {
+  /** Resolves once Redis acknowledged the subscription. */
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * A subscriber next to `client`: SUBSCRIBE on one server, SSUBSCRIBE on a cluster (one
+ * connection per master, each channel on its slot's master). Both re-subscribe by themselves
+ * after a reconnect.
+ */
+export function subscriber(
+  client: RedisClient,
+  onMessage: (channel: string, payload: string) => void,
+): Subscriber {
+  if (isCluster(client)) {
+    const sub = client.duplicate([], { shardedSubscribers: true });
+    sub.on("error", () => {}); // reconnects on its own; failures surface as rejections
+    sub.on("smessage", onMessage);
+    return {
+      subscribe: (channel) => sub.ssubscribe(channel),
+      unsubscribe: (channel) => sub.sunsubscribe(channel),
+      close: () => quit(sub),
+    };
+  }
+  const sub = client.duplicate({ autoResubscribe: true });
+  sub.on("error", () => {});
+  sub.on("message", onMessage);
+  return {
+    subscribe: (channel) => sub.subscribe(channel),
+    unsubscribe: (channel) => sub.unsubscribe(channel),
+    close: () => quit(sub),
+  };
+}
+
+/** Adds commands whose keys all share one slot to a pipeline. */
+export type Step = (pipeline: ChainableCommander) => unknown;
+
+/**
+ * Runs `stages` in order and resolves to every command's reply, in order; the first failed
+ * command's error is thrown. The steps of one stage are independent of each other. On one
+ * server it is a single pipeline (one round trip); on a cluster each step is its own pipeline
+ * (a pipeline may not span nodes), the steps of a stage run concurrently and a stage starts
+ * once the one before it has answered — so "write the index first" holds on both.
+ */
+export async function inStages(client: RedisClient, stages: Step[][]): Promise<unknown[]> {
+  if (!isCluster(client)) {
+    const pipeline = client.pipeline();
+    for (const stage of stages) for (const step of stage) step(pipeline);
+    return replies(await pipeline.exec());
+  }
+  const all: unknown[] = [];
+  for (const stage of stages) {
+    const results = await Promise.all(
+      stage.map(async (step) => {
+        const pipeline = client.pipeline();
+        step(pipeline);
+        return replies(await pipeline.exec());
+      }),
+    );
+    for (const result of results) all.push(...result);
+  }
+  return all;
+}
+
+/** The replies of a pipeline or MULTI; the first failed command's error is thrown. */
+export function replies<T extends unknown[]>(results: [Error | null, unknown][] | null): T {
+  // exec() answers null only for a MULTI aborted by WATCH, which this engine never uses.
+  if (!results) throw new Error("redis transaction aborted");
+  for (const [error] of results) if (error) throw error;
+  return results.map(([, value]) => value) as T;
+}
+
+export async function quit(client: RedisClient): Promise<void> {
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect(); // not connected: nothing to flush
+  }
+}

@@ -1,0 +1,741 @@
+// The engine conformance suite: every contract of engine/types.ts, as a function of how to get an
+// engine, so test/engine.test.ts runs it for the memory twin and Redis and test/cluster.test.ts
+// for a Redis Cluster.
+import { expect } from "chai";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Server } from "socket.io";
+import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
+import { hashToken } from "../../engine/ids.js";
+import type { MessagePush } from "../../engine/protocol.js";
+import type { ConnectGrant, ConversationRef, Engine, NewMessage } from "../../engine/types.js";
+import { topics } from "../../engine/wire.js";
+
+/** Collects bus payloads; `until(n)` resolves once n arrived, or rejects after `ms`. */
+export function collector() {
+  const items: string[] = [];
+  let wake: (() => void) | null = null;
+  return {
+    items,
+    handler: (payload: string) => {
+      items.push(payload);
+      wake?.();
+    },
+    async until(count: number, ms = 2_000): Promise<string[]> {
+      const deadline = Date.now() + ms;
+      while (items.length < count) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`got ${items.length} of ${count} payloads in ${ms} ms`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+      return items;
+    },
+  };
+}
+
+export function message(from: string, extra: Partial<NewMessage> = {}): NewMessage {
+  return {
+    id: `m-${Math.random().toString(36).slice(2)}`,
+    from,
+    content: "hi",
+    ts: 1_000,
+    ...extra,
+  };
+}
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const sorted = (list: readonly string[]) => [...list].sort(byString);
+
+/** JSON values that trip up naive stores: cjson would turn [] into {}, floats lose digits. */
+const TRICKY_CONTENT: unknown[] = [
+  [],
+  {},
+  [[]],
+  [{}],
+  { empty: [], nested: { deeper: { list: [1, [2, [3, []]]], obj: {} } } },
+  { b: 1, a: 2 },
+  "",
+  'she said "hi" \\ and left',
+  "héllo 世界 🎉 \u0001 \n\t",
+  "null",
+  1e21,
+  1.5e-7,
+  0.1,
+  -42,
+  Number.MAX_SAFE_INTEGER,
+  0,
+  true,
+  false,
+  [null, 1, "x", { "key with spaces": [true] }],
+  "x".repeat(60_000),
+];
+
+/** What the suite needs from a backend, started once per suite. */
+export interface EngineBackend {
+  /** An engine over the state named `space` (a key prefix on Redis). */
+  open(space: string): Promise<Engine>;
+  /** Whether two opens of one space share state (Redis: two processes); if not (memory), the
+   * tests that need a second process use the same engine twice. */
+  shared: boolean;
+  stop(): Promise<void>;
+}
+
+export interface EngineFactory {
+  /** What `engine.kind` must answer. */
+  kind: Engine["kind"];
+  /** Starts the backing service (a redis-server, a cluster); fails, never skips, without it. */
+  start(): Promise<EngineBackend>;
+}
+
+/** Registers the conformance suite, `engine conformance: <name>`, for engines from `factory`. */
+export function describeEngineConformance(name: string, factory: EngineFactory): void {
+  describe(`engine conformance: ${name}`, function () {
+    const kind = factory.kind;
+    let backend: EngineBackend | null = null;
+    let engine: Engine;
+    let space = "";
+    let count = 0;
+    const extra: Engine[] = [];
+
+    /** Another engine over the same state (Redis: another process; memory: the same one). */
+    async function sibling(): Promise<Engine> {
+      if (!backend!.shared) return engine;
+      const other = await backend!.open(space);
+      extra.push(other);
+      return other;
+    }
+
+    before(async function () {
+      backend = await factory.start();
+    });
+    after(async function () {
+      await backend?.stop();
+    });
+    beforeEach(async function () {
+      // A fresh engine per test; on Redis a fresh prefix keeps tests apart in one server.
+      space = `t${++count}:`;
+      engine = await backend!.open(space);
+    });
+    afterEach(async function () {
+      await Promise.all(extra.splice(0).map((e) => e.close()));
+      await engine.close();
+    });
+
+    it("reports its kind and answers ping", async function () {
+      expect(engine.kind).to.equal(kind);
+      await engine.ping();
+    });
+
+    describe("bus", function () {
+      it("publish resolves 0 when nobody subscribes", async function () {
+        expect(await engine.bus.publish(topics.node("nobody"), "x")).to.equal(0);
+      });
+
+      it("a publish after subscribe resolves reaches every handler, counted once per subscriber", async function () {
+        const one = collector();
+        const two = collector();
+        await engine.bus.subscribe(topics.node("n1"), one.handler);
+        await engine.bus.subscribe(topics.node("n1"), two.handler);
+        const publisher = await sibling();
+        expect(await publisher.bus.publish(topics.node("n1"), "hello")).to.equal(1);
+        expect(await one.until(1)).to.deep.equal(["hello"]);
+        expect(await two.until(1)).to.deep.equal(["hello"]);
+      });
+
+      it("delivers payloads in publish order", async function () {
+        const got = collector();
+        await engine.bus.subscribe(topics.events, got.handler);
+        const sent = Array.from({ length: 200 }, (_, i) => `p${i}`);
+        await Promise.all(sent.map((p) => engine.bus.publish(topics.events, p)));
+        expect(await got.until(sent.length)).to.deep.equal(sent);
+      });
+
+      it("keeps topics apart", async function () {
+        const a = collector();
+        const b = collector();
+        await engine.bus.subscribe(topics.node("a"), a.handler);
+        await engine.bus.subscribe(topics.node("b"), b.handler);
+        await engine.bus.publish(topics.node("b"), "for b");
+        await engine.bus.publish(topics.node("a"), "for a");
+        expect(await a.until(1)).to.deep.equal(["for a"]);
+        expect(await b.until(1)).to.deep.equal(["for b"]);
+      });
+
+      it("unsubscribe removes only that handler; after the last one, publish counts 0", async function () {
+        const one = collector();
+        const two = collector();
+        const offOne = await engine.bus.subscribe(topics.membership, one.handler);
+        const offTwo = await engine.bus.subscribe(topics.membership, two.handler);
+        await offOne();
+        expect(await engine.bus.publish(topics.membership, "after")).to.equal(1);
+        await two.until(1);
+        expect(one.items).to.deep.equal([]);
+        await offTwo();
+        await offTwo(); // idempotent
+        expect(await engine.bus.publish(topics.membership, "gone")).to.equal(0);
+        // Subscribing again after the last handler left works.
+        const three = collector();
+        await engine.bus.subscribe(topics.membership, three.handler);
+        expect(await engine.bus.publish(topics.membership, "again")).to.equal(1);
+        expect(await three.until(1)).to.deep.equal(["again"]);
+        expect(two.items).to.deep.equal(["after"]);
+      });
+
+      it("concurrent subscribes to one topic all resolve live", async function () {
+        const handlers = Array.from({ length: 5 }, () => collector());
+        await Promise.all(handlers.map((h) => engine.bus.subscribe(topics.events, h.handler)));
+        expect(await engine.bus.publish(topics.events, "x")).to.equal(1);
+        for (const h of handlers) expect(await h.until(1)).to.deep.equal(["x"]);
+      });
+    });
+
+    describe("tokens", function () {
+      const grant: ConnectGrant = { userId: "u1", sessionId: "s1", nodeId: "im-1" };
+
+      it("issues a random base64url token of at least 128 bits that yields its grant once", async function () {
+        const token = await engine.tokens.issue(grant, 30_000);
+        expect(token).to.match(/^[A-Za-z0-9_-]{22,}$/);
+        expect(await engine.tokens.issue(grant, 30_000)).to.not.equal(token);
+        expect(await engine.tokens.take(token)).to.deep.equal({ status: "ok", grant });
+        expect(await engine.tokens.take(token)).to.deep.equal({ status: "invalid" });
+      });
+
+      it("an unknown or forged token is invalid", async function () {
+        expect(await engine.tokens.take("not-a-token")).to.deep.equal({ status: "invalid" });
+        const token = await engine.tokens.issue(grant, 30_000);
+        expect(await engine.tokens.take(token + "x")).to.deep.equal({ status: "invalid" });
+        expect(await engine.tokens.take(hashToken(token))).to.deep.equal({ status: "invalid" });
+      });
+
+      it("20 concurrent takes of one token: exactly one succeeds", async function () {
+        const token = await engine.tokens.issue(grant, 30_000);
+        const takers = await sibling();
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 ? takers : engine).tokens.take(token)),
+        );
+        expect(results.filter((r) => r.status === "ok")).to.have.length(1);
+        expect(results.filter((r) => r.status === "invalid")).to.have.length(19);
+      });
+
+      it("a known, unused token past its expiry is expired, and invalid once spent", async function () {
+        const token = await engine.tokens.issue(grant, 30);
+        await sleep(80);
+        expect(await engine.tokens.take(token)).to.deep.equal({ status: "expired" });
+        expect(await engine.tokens.take(token)).to.deep.equal({ status: "invalid" });
+      });
+
+      it("revokeSession spends every unused token of that session only", async function () {
+        const mine = [
+          await engine.tokens.issue(grant, 30_000),
+          await engine.tokens.issue({ ...grant, nodeId: "im-2" }, 30_000),
+        ];
+        const other = await engine.tokens.issue({ ...grant, sessionId: "s2" }, 30_000);
+        await engine.tokens.revokeSession("s1");
+        await engine.tokens.revokeSession("never-had-tokens");
+        for (const token of mine)
+          expect(await engine.tokens.take(token)).to.deep.equal({ status: "invalid" });
+        expect((await engine.tokens.take(other)).status).to.equal("ok");
+        // The session can get new tokens after a revocation.
+        const fresh = await engine.tokens.issue(grant, 30_000);
+        expect((await engine.tokens.take(fresh)).status).to.equal("ok");
+      });
+    });
+
+    describe("presence", function () {
+      it("tells when a user comes online and goes offline across several devices", async function () {
+        expect(await engine.presence.add("u1", "n1", "c1")).to.equal(true);
+        expect(await engine.presence.add("u1", "n2", "c2")).to.equal(false);
+        expect(await engine.presence.add("u1", "n1", "c1")).to.equal(false); // re-added
+        expect(await engine.presence.online(["u1", "u2"])).to.deep.equal([true, false]);
+        expect(await engine.presence.remove("u1", "n1", "c1")).to.equal(false);
+        expect(await engine.presence.online(["u1"])).to.deep.equal([true]);
+        expect(await engine.presence.remove("u1", "n2", "c2")).to.equal(true);
+        expect(await engine.presence.online(["u1"])).to.deep.equal([false]);
+        expect(await engine.presence.remove("u1", "n2", "c2")).to.equal(false);
+        expect(await engine.presence.remove("nobody", "n1", "c9")).to.equal(false);
+      });
+
+      it("online answers in the asked order, and [] for []", async function () {
+        await engine.presence.add("b", "n1", "c1");
+        await engine.presence.add("d", "n1", "c2");
+        expect(await engine.presence.online(["a", "b", "c", "d", "b"])).to.deep.equal([
+          false,
+          true,
+          false,
+          true,
+          true,
+        ]);
+        expect(await engine.presence.online([])).to.deep.equal([]);
+      });
+
+      it("concurrent connects and disconnects of one user: exactly one online and one offline flag", async function () {
+        const conns = Array.from({ length: 10 }, (_, i) => `c${i}`);
+        const added = await Promise.all(conns.map((c) => engine.presence.add("u1", "n1", c)));
+        expect(added.filter(Boolean)).to.have.length(1);
+        const removed = await Promise.all(conns.map((c) => engine.presence.remove("u1", "n1", c)));
+        expect(removed.filter(Boolean)).to.have.length(1);
+        expect(await engine.presence.online(["u1"])).to.deep.equal([false]);
+      });
+
+      it("clearNode forgets the node's connections and returns the users left offline", async function () {
+        await engine.presence.add("solo", "n1", "c1");
+        await engine.presence.add("solo", "n1", "c2"); // two devices on the dying node
+        await engine.presence.add("both", "n1", "c3");
+        await engine.presence.add("both", "n2", "c4");
+        await engine.presence.add("other", "n2", "c5");
+        await engine.presence.add("gone", "n1", "c6");
+        await engine.presence.remove("gone", "n1", "c6");
+        expect(sorted(await engine.presence.clearNode("n1"))).to.deep.equal(["solo"]);
+        expect(await engine.presence.online(["solo", "both", "other"])).to.deep.equal([
+          false,
+          true,
+          true,
+        ]);
+        expect(await engine.presence.clearNode("n1")).to.deep.equal([]);
+        expect(sorted(await engine.presence.clearNode("n2"))).to.deep.equal(["both", "other"]);
+        expect(await engine.presence.online(["both", "other"])).to.deep.equal([false, false]);
+        // A user cleared with their node comes online again on their next connection.
+        expect(await engine.presence.add("solo", "n3", "c7")).to.equal(true);
+      });
+
+      it("countByNode counts each asked node's connections, in order, 0 for an unknown node", async function () {
+        await engine.presence.add("a", "n1", "c1");
+        await engine.presence.add("a", "n1", "c2");
+        await engine.presence.add("b", "n2", "c3");
+        await engine.presence.add("c", "n1", "c4");
+        await engine.presence.remove("c", "n1", "c4");
+        expect(await engine.presence.countByNode(["n2", "n1", "n9"])).to.deep.equal([1, 2, 0]);
+        await engine.presence.clearNode("n1");
+        expect(await engine.presence.countByNode(["n1", "n2"])).to.deep.equal([0, 1]);
+        expect(await engine.presence.countByNode([])).to.deep.equal([]);
+      });
+    });
+
+    describe("users", function () {
+      it("creates a user and finds it by name ignoring case, with its original spelling", async function () {
+        const user = await engine.store.createUser("Alice.W", "hash-1");
+        expect(user).to.not.equal(null);
+        expect(user!.username).to.equal("Alice.W");
+        expect(user!.userId).to.be.a("string").and.have.length.greaterThan(0);
+        for (const name of ["Alice.W", "alice.w", "ALICE.W"])
+          expect(await engine.store.userByName(name)).to.deep.equal({
+            ...user!,
+            passwordHash: "hash-1",
+          });
+        expect(await engine.store.userByName("bob")).to.equal(null);
+      });
+
+      it("refuses a username taken in another case", async function () {
+        const first = await engine.store.createUser("bob", "h");
+        expect(await engine.store.createUser("BOB", "h2")).to.equal(null);
+        expect(await engine.store.userByName("Bob")).to.deep.include({ userId: first!.userId });
+      });
+
+      it("20 concurrent registrations of one name in several cases: exactly one wins", async function () {
+        const names = Array.from({ length: 20 }, (_, i) => (i % 2 ? "CaROL" : "carol"));
+        const other = await sibling();
+        const results = await Promise.all(
+          names.map((n, i) => (i % 3 ? engine : other).store.createUser(n, "h")),
+        );
+        const winners = results.filter((r) => r !== null);
+        expect(winners).to.have.length(1);
+        expect(await engine.store.userByName("carol")).to.deep.include(winners[0]!);
+      });
+
+      it("usersById keeps the asked order, null for unknown ids, [] for []", async function () {
+        const a = (await engine.store.createUser("aaa", "h"))!;
+        const b = (await engine.store.createUser("bbb", "h"))!;
+        expect(await engine.store.usersById([b.userId, "nope", a.userId])).to.deep.equal([
+          b,
+          null,
+          a,
+        ]);
+        expect(await engine.store.usersById([])).to.deep.equal([]);
+      });
+
+      it("gives distinct ids", async function () {
+        const users = await Promise.all(
+          ["u_1", "u_2", "u_3"].map((n) => engine.store.createUser(n, "h")),
+        );
+        expect(new Set(users.map((u) => u!.userId)).size).to.equal(3);
+      });
+    });
+
+    describe("sessions", function () {
+      it("finds a session by its token, keyed by the token's hash; deleted is gone", async function () {
+        const { token, sessionId } = await engine.store.createSession("u1", 60_000);
+        expect(sessionId).to.equal(hashToken(token));
+        expect(token).to.match(/^[A-Za-z0-9_-]{22,}$/);
+        expect(await engine.store.sessionByToken(token)).to.deep.equal({ sessionId, userId: "u1" });
+        expect(await engine.store.sessionByToken(sessionId)).to.equal(null); // the hash is no token
+        expect(await engine.store.sessionByToken("unknown")).to.equal(null);
+        await engine.store.deleteSession(sessionId);
+        expect(await engine.store.sessionByToken(token)).to.equal(null);
+        await engine.store.deleteSession(sessionId); // idempotent
+      });
+
+      it("expires a session after its TTL", async function () {
+        const short = await engine.store.createSession("u1", 40);
+        const long = await engine.store.createSession("u1", 60_000);
+        await sleep(90);
+        expect(await engine.store.sessionByToken(short.token)).to.equal(null);
+        expect(await engine.store.sessionByToken(long.token)).to.not.equal(null);
+      });
+    });
+
+    describe("friendships", function () {
+      async function states(a: string, b: string) {
+        return [await engine.store.friendState(a, b), await engine.store.friendState(b, a)];
+      }
+
+      it("request → pending (outgoing/incoming), repeated request stays pending", async function () {
+        expect(await states("a", "b")).to.deep.equal(["none", "none"]);
+        expect(await engine.store.requestFriend("a", "b")).to.equal("pending");
+        expect(await states("a", "b")).to.deep.equal(["outgoing", "incoming"]);
+        expect(await engine.store.requestFriend("a", "b")).to.equal("pending");
+        expect(await states("a", "b")).to.deep.equal(["outgoing", "incoming"]);
+        expect(await engine.store.friendLists("a")).to.deep.equal({
+          friends: [],
+          incoming: [],
+          outgoing: ["b"],
+        });
+        expect(await engine.store.friendLists("b")).to.deep.equal({
+          friends: [],
+          incoming: ["a"],
+          outgoing: [],
+        });
+      });
+
+      it("a request back accepts: friends both ways; a request between friends stays friends", async function () {
+        await engine.store.requestFriend("a", "b");
+        expect(await engine.store.requestFriend("b", "a")).to.equal("friends");
+        expect(await states("a", "b")).to.deep.equal(["friends", "friends"]);
+        expect(await engine.store.requestFriend("a", "b")).to.equal("friends");
+        expect(await engine.store.requestFriend("b", "a")).to.equal("friends");
+        expect(await engine.store.friendLists("a")).to.deep.equal({
+          friends: ["b"],
+          incoming: [],
+          outgoing: [],
+        });
+      });
+
+      it("remove unfriends, cancels and declines, idempotently", async function () {
+        await engine.store.requestFriend("a", "b");
+        await engine.store.requestFriend("b", "a");
+        await engine.store.removeFriend("b", "a"); // unfriend
+        expect(await states("a", "b")).to.deep.equal(["none", "none"]);
+        await engine.store.requestFriend("a", "b");
+        await engine.store.removeFriend("a", "b"); // cancel
+        expect(await states("a", "b")).to.deep.equal(["none", "none"]);
+        await engine.store.requestFriend("a", "b");
+        await engine.store.removeFriend("b", "a"); // decline
+        expect(await states("a", "b")).to.deep.equal(["none", "none"]);
+        await engine.store.removeFriend("a", "b");
+        expect(await engine.store.friendLists("a")).to.deep.equal({
+          friends: [],
+          incoming: [],
+          outgoing: [],
+        });
+        // After a decline the other side can ask anew.
+        expect(await engine.store.requestFriend("b", "a")).to.equal("pending");
+        expect(await states("a", "b")).to.deep.equal(["incoming", "outgoing"]);
+      });
+
+      it("crossing requests sent at once end as friends, one answered pending", async function () {
+        const other = await sibling();
+        const answers = await Promise.all([
+          engine.store.requestFriend("a", "b"),
+          other.store.requestFriend("b", "a"),
+        ]);
+        expect(sorted(answers)).to.deep.equal(["friends", "pending"]);
+        expect(await states("a", "b")).to.deep.equal(["friends", "friends"]);
+      });
+
+      it("friendLists sorts each relation into its list", async function () {
+        await engine.store.requestFriend("me", "f1");
+        await engine.store.requestFriend("f1", "me");
+        await engine.store.requestFriend("me", "o1");
+        await engine.store.requestFriend("me", "o2");
+        await engine.store.requestFriend("i1", "me");
+        const lists = await engine.store.friendLists("me");
+        expect(lists.friends).to.deep.equal(["f1"]);
+        expect(sorted(lists.outgoing)).to.deep.equal(["o1", "o2"]);
+        expect(lists.incoming).to.deep.equal(["i1"]);
+      });
+    });
+
+    describe("channels", function () {
+      it("a channel exists once joined, and still after everyone left", async function () {
+        expect(await engine.store.channelExists("general")).to.equal(false);
+        expect(await engine.store.leaveChannel("general", "u1")).to.equal(false);
+        expect(await engine.store.channelExists("general")).to.equal(false);
+        await engine.store.joinChannel("general", "u1");
+        expect(await engine.store.channelExists("general")).to.equal(true);
+        expect(await engine.store.leaveChannel("general", "u1")).to.equal(true);
+        expect(await engine.store.channelExists("general")).to.equal(true);
+        expect(await engine.store.channelMembers("general")).to.deep.equal([]);
+        expect(await engine.store.listChannels()).to.deep.equal([{ name: "general", members: 0 }]);
+      });
+
+      it("join is idempotent; members, isMember, channelsOf and counts follow joins and leaves", async function () {
+        await engine.store.joinChannel("dev", "u1");
+        await engine.store.joinChannel("dev", "u1");
+        await engine.store.joinChannel("dev", "u2");
+        await engine.store.joinChannel("ops", "u1");
+        expect(sorted(await engine.store.channelMembers("dev"))).to.deep.equal(["u1", "u2"]);
+        expect(await engine.store.isMember("dev", "u2")).to.equal(true);
+        expect(await engine.store.isMember("ops", "u2")).to.equal(false);
+        expect(await engine.store.isMember("nowhere", "u1")).to.equal(false);
+        expect(sorted(await engine.store.channelsOf("u1"))).to.deep.equal(["dev", "ops"]);
+        expect(await engine.store.channelsOf("u3")).to.deep.equal([]);
+        expect(await engine.store.listChannels()).to.deep.equal([
+          { name: "dev", members: 2 },
+          { name: "ops", members: 1 },
+        ]);
+        expect(await engine.store.leaveChannel("dev", "u1")).to.equal(true);
+        expect(await engine.store.leaveChannel("dev", "u1")).to.equal(true); // not a member: still ok
+        expect(await engine.store.isMember("dev", "u1")).to.equal(false);
+        expect(await engine.store.channelsOf("u1")).to.deep.equal(["ops"]);
+        expect(await engine.store.channelMembers("dev")).to.deep.equal(["u2"]);
+        expect(await engine.store.listChannels()).to.deep.equal([
+          { name: "dev", members: 1 },
+          { name: "ops", members: 1 },
+        ]);
+        expect(await engine.store.channelMembers("nowhere")).to.deep.equal([]);
+      });
+
+      it("concurrent joins and leaves keep an exact member count", async function () {
+        const users = Array.from({ length: 30 }, (_, i) => `u${i}`);
+        const other = await sibling();
+        await Promise.all(
+          users.map((u, i) => (i % 2 ? engine : other).store.joinChannel("busy", u)),
+        );
+        await Promise.all(users.map((u) => engine.store.joinChannel("busy", u)));
+        await Promise.all(users.slice(0, 10).map((u) => engine.store.leaveChannel("busy", u)));
+        expect(await engine.store.listChannels()).to.deep.equal([{ name: "busy", members: 20 }]);
+        expect(sorted(await engine.store.channelMembers("busy"))).to.deep.equal(
+          sorted(users.slice(10)),
+        );
+      });
+    });
+
+    describe("messages", function () {
+      const dm: ConversationRef = { kind: "direct", a: "alice", b: "bob" };
+      const mirrored: ConversationRef = { kind: "direct", a: "bob", b: "alice" };
+      const room: ConversationRef = { kind: "channel", name: "room" };
+
+      it("gives seq 1..50 to 50 concurrent appends, and history returns them in seq order", async function () {
+        const other = await sibling();
+        const sent = Array.from({ length: 50 }, (_, i) =>
+          message(i % 2 ? "alice" : "bob", { to: i % 2 ? "bob" : "alice", ts: 1_000 + i }),
+        );
+        const stored = await Promise.all(
+          sent.map((m, i) => (i % 2 ? engine : other).store.appendMessage(dm, m)),
+        );
+        expect(stored.map((m) => m.seq).sort((x, y) => x - y)).to.deep.equal(
+          Array.from({ length: 50 }, (_, i) => i + 1),
+        );
+        stored.forEach((m, i) => expect(m).to.deep.equal({ ...sent[i]!, seq: m.seq }));
+        const history = await engine.store.history(dm, 0, 200);
+        expect(history.map((m) => m.seq)).to.deep.equal(
+          stored.map((m) => m.seq).sort((x, y) => x - y),
+        );
+        const bySeq = new Map(stored.map((m) => [m.seq, m]));
+        for (const item of history) expect(item).to.deep.equal(bySeq.get(item.seq));
+      });
+
+      it("pages with after and limit", async function () {
+        for (let i = 0; i < 20; i++)
+          await engine.store.appendMessage(room, message("u1", { channel: "room" }));
+        const seqs = async (after: number, limit: number) =>
+          (await engine.store.history(room, after, limit)).map((m) => m.seq);
+        expect(await seqs(0, 5)).to.deep.equal([1, 2, 3, 4, 5]);
+        expect(await seqs(10, 3)).to.deep.equal([11, 12, 13]);
+        expect(await seqs(18, 10)).to.deep.equal([19, 20]);
+        expect(await seqs(20, 10)).to.deep.equal([]);
+        expect(await seqs(25, 10)).to.deep.equal([]);
+        expect(await seqs(5, 0)).to.deep.equal([]);
+        expect(await seqs(-3, 2)).to.deep.equal([1, 2]);
+        expect(await engine.store.history({ kind: "channel", name: "empty" }, 0, 10)).to.deep.equal(
+          [],
+        );
+      });
+
+      it("keeps one seq per conversation; a direct one is the same whichever side is a", async function () {
+        expect(
+          (await engine.store.appendMessage(dm, message("alice", { to: "bob" }))).seq,
+        ).to.equal(1);
+        expect(
+          (await engine.store.appendMessage(mirrored, message("bob", { to: "alice" }))).seq,
+        ).to.equal(2);
+        expect(
+          (await engine.store.appendMessage(room, message("alice", { channel: "room" }))).seq,
+        ).to.equal(1);
+        const other: ConversationRef = { kind: "direct", a: "alice", b: "carol" };
+        expect(
+          (await engine.store.appendMessage(other, message("alice", { to: "carol" }))).seq,
+        ).to.equal(1);
+        expect((await engine.store.history(mirrored, 0, 10)).map((m) => m.from)).to.deep.equal([
+          "alice",
+          "bob",
+        ]);
+      });
+
+      it("stores content exactly as sent: [], {}, nesting, unicode, quotes, 1e21, 60 KB", async function () {
+        for (const content of TRICKY_CONTENT)
+          await engine.store.appendMessage(room, message("u1", { channel: "room", content }));
+        const history = await engine.store.history(room, 0, TRICKY_CONTENT.length);
+        expect(history).to.have.length(TRICKY_CONTENT.length);
+        history.forEach((item, i) => {
+          expect(item.content).to.deep.equal(TRICKY_CONTENT[i]);
+          expect(JSON.stringify(item.content)).to.equal(JSON.stringify(TRICKY_CONTENT[i]));
+        });
+      });
+
+      it("history items have the push shape: every field as appended plus seq", async function () {
+        const sent = message("alice", { to: "bob", content: { text: "yo" }, ts: 1_234 });
+        const stored = await engine.store.appendMessage(dm, sent);
+        expect(stored).to.deep.equal({ ...sent, seq: 1 });
+        const [item] = await engine.store.history(dm, 0, 1);
+        expect(item).to.deep.equal(stored satisfies MessagePush);
+      });
+
+      it("conversationsOf lists directs with a message and every joined channel, newest first", async function () {
+        await engine.store.joinChannel("busy", "me");
+        await engine.store.joinChannel("quiet", "me");
+        await engine.store.joinChannel("elsewhere", "you");
+        const chat = (peer: string): ConversationRef => ({ kind: "direct", a: peer, b: "me" });
+        await engine.store.appendMessage(chat("old"), message("old", { to: "me", ts: 100 }));
+        await engine.store.appendMessage(chat("new"), message("me", { to: "new", ts: 250 }));
+        await engine.store.appendMessage(chat("new"), message("new", { to: "me", ts: 300 }));
+        await engine.store.appendMessage(
+          { kind: "channel", name: "busy" },
+          message("you", { channel: "busy", ts: 200 }),
+        );
+        await engine.store.appendMessage(
+          { kind: "channel", name: "elsewhere" },
+          message("you", { channel: "elsewhere", ts: 999 }),
+        );
+        expect(await engine.store.conversationsOf("me")).to.deep.equal([
+          { ref: { kind: "direct", a: "me", b: "new" }, lastSeq: 2, lastTs: 300 },
+          { ref: { kind: "channel", name: "busy" }, lastSeq: 1, lastTs: 200 },
+          { ref: { kind: "direct", a: "me", b: "old" }, lastSeq: 1, lastTs: 100 },
+          { ref: { kind: "channel", name: "quiet" }, lastSeq: 0, lastTs: 0 },
+        ]);
+        expect(await engine.store.conversationsOf("old")).to.deep.equal([
+          { ref: { kind: "direct", a: "old", b: "me" }, lastSeq: 1, lastTs: 100 },
+        ]);
+        await engine.store.leaveChannel("busy", "me");
+        expect((await engine.store.conversationsOf("me")).map((c) => c.ref)).to.not.deep.include({
+          kind: "channel",
+          name: "busy",
+        });
+        expect(await engine.store.conversationsOf("stranger")).to.deep.equal([]);
+      });
+    });
+
+    describe("membership", function () {
+      const n1 = { nodeId: "im-1", url: "http://127.0.0.1:6001" };
+      const n2 = { nodeId: "im-2", url: "http://127.0.0.1:6002" };
+
+      it("lists registered nodes sorted by id; deregister removes", async function () {
+        expect(await engine.membership.list()).to.deep.equal([]);
+        await engine.membership.register(n2, 10_000);
+        await engine.membership.register(n1, 10_000);
+        expect(await engine.membership.list()).to.deep.equal([n1, n2]);
+        await engine.membership.register({ ...n1, url: "http://127.0.0.1:7001" }, 10_000);
+        expect((await engine.membership.list())[0]!.url).to.equal("http://127.0.0.1:7001");
+        await engine.membership.deregister("im-2");
+        await engine.membership.deregister("im-9"); // unknown: no-op
+        expect((await engine.membership.list()).map((n) => n.nodeId)).to.deep.equal(["im-1"]);
+      });
+
+      it("drops a node whose TTL ran out; a heartbeat keeps it, and brings it back", async function () {
+        await engine.membership.register(n1, 60);
+        await engine.membership.register(n2, 60);
+        for (let i = 0; i < 4; i++) {
+          await sleep(30);
+          await engine.membership.heartbeat(n2, 60);
+        }
+        expect(await engine.membership.list()).to.deep.equal([n2]);
+        await engine.membership.heartbeat(n1, 10_000);
+        expect(await engine.membership.list()).to.deep.equal([n1, n2]);
+      });
+
+      it("announces register, deregister and a heartbeat that re-creates an entry on the bus", async function () {
+        const notices = collector();
+        await engine.bus.subscribe(topics.membership, notices.handler);
+        await engine.membership.register(n1, 50);
+        expect(await notices.until(1)).to.deep.equal(["im-1"]);
+        await engine.membership.heartbeat(n1, 50); // live: no notice
+        await engine.membership.register(n2, 10_000);
+        expect(await notices.until(2)).to.deep.equal(["im-1", "im-2"]);
+        await sleep(100);
+        await engine.membership.heartbeat(n1, 10_000); // expired: registers again
+        expect(await notices.until(3)).to.deep.equal(["im-1", "im-2", "im-1"]);
+        await engine.membership.deregister("im-2");
+        expect(await notices.until(4)).to.deep.equal(["im-1", "im-2", "im-1", "im-2"]);
+      });
+    });
+  });
+}
+
+/**
+ * Proves an engine's socket.io adapter links two servers: a room broadcast and a server-side
+ * emit from one reach a client and the handlers of the other. Resolves once both arrived and
+ * `whileLinked` (checks made before the servers close) resolved.
+ */
+export async function checkSocketAdapter(
+  one: Engine,
+  two: Engine,
+  whileLinked: () => Promise<void> = async () => {},
+): Promise<void> {
+  const servers: Server[] = [];
+  const clients: ClientSocket[] = [];
+  try {
+    const start = async (engine: Engine) => {
+      const handle = engine.socketAdapter?.();
+      expect(handle, "socketAdapter()").to.not.equal(undefined);
+      const http = createServer();
+      const io = new Server(http, { transports: ["websocket"] });
+      io.adapter(handle!.adapter!);
+      servers.push(io);
+      await handle!.ready();
+      await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+      return { io, port: (http.address() as AddressInfo).port };
+    };
+    const a = await start(one);
+    const b = await start(two);
+    b.io.on("connection", (socket) => void socket.join("room"));
+    const client = connectClient(`http://127.0.0.1:${b.port}`, {
+      transports: ["websocket"],
+      reconnection: false,
+    });
+    clients.push(client);
+    const joined = new Promise<void>((resolve) => b.io.once("connection", () => resolve()));
+    const pushed = new Promise<unknown>((resolve) => client.once("hello", resolve));
+    const emitted = new Promise<unknown>((resolve) => b.io.on("herald:test", resolve));
+    await joined;
+    a.io.to("room").emit("hello", { from: "a" });
+    a.io.serverSideEmit("herald:test", "from a");
+    const within = <T>(what: string, promise: Promise<T>) =>
+      Promise.race([
+        promise,
+        sleep(3_000).then(() => Promise.reject(new Error(`${what} did not arrive in 3 s`))),
+      ]);
+    expect(await within("the room broadcast", pushed)).to.deep.equal({ from: "a" });
+    expect(await within("the server-side emit", emitted)).to.equal("from a");
+    await whileLinked();
+  } finally {
+    for (const client of clients) client.close();
+    await Promise.all(servers.map((io) => io.close()));
+  }
+}
