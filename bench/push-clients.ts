@@ -43,6 +43,8 @@ for (let i = first; i < first + count; i += BATCH) {
 }
 await engine?.close();
 process.send!({ type: "connected" } satisfies ClientsReply);
+// The orchestrator is gone (killed, crashed): never outlive it.
+process.on("disconnect", () => process.exit(0));
 process.on("message", (request: ClientsRequest) => {
   if (request.type === "count") process.send!({ type: "count", received } satisfies ClientsReply);
   else {

@@ -70,6 +70,8 @@ async function startBareNode(withAck: boolean): Promise<() => Promise<number>> {
 
 const ackCount =
   mode === "herald" ? await startHeraldNode() : await startBareNode(mode === "bare-ack");
+// The orchestrator is gone (killed, crashed): never outlive it.
+process.on("disconnect", () => process.exit(0));
 process.on("message", async (request: BenchRequest) => {
   if (request.type === "cpu") {
     const usage = process.cpuUsage();

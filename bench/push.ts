@@ -2,7 +2,8 @@
 // bare socket.io server doing io.to(room).emit, side by side in one run, 2,000 clients each.
 // Prints deliveries/s and server CPU µs per delivery (the server process's own CPU time) and
 // writes bench/results/push.json.
-//   node dist/bench/push.js [--clients 2000] [--direct 20000] [--fanout 50]
+//   node dist/bench/push.js [--clients 2000] [--direct 30000] [--fanout 100] [--rounds 3]
+// Each scenario runs once to warm up, then `rounds` times per server; the verdict compares medians.
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -19,8 +20,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
     clients: { type: "string", default: "2000" },
-    direct: { type: "string", default: "20000" },
-    fanout: { type: "string", default: "50" },
+    direct: { type: "string", default: "30000" },
+    fanout: { type: "string", default: "100" },
+    rounds: { type: "string", default: "3" },
     processes: { type: "string", default: "2" },
     modes: { type: "string", default: "herald,bare,bare-ack" },
   },
@@ -29,6 +31,7 @@ const CLIENTS = Number(args.clients);
 const DIRECT = Number(args.direct);
 const FANOUT = Number(args.fanout);
 const PROCESSES = Number(args.processes);
+const ROUNDS = Number(args.rounds);
 const WAIT_MS = 120_000;
 const ALL_MODES = ["herald", "bare", "bare-ack"] as const;
 type Mode = (typeof ALL_MODES)[number];
@@ -37,6 +40,7 @@ const MODES = ALL_MODES.filter((m) => args.modes.split(",").includes(m));
 interface Result {
   mode: Mode;
   scenario: "direct" | "fanout";
+  round: number;
   deliveries: number;
   seconds: number;
   /** When the last command was published (the rest of `seconds` is draining). */
@@ -139,38 +143,41 @@ async function runMode(mode: Mode, redisUrl: string): Promise<Result[]> {
   ];
 
   const results: Result[] = [];
-  for (const { scenario, commands, to, fan } of scenarios) {
-    const deliveries = commands * fan;
-    const payloads = Array.from({ length: commands }, (_, n) => command(to(n), n));
-    const before = await received(clients);
-    const acksBefore = await serverAcks(server);
-    const cpuBefore = await cpuMicros(server);
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < payloads.length; i += 500)
-      await Promise.all(payloads.slice(i, i + 500).map(publish));
-    const publishedAt = Number(process.hrtime.bigint() - started) / 1e9;
-    await until(
-      async () => (await received(clients)) - before >= deliveries,
-      `${mode} ${scenario} deliveries`,
-    );
-    if (mode !== "bare") {
+  // Round 0 warms the JIT and the connections up and is not recorded.
+  for (let round = 0; round <= ROUNDS; round++)
+    for (const { scenario, commands, to, fan } of scenarios) {
+      const deliveries = commands * fan;
+      const payloads = Array.from({ length: commands }, (_, n) => command(to(n), n));
+      const before = await received(clients);
+      const acksBefore = await serverAcks(server);
+      const cpuBefore = await cpuMicros(server);
+      const started = process.hrtime.bigint();
+      for (let i = 0; i < payloads.length; i += 500)
+        await Promise.all(payloads.slice(i, i + 500).map(publish));
+      const publishedAt = Number(process.hrtime.bigint() - started) / 1e9;
       await until(
-        async () => (await serverAcks(server)) - acksBefore >= deliveries,
-        `${mode} ${scenario} acks`,
+        async () => (await received(clients)) - before >= deliveries,
+        `${mode} ${scenario} deliveries`,
       );
+      if (mode !== "bare") {
+        await until(
+          async () => (await serverAcks(server)) - acksBefore >= deliveries,
+          `${mode} ${scenario} acks`,
+        );
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const cpu = (await cpuMicros(server)) - cpuBefore;
+      results.push({
+        mode,
+        scenario,
+        round,
+        deliveries,
+        seconds: Number(seconds.toFixed(3)),
+        publishedAt: Number(publishedAt.toFixed(3)),
+        deliveriesPerSecond: Math.round(deliveries / seconds),
+        serverCpuMicrosPerDelivery: Number((cpu / deliveries).toFixed(2)),
+      });
     }
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const cpu = (await cpuMicros(server)) - cpuBefore;
-    results.push({
-      mode,
-      scenario,
-      deliveries,
-      seconds: Number(seconds.toFixed(3)),
-      publishedAt: Number(publishedAt.toFixed(3)),
-      deliveriesPerSecond: Math.round(deliveries / seconds),
-      serverCpuMicrosPerDelivery: Number((cpu / deliveries).toFixed(2)),
-    });
-  }
 
   await engine.close();
   publisher.disconnect();
@@ -187,13 +194,32 @@ try {
   await redis.destroy();
 }
 
-console.log(
-  `bench/push: ${CLIENTS} clients, ${DIRECT} direct commands, ${FANOUT} fan-out commands`,
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+const summary = MODES.flatMap((mode) =>
+  (["direct", "fanout"] as const).map((scenario) => {
+    const rounds = results.filter((r) => r.mode === mode && r.scenario === scenario);
+    return {
+      mode,
+      scenario,
+      deliveries: rounds[0]!.deliveries,
+      deliveriesPerSecond: median(rounds.map((r) => r.deliveriesPerSecond)),
+      serverCpuMicrosPerDelivery: median(rounds.map((r) => r.serverCpuMicrosPerDelivery)),
+      cpuRange: rounds.map((r) => r.serverCpuMicrosPerDelivery).join(" / "),
+    };
+  }),
 );
-console.table(results);
+console.log(
+  `bench/push: ${CLIENTS} clients, ${DIRECT} direct commands, ${FANOUT} fan-out commands, ` +
+    `median of ${ROUNDS} rounds`,
+);
+console.table(summary);
 for (const scenario of ["direct", "fanout"] as const) {
-  const herald = results.find((r) => r.mode === "herald" && r.scenario === scenario);
-  const bare = results.find((r) => r.mode === "bare" && r.scenario === scenario);
+  const herald = summary.find((r) => r.mode === "herald" && r.scenario === scenario);
+  const bare = summary.find((r) => r.mode === "bare" && r.scenario === scenario);
   if (!herald || !bare) continue;
   const verdict =
     herald.serverCpuMicrosPerDelivery <= bare.serverCpuMicrosPerDelivery ? "meets" : "misses";
@@ -206,6 +232,6 @@ const out = join(here, "..", "..", "bench", "results");
 mkdirSync(out, { recursive: true });
 writeFileSync(
   join(out, "push.json"),
-  JSON.stringify({ date: new Date().toISOString(), clients: CLIENTS, results }, null, 2),
+  JSON.stringify({ date: new Date().toISOString(), clients: CLIENTS, summary, results }, null, 2),
 );
 console.log(`wrote ${join(out, "push.json")}`);

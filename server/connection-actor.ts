@@ -28,6 +28,8 @@ export interface ActorHost {
   /** Counts a kicked message handed to a connection. */
   kicked(reason: KickReason): void;
   overflowed(actor: ConnectionActor): void;
+  /** Asks for `actor.flush()` once the commands being handled now are all handled. */
+  schedule(actor: ConnectionActor): void;
   /** Every transition to closing or closed, once each, with the actor's one reason. */
   transitioned(actor: ConnectionActor, from: ActorState): void;
 }
@@ -38,6 +40,8 @@ export class ConnectionActor {
   /** The last push number delivered, so a user listed twice in one command gets it once. */
   lastPush = 0;
   private queue: EncodedPush[] = [];
+  /** A flush is scheduled: more mail before it joins the same write. */
+  private scheduled = false;
   private readonly stopWatching: () => void;
   private graceTimer: NodeJS.Timeout | null = null;
 
@@ -71,13 +75,12 @@ export class ConnectionActor {
     this.flush();
   }
 
-  /** Takes one push: written now if nothing is queued and the socket can take it, else queued. */
+  /**
+   * Takes one push into the mailbox. The write happens once the commands being handled now are
+   * all handled (FlushQueue), so what one read from the bus brings for this connection leaves in
+   * one write to the kernel, however many commands it was.
+   */
   deliver(push: EncodedPush): void {
-    if (this.state === "online" && this.queue.length === 0 && isWritable(this.socket)) {
-      writePush(this.socket, push);
-      this.host.delivered(1);
-      return;
-    }
     if (!this.accepting) return;
     if (this.queue.length >= this.host.mailboxMax) {
       this.host.overflowed(this);
@@ -85,15 +88,21 @@ export class ConnectionActor {
       return;
     }
     this.queue.push(push);
+    if (this.state === "online" && !this.scheduled) {
+      this.scheduled = true;
+      this.host.schedule(this);
+    }
   }
 
   /** Writes everything queued in one go, when online and the transport is writable. */
   flush(): void {
+    this.scheduled = false;
     const queue = this.queue;
     if (this.state !== "online" || queue.length === 0 || !isWritable(this.socket)) return;
-    // One corked write to the kernel; if the TCP socket then needs draining, the next flush
-    // waits for its "drain" (or the transport's "ready" when engine.io took some of them).
-    writePushes(this.socket, queue);
+    // If the TCP socket then needs draining, the next flush waits for its "drain" (or for the
+    // transport's "ready" when engine.io took some of them).
+    if (queue.length === 1) writePush(this.socket, queue[0]!);
+    else writePushes(this.socket, queue);
     this.host.delivered(queue.length);
     queue.length = 0;
   }
@@ -151,4 +160,27 @@ export class ConnectionActor {
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = null;
   }
+}
+
+/**
+ * The actors with mail to write, flushed together in a microtask: after the bus handler has
+ * dispatched every command of the current read, before any I/O. One queue per node.
+ */
+export class FlushQueue {
+  private pending: ConnectionActor[] = [];
+  private scheduled = false;
+
+  add(actor: ConnectionActor): void {
+    this.pending.push(actor);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(this.run);
+  }
+
+  private readonly run = (): void => {
+    const actors = this.pending;
+    this.pending = [];
+    this.scheduled = false;
+    for (let i = 0; i < actors.length; i++) actors[i]!.flush();
+  };
 }

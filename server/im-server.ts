@@ -17,7 +17,12 @@ import type { Engine, NodeInfo, Unsubscribe } from "../engine/types.js";
 import { encode, topics, type PresenceEvent } from "../engine/wire.js";
 import { AdapterFanout } from "./adapter-fanout.js";
 import { CommandDispatcher } from "./command-dispatcher.js";
-import { ConnectionActor, type ActorHost, type ActorState } from "./connection-actor.js";
+import {
+  ConnectionActor,
+  FlushQueue,
+  type ActorHost,
+  type ActorState,
+} from "./connection-actor.js";
 import { ConnectionIndex } from "./connection-index.js";
 import { ImMetrics } from "./metrics.js";
 import { NodeWatcher } from "./node-watcher.js";
@@ -176,6 +181,7 @@ class ImNode implements ImServer {
       logger,
     });
     this.nodeView.onChange((nodes) => this.watcher.onChange(nodes));
+    const flushQueue = new FlushQueue();
     this.host = {
       mailboxMax: config.mailboxMax,
       closeGraceMs: CLOSE_GRACE_MS,
@@ -189,6 +195,7 @@ class ImNode implements ImServer {
         logger.warn({ userId: actor.userId, connId: actor.connId }, "mailbox overflow");
       },
       transitioned: (actor, from) => this.transitioned(actor, from),
+      schedule: (actor) => flushQueue.add(actor),
     };
     this.io.use((socket, next) => {
       this.admit(socket).then(
