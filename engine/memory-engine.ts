@@ -28,6 +28,18 @@ import { topics } from "./wire.js";
 
 class MemoryBus implements Bus {
   private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  /** claim key → when it may be claimed again */
+  private readonly claims = new Map<string, number>();
+
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    if ((this.claims.get(key) ?? 0) > now) return false;
+    if (this.claims.size > 10_000) {
+      for (const [k, until] of this.claims) if (until <= now) this.claims.delete(k);
+    }
+    this.claims.set(key, now + ttlMs);
+    return true;
+  }
 
   async publish(topic: string, payload: string): Promise<number> {
     const set = this.handlers.get(topic);

@@ -14,6 +14,11 @@ export interface Bus {
   publish(topic: string, payload: string): Promise<number>;
   /** Resolves once the subscription is live: a publish after that reaches `handler`. */
   subscribe(topic: string, handler: (payload: string) => void): Promise<Unsubscribe>;
+  /**
+   * True for the first caller of `key` within `ttlMs`, false for every other: lets several
+   * subscribers of one topic (business instances) share its work instead of each doing it.
+   */
+  claim(key: string, ttlMs: number): Promise<boolean>;
 }
 
 export interface ConnectGrant {

@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import { startBusiness } from "../business/business.js";
 import { createApp } from "../business/app.js";
 import { DEFAULT_COST } from "../business/passwords.js";
 import { createPushClient, PushClient } from "../business/push-client.js";
@@ -583,6 +584,34 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
           data: { userId: b.userId, online: true, ts: 1234 },
         });
         expect(JSON.stringify(n1.commands)).not.to.include(stranger.userId);
+      });
+
+      it("with several business instances, one of them fans a presence event out", async () => {
+        const second = await startBusiness({
+          config: h.config,
+          engine: h.engine,
+          logger: createLogger("silent"),
+        });
+        try {
+          const n1 = await h.fakeNode("n1");
+          const [a, b] = [await h.user(), await h.user()];
+          await befriend(h, a, b);
+          const event: PresenceEvent = {
+            v: 1,
+            kind: "presence",
+            userId: b.userId,
+            online: false,
+            nodeId: "n1",
+            ts: 5678,
+          };
+          await h.engine.bus.publish(topics.events, encode(event));
+          await n1.waitFor(1);
+          // Both instances heard it; had the second also pushed, it would be here by now.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          expect(n1.commands).to.have.length(1);
+        } finally {
+          await second.close();
+        }
       });
     });
 

@@ -5,6 +5,9 @@ import type { Unsubscribe } from "../../engine/types.js";
 import type { PresenceEvent } from "../../engine/wire.js";
 import type { ServiceDeps } from "./deps.js";
 
+/** Long enough for every business instance to have heard the event. */
+const CLAIM_TTL_MS = 60_000;
+
 export class PresenceService {
   private unsubscribe: Unsubscribe | null = null;
 
@@ -33,6 +36,9 @@ export class PresenceService {
   }
 
   private async forward(event: PresenceEvent): Promise<void> {
+    // Every business instance hears every event; the first to claim it does the fan-out.
+    const key = `presence:${event.nodeId}:${event.userId}:${event.online}:${event.ts}`;
+    if (!(await this.deps.engine.bus.claim(key, CLAIM_TTL_MS))) return;
     const { friends } = await this.deps.engine.store.friendLists(event.userId);
     if (friends.length === 0) return;
     await this.deps.push.sendPresence(

@@ -91,4 +91,9 @@ export class RedisKeys {
   nodeIds(): string {
     return `${this.prefix}{nodes}:ids`;
   }
+
+  /** String: a claimed piece of shared work (Bus.claim), with its TTL. */
+  claim(key: string): string {
+    return `${this.prefix}claim:${key}`;
+  }
 }

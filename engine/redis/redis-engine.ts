@@ -70,6 +70,10 @@ class RedisBus implements Bus {
     return publish(this.redis, this.keys.channel(topic), payload);
   }
 
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.keys.claim(key), "1", "PX", ttlMs, "NX")) === "OK";
+  }
+
   async subscribe(topic: string, handler: Handler): Promise<Unsubscribe> {
     const channel = this.keys.channel(topic);
     const subscriber = this.connection();

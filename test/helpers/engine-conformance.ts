@@ -158,6 +158,17 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         expect(await got.until(sent.length)).to.deep.equal(sent);
       });
 
+      it("claim: the first caller of a key wins, every other loses, until its TTL runs out", async function () {
+        const other = await sibling();
+        const claims = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => (i % 2 ? other : engine).bus.claim("work-1", 150)),
+        );
+        expect(claims.filter(Boolean)).to.have.length(1);
+        expect(await engine.bus.claim("work-2", 150)).to.equal(true);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(await other.bus.claim("work-1", 150)).to.equal(true);
+      });
+
       it("keeps topics apart", async function () {
         const a = collector();
         const b = collector();
