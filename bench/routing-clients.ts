@@ -53,7 +53,12 @@ async function open(business: string, user: BenchUser): Promise<string> {
     signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS),
   });
   if (response.status !== 200) throw new Error(`connect answered ${response.status}`);
-  const info = (await response.json()) as { url: string; path: string; token: string; nodeId: string };
+  const info = (await response.json()) as {
+    url: string;
+    path: string;
+    token: string;
+    nodeId: string;
+  };
   const socket = io(info.url, {
     path: info.path,
     transports: ["websocket"],
@@ -74,7 +79,10 @@ async function open(business: string, user: BenchUser): Promise<string> {
   });
   sockets.push(socket);
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("socket connect timed out")), CONNECT_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error("socket connect timed out")),
+      CONNECT_TIMEOUT_MS,
+    );
     socket.once("connect", () => {
       clearTimeout(timer);
       resolve();
