@@ -167,6 +167,7 @@ async function runMode(mode: Mode, redisUrl: string): Promise<Result[]> {
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const cpu = (await cpuMicros(server)) - cpuBefore;
+      if (round === 0) continue;
       results.push({
         mode,
         scenario,
