@@ -4,11 +4,11 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
-import Koa from "koa";
+import Koa, { type Middleware } from "koa";
 import type { Config } from "../config/index.js";
 import type { Logger } from "../config/logger.js";
 import type { Engine } from "../engine/types.js";
-import { errorMiddleware } from "./http-error.js";
+import { errorMiddleware, HttpError } from "./http-error.js";
 import { BusinessMetrics } from "./metrics.js";
 import { DEFAULT_COST, type ScryptCost } from "./passwords.js";
 import type { PushClient } from "./push-client.js";
@@ -99,6 +99,34 @@ export function buildServices(deps: ServiceDeps, app: AppDeps): Services {
   };
 }
 
+/**
+ * The JSON body parser. Any body on these routes is read as JSON whatever its Content-Type says:
+ * the API speaks JSON only, and a form-encoded body then fails loudly as invalid_json. A body
+ * whose Content-Encoding does not decode fails inside zlib, with no HTTP status: a 400 too.
+ */
+function jsonBody(): Middleware {
+  const parse = bodyParser({
+    enableTypes: ["json"],
+    jsonLimit: "1mb",
+    jsonStrict: true,
+    detectJSON: () => true,
+  });
+  return async (ctx, next) => {
+    let parsed = false;
+    try {
+      await parse(ctx, () => {
+        parsed = true;
+        return next();
+      });
+    } catch (err) {
+      // After parsing, or a parser error with a status (413, bad JSON): errorMiddleware maps it.
+      const status = (err as { status?: unknown } | null)?.status;
+      if (parsed || typeof status === "number") throw err;
+      throw new HttpError(400, "invalid_json", "the body's Content-Encoding does not decode");
+    }
+  };
+}
+
 export function createApp(deps: AppDeps): Koa {
   const metrics = deps.metrics ?? new BusinessMetrics();
   const serviceDeps: ServiceDeps = { ...deps, metrics };
@@ -109,14 +137,7 @@ export function createApp(deps: AppDeps): Koa {
   const routeDeps: RouteDeps = {
     services,
     session: sessionMiddleware(deps.engine, limiter),
-    // Any body on these routes is read as JSON whatever its Content-Type says: the API speaks
-    // JSON only, and a form-encoded body then fails loudly as invalid_json.
-    json: bodyParser({
-      enableTypes: ["json"],
-      jsonLimit: "1mb",
-      jsonStrict: true,
-      detectJSON: () => true,
-    }),
+    json: jsonBody(),
   };
 
   const router = new Router();
@@ -130,8 +151,12 @@ export function createApp(deps: AppDeps): Koa {
 
   const app = new Koa();
   // Only what escapes the error middleware lands here, e.g. a static file stream that fails
-  // after its headers were sent.
-  app.on("error", (err: unknown) => deps.logger.warn({ err }, "response failed"));
+  // after its headers were sent, or a socket's HTTP parse error. Never the whole error: a parse
+  // error carries the raw request (`rawPacket`), Authorization header and bearer token included.
+  app.on("error", (err: unknown) => {
+    const { name, code, message } = (err ?? {}) as Record<string, unknown>;
+    deps.logger.warn({ error: { name, code, message } }, "response failed");
+  });
   app.use(metrics.middleware());
   app.use(errorMiddleware(deps.logger, async () => !(await engineUp())));
   app.use(router.routes());

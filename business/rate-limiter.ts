@@ -79,6 +79,13 @@ export class FailureLimiter {
     this.failures.set(key, recent);
   }
 
+  /** Takes back the newest failure of `key`: the attempt that recorded it succeeded. */
+  forgive(key: string): void {
+    const times = this.failures.get(key);
+    times?.pop();
+    if (times?.length === 0) this.failures.delete(key);
+  }
+
   private recent(key: string, now: number): number[] {
     const times = this.failures.get(key) ?? [];
     const cutoff = now - this.options.windowMs;

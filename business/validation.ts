@@ -52,9 +52,37 @@ export const parseQuery = <T>(schema: z.ZodType<T>, query: unknown): T =>
 export const parseParams = <T>(schema: z.ZodType<T>, params: unknown): T =>
   parseWith(schema, params, "invalid_param", "path");
 
-/** 413 when content is over the limit; done after the shape check, as the contract orders it. */
+/** How deep content may nest: far past any chat payload, far short of what a stack can walk. */
+export const MAX_CONTENT_DEPTH = 64;
+
+/** The nesting depth of a JSON value, stopping as soon as it passes `limit`. */
+function depthOver(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (typeof item !== "object" || item === null) continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
+ * 400 when content nests deeper than MAX_CONTENT_DEPTH, 413 when it is over the size limit;
+ * done after the shape check, as the contract orders it.
+ */
 export function checkContentSize(content: unknown): void {
-  const bytes = Buffer.byteLength(JSON.stringify(content), "utf8");
+  if (depthOver(content, MAX_CONTENT_DEPTH)) {
+    throw new HttpError(
+      400,
+      "invalid_body",
+      `invalid body: content nests deeper than ${MAX_CONTENT_DEPTH} levels`,
+    );
+  }
+  const serialised = JSON.stringify(content);
+  const bytes = Buffer.byteLength(serialised, "utf8");
   if (bytes > MAX_CONTENT_BYTES)
     throw new HttpError(
       413,

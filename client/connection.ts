@@ -173,17 +173,27 @@ export class Connection {
     return new Promise((resolve, reject) => {
       const onConnect = () => {
         socket.off("connect_error", onError);
+        socket.off("disconnect", onClose);
         resolve({ socket, closed });
       };
       const onError = (err: Error) => {
         socket.off("connect", onConnect);
+        socket.off("disconnect", onClose);
         socket.disconnect();
         reject(
           new HeraldError(0, err.message || "connect_error", `socket refused: ${err.message}`),
         );
       };
+      // Closed after the transport opened but before socket.io's CONNECT (the server dropped it
+      // mid-handshake): socket.io emits only "disconnect", and the loop must still retry.
+      const onClose = (reason: string) => {
+        socket.off("connect", onConnect);
+        socket.off("connect_error", onError);
+        reject(new HeraldError(0, "connect_error", `socket closed before it opened: ${reason}`));
+      };
       socket.once("connect", onConnect);
       socket.once("connect_error", onError);
+      socket.once("disconnect", onClose);
     });
   }
 

@@ -45,6 +45,11 @@ interface Conversation {
   target: number;
   filling: Promise<void> | null;
   timer: ReturnType<typeof setTimeout> | null;
+  /**
+   * Met mid-stream through a message, nothing emitted yet: pushes can overtake each other, so
+   * for the gap grace the start may still move down to the earliest message seen.
+   */
+  provisional: boolean;
 }
 
 /** Ids remembered for dedup beyond seq, for a server that repeats a message under a new seq. */
@@ -97,7 +102,17 @@ export class ConversationStreams {
   /** A message from a push or from the sender's own 202. Never throws, never waits. */
   accept(key: string, message: MessagePush): void {
     if (this.disposed) return;
-    const c = this.conversations.get(key) ?? this.create(key, this.startFor(key, message.seq - 1));
+    let c = this.conversations.get(key);
+    if (!c) {
+      c = this.create(key, this.startFor(key, message.seq - 1));
+      if (this.baselined && c.cursor > 0 && this.gapGraceMs > 0) this.startProvisionally(c);
+    }
+    if (c.provisional) {
+      if (this.recentIds.has(message.id)) return;
+      c.cursor = Math.min(c.cursor, message.seq - 1);
+      c.buffer.set(message.seq, message);
+      return;
+    }
     this.apply(c, message);
     if (c.buffer.size > 0) this.scheduleFill(key, c);
   }
@@ -153,6 +168,7 @@ export class ConversationStreams {
       target: 0,
       filling: null,
       timer: null,
+      provisional: false,
     };
     this.conversations.set(key, c);
     return c;
@@ -172,7 +188,24 @@ export class ConversationStreams {
     }
   }
 
+  /** Holds a conversation met mid-stream for the gap grace; its earliest message then starts it. */
+  private startProvisionally(c: Conversation): void {
+    c.provisional = true;
+    c.timer = setTimeout(() => {
+      c.timer = null;
+      if (this.disposed || !c.provisional) return;
+      c.provisional = false;
+      const first = c.buffer.get(c.cursor + 1);
+      if (first) {
+        c.buffer.delete(first.seq);
+        this.apply(c, first);
+      }
+      if (c.buffer.size > 0) this.scheduleFill(c.key, c);
+    }, this.gapGraceMs);
+  }
+
   private deliver(c: Conversation, message: MessagePush): void {
+    c.provisional = false; // a fill (catchUp, idle) got there first
     c.cursor = message.seq;
     this.recentIds.add(message.id);
     if (this.recentIds.size > RECENT_IDS) {

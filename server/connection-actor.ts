@@ -7,6 +7,7 @@ import type { CloseReason } from "./metrics.js";
 import {
   batchWrites,
   isWritable,
+  onTcpClosed,
   onWritable,
   terminate,
   writePush,
@@ -136,11 +137,11 @@ export class ConnectionActor {
     const conn = this.socket.conn;
     if (this.socket.connected) this.socket.disconnect(true);
     else conn.close(); // still authenticating: socket.io will drop it when the middleware ends
-    if (conn.readyState !== "closed") {
-      // engine.io closes once its buffer is flushed; a client that stopped reading never lets it
-      this.graceTimer = setTimeout(() => terminate(this.socket), this.host.closeGraceMs);
-      this.graceTimer.unref();
-    }
+    // engine.io closes once its buffer is flushed, ws once the client answers its close frame; a
+    // client that stopped reading does neither, so the TCP socket is dropped after the grace.
+    this.graceTimer = setTimeout(() => terminate(this.socket), this.host.closeGraceMs);
+    this.graceTimer.unref();
+    onTcpClosed(this.socket, () => this.released());
   }
 
   /** The connection is gone (socket.io "disconnect" or the transport closed): final state. */
@@ -155,7 +156,7 @@ export class ConnectionActor {
     return true;
   }
 
-  /** The transport has closed: nothing left to wait for. */
+  /** The TCP socket has closed: nothing left to wait for. */
   released(): void {
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = null;

@@ -322,7 +322,6 @@ class ImNode implements ImServer {
     // socket.io never emits "connection" (nor "disconnect") for a client that leaves before
     // the middleware ends: the transport's close is the one signal that always comes.
     socket.conn.once("close", () => {
-      actor.released();
       this.release(actor);
       if (--this.openTransports === 0) this.transportsClosed?.();
     });

@@ -193,6 +193,17 @@ export function batchWrites(socket: Socket): void {
   socket.conn.on("drain", uncorkBatch);
 }
 
+/**
+ * Calls `listener` once the TCP socket under the connection has closed (at once if it has).
+ * engine.io counts a websocket closed as soon as it asks ws to close, but ws then waits up to
+ * 30 s for the client's close frame: only the TCP socket tells when the connection is gone.
+ */
+export function onTcpClosed(socket: Socket, listener: () => void): void {
+  const tcp = conn(socket).request.socket;
+  if (tcp.destroyed) listener();
+  else tcp.once("close", listener);
+}
+
 /** Drops the connection at once (a client that stopped reading cannot take a close frame). */
 export function terminate(socket: Socket): void {
   const transport = socket.conn.transport as unknown as WebSocketTransportPrivates;

@@ -26,6 +26,7 @@ interface Case {
   body?: unknown | ((f: Fixture) => unknown);
   raw?: string;
   contentType?: string;
+  contentEncoding?: string;
   status: number;
   code: string;
 }
@@ -33,7 +34,11 @@ interface Case {
 const BIG_CONTENT = "x".repeat(64 * 1024); // 64 KiB + the quotes once serialised
 const HUGE_BODY = JSON.stringify({ content: "y".repeat(1024 * 1024 + 10) });
 const LONG_ID = "i".repeat(300);
+/** JSON.parse takes this nesting; JSON.stringify runs out of stack on it. */
+const DEEP_CONTENT = "[".repeat(100_000) + "]".repeat(100_000);
 const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
+/** Nesting one level past the limit, and a depth that once slipped past a stack check. */
+const nested = (depth: number): unknown => JSON.parse("[".repeat(depth) + "]".repeat(depth));
 
 /** Every route that needs a session: each is refused without one. */
 const SESSION_ROUTES: [Case["method"], string][] = [
@@ -133,6 +138,16 @@ const bodyCases: Case[] = BODY_ROUTES.flatMap(({ path, as }): Case[] => [
     code: "invalid_body",
   },
   { name: `POST ${path}: no body`, method: "POST", path, as, status: 400, code: "invalid_body" },
+  ...["gzip", "deflate", "br"].map((encoding): Case => ({
+    name: `POST ${path}: Content-Encoding ${encoding} that does not decode`,
+    method: "POST",
+    path,
+    as,
+    raw: '{"content": "not compressed"}',
+    contentEncoding: encoding,
+    status: 400,
+    code: "invalid_json",
+  })),
   {
     name: `POST ${path}: body over 1 MiB`,
     method: "POST",
@@ -337,6 +352,22 @@ const cases: Case[] = [
     code: "too_large",
   },
   {
+    name: "send: content nested too deeply to serialise (beats an unknown recipient)",
+    method: "POST",
+    path: "/api/messages",
+    raw: `{"to": "${UNKNOWN_ID}", "content": ${DEEP_CONTENT}}`,
+    status: 400,
+    code: "invalid_body",
+  },
+  ...[65, 4_110].map((depth) => ({
+    name: `send: content nested ${depth} levels (at most 64)`,
+    method: "POST" as const,
+    path: "/api/messages",
+    body: (f: Fixture) => ({ to: f.b.userId, content: nested(depth) }),
+    status: 400,
+    code: "invalid_body",
+  })),
+  {
     name: "send: oversize content beats an unknown recipient",
     method: "POST",
     path: "/api/messages",
@@ -525,6 +556,14 @@ const cases: Case[] = [
     code: "too_large",
   },
   {
+    name: "post: content nested too deeply to serialise",
+    method: "POST",
+    path: "/api/channels/room/messages",
+    raw: `{"content": ${DEEP_CONTENT}}`,
+    status: 400,
+    code: "invalid_body",
+  },
+  {
     name: "post: bad body beats an unknown channel",
     method: "POST",
     path: "/api/channels/nowhere/messages",
@@ -637,6 +676,14 @@ const cases: Case[] = [
     code: "too_large",
   },
   {
+    name: "broadcast: content nested too deeply to serialise",
+    method: "POST",
+    path: "/api/broadcast",
+    raw: `{"content": ${DEEP_CONTENT}}`,
+    status: 400,
+    code: "invalid_body",
+  },
+  {
     name: "broadcast: non-operator",
     method: "POST",
     path: "/api/broadcast",
@@ -730,6 +777,7 @@ function badInputSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
         if (typeof as === "object") headers.authorization = as.header;
         else if (as !== "none") headers.authorization = `Bearer ${f[as].token}`;
         if (c.contentType) headers["content-type"] = c.contentType;
+        if (c.contentEncoding) headers["content-encoding"] = c.contentEncoding;
         const body = typeof c.body === "function" ? c.body(f) : c.body;
         const path = typeof c.path === "function" ? c.path(f) : c.path;
         const r = await h.api(c.method, path, {

@@ -2,10 +2,11 @@
 // suite, fake imServer nodes (bus subscribers on their node topic) standing in for server/.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import { pino } from "pino";
 import { startBusiness } from "../business/business.js";
 import { createApp } from "../business/app.js";
 import { DEFAULT_COST } from "../business/passwords.js";
@@ -175,6 +176,35 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
         });
         expect(again.status).to.equal(200);
       });
+
+      it("counts failed logins sent in parallel: at most 10 of 30 are checked, the rest get 429", async () => {
+        const limited = await own({});
+        const u = await limited.user();
+        const statuses = await Promise.all(
+          Array.from({ length: 30 }, () =>
+            limited
+              .api("POST", "/api/login", {
+                body: { username: u.username, password: "not the password" },
+              })
+              .then((r) => r.status),
+          ),
+        );
+        expect(statuses.filter((s) => s === 401)).to.have.length(10);
+        expect(statuses.filter((s) => s === 429)).to.have.length(20);
+      });
+
+      it("does not count a successful login as a failure", async () => {
+        let now = 1_000_000;
+        const limited = await own({ clock: () => now });
+        const u = await limited.user();
+        const login = (password: string) =>
+          limited.api("POST", "/api/login", { body: { username: u.username, password } });
+        for (let i = 0; i < 9; i++) expect((await login("not the password")).status).to.equal(401);
+        for (let i = 0; i < 5; i++) expect((await login("password123")).status).to.equal(200);
+        now += 1_000;
+        expect((await login("not the password")).status).to.equal(401); // the 10th failure
+        expect((await login("password123")).status).to.equal(429);
+      });
     });
 
     describe("connect (PrevConnectServer)", () => {
@@ -340,6 +370,21 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
         });
         expect(sent.status).to.equal(202);
         expect(sent.body.seq).to.equal(1);
+      });
+
+      it("accepts content nested up to 64 levels and returns it exactly", async () => {
+        const openH = await own({ env: { IM_DM_POLICY: "open" } });
+        const [a, b] = [await openH.user(), await openH.user()];
+        const content = JSON.parse("[".repeat(62) + '{"deep":[]}' + "]".repeat(62)) as unknown;
+        const sent = await openH.api("POST", "/api/messages", {
+          token: a.token,
+          body: { to: b.userId, content },
+        });
+        expect(sent.status).to.equal(202);
+        const history = await openH.api("GET", `/api/messages?peer=${a.userId}`, {
+          token: b.token,
+        });
+        expect(history.body.messages[0].content).to.deep.equal(content);
       });
 
       it("pages history by seq with after and limit", async () => {
@@ -759,6 +804,32 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
         } finally {
           store.usersById = original;
         }
+      });
+
+      it("never logs a bearer token, even from a request that breaks the HTTP parser", async () => {
+        const lines: string[] = [];
+        const logger = pino({ level: "debug" }, { write: (line: string) => lines.push(line) });
+        const own_ = await own({ logger });
+        const u = await own_.user();
+        const port = new URL(own_.business.url).port;
+        // Content-Length says 2 of 7 bytes: the rest parses as a broken next request while the
+        // first is still in flight, and Node hands that error (raw bytes and all) to Koa.
+        const socket = connect(Number(port), "127.0.0.1");
+        const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+        socket.on("error", () => {});
+        socket.resume(); // read Node's 400 so the socket can close
+        socket.end(
+          "POST /api/channels/room/messages HTTP/1.1\r\nHost: x\r\n" +
+            `Authorization: Bearer ${u.token}\r\nContent-Type: application/json\r\n` +
+            'Content-Length: 2\r\n\r\n{"a":1}',
+        );
+        await closed;
+        await new Promise((resolve) => setImmediate(resolve));
+        const log = lines.join("\n");
+        expect(log).to.include("response failed");
+        expect(log).not.to.include(u.token);
+        // Nor as the bytes of a serialised Buffer: {"type":"Buffer","data":[80,79,83,84,...]}.
+        expect(log).not.to.include(Buffer.from(u.token).join(","));
       });
 
       it("answers unknown paths 404 not_found and wrong methods 405 method_not_allowed", async () => {

@@ -16,6 +16,10 @@ import { HeraldClient, type ConnectionStatus, type HeraldClientOptions } from ".
 import { backoffDelay } from "../client/backoff.js";
 import { ConversationStreams, type FetchPage } from "../client/conversation-stream.js";
 import { HeraldError, HttpClient } from "../client/http.js";
+import { Connection } from "../client/connection.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Server } from "socket.io";
 
 function msg(seq: number, key = "d:peer", id = `${key}#${seq}`): MessagePush {
   return { id, seq, from: "peer", to: "me", content: { n: seq }, ts: 1000 + seq };
@@ -216,6 +220,28 @@ describe("SDK conversation stream (ordering, dedup, gaps)", () => {
     expect(streams.cursors()).to.deep.equal({ "c:late": 9, "c:pushed": 4, "d:new": 1 });
   });
 
+  it("a conversation met mid-stream starts at the earliest message of the grace: overtaken pushes are not lost", async () => {
+    const history = new FakeHistory();
+    const emitted: string[] = [];
+    const streams = new ConversationStreams({
+      fetchPage: history.fetchPage,
+      emit: (key, m) => emitted.push(`${key}#${m.seq}`),
+      gapGraceMs: 30,
+      startsAtZero: (key) => key.startsWith("d:"),
+    });
+    streams.baseline([]);
+    // Two messages posted after the join, whose pushes (or the sender's 202) cross.
+    streams.accept("c:joined", msg(6, "c:joined"));
+    streams.accept("c:joined", msg(5, "c:joined"));
+    streams.accept("c:joined", msg(6, "c:joined"));
+    await wait(80);
+    expect(emitted).to.deep.equal(["c:joined#5", "c:joined#6"]);
+    streams.accept("c:joined", msg(7, "c:joined"));
+    expect(emitted).to.deep.equal(["c:joined#5", "c:joined#6", "c:joined#7"]);
+    expect(history.calls).to.deep.equal([]);
+    streams.dispose();
+  });
+
   it("before any baseline, a conversation first met through a message starts at that message", () => {
     const history = new FakeHistory();
     const { streams, seqs } = streamsWith(history);
@@ -315,6 +341,51 @@ describe("SDK HTTP errors and backoff", () => {
     for (let i = 0; i < 50; i++) {
       const d = backoffDelay(i % 8, opts);
       expect(d).to.be.within(100, 1000);
+    }
+  });
+});
+
+describe("SDK connection loop", () => {
+  it("a socket closed mid-handshake (before CONNECT) is retried with a fresh grant", async () => {
+    const http = createServer();
+    const io = new Server(http, { transports: ["websocket"] });
+    let attempts = 0;
+    // The first handshake is dropped by the server before socket.io's CONNECT: the client sees
+    // a plain disconnect and no connect_error.
+    io.use((socket, next) => {
+      if (++attempts === 1) socket.conn.close();
+      else next();
+    });
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    let grants = 0;
+    const connection = new Connection(
+      {
+        grant: async () => {
+          grants++;
+          return { url, path: "/socket.io", token: `t${grants}`, nodeId: "n", expiresIn: 30 };
+        },
+        connected: async () => undefined,
+        message: () => undefined,
+        receipt: () => undefined,
+        presence: () => undefined,
+        kicked: () => undefined,
+        status: () => undefined,
+        failed: () => undefined,
+      },
+      { minDelayMs: 10, maxDelayMs: 20 },
+    );
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("the loop never retried")), 3000);
+      });
+      await Promise.race([connection.start(), timeout]).finally(() => clearTimeout(timer));
+      expect(grants).to.equal(2);
+      expect(connection.status).to.equal("connected");
+    } finally {
+      connection.stop();
+      await io.close();
     }
   });
 });

@@ -560,6 +560,36 @@ describe("imServer", function () {
       expect(value).to.deep.equal({ reason: "slow_consumer" });
       await closed;
     });
+
+    it("a slow consumer's TCP socket is dropped within the close grace, not ws's 30 s", async () => {
+      const node = await startNode({ IM_MAILBOX_MAX: "4" });
+      const slow = await connect(node, "alice");
+      const tcp = (
+        serverSocket(node, slow).conn as unknown as {
+          request: { socket: import("node:net").Socket };
+        }
+      ).request.socket;
+      const tcpClosed = new Promise<number>((resolve) =>
+        tcp.once("close", () => resolve(Date.now())),
+      );
+      const raw = (
+        slow.io.engine.transport as unknown as { ws: { _socket: NodeJS.ReadableStream } }
+      ).ws._socket;
+      raw.pause(); // and never resumed: the client cannot take ws's close frame
+      let kickedAt = 0;
+      for (let i = 0; i < 400 && kickedAt === 0; i++) {
+        await publish(node, messageCommand(message("bob", "alice", CONTENT), ["alice"]));
+        await new Promise((resolve) => setImmediate(resolve));
+        if ((await metric(node, "herald_im_mailbox_overflows_total")) === 1) kickedAt = Date.now();
+      }
+      expect(kickedAt, "kicked as a slow consumer").to.be.above(0);
+      // The grace is 3 s (CLOSE_GRACE_MS); ws alone would hold the socket for 30 s.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<number>((resolve) => (timer = setTimeout(() => resolve(-1), 5_000)));
+      const closedAt = await Promise.race([tcpClosed, late]).finally(() => clearTimeout(timer));
+      expect(closedAt, "TCP socket closed within the grace").to.be.above(0);
+      expect(closedAt - kickedAt).to.be.below(4_500);
+    });
   });
 
   describe("clients", () => {

@@ -34,13 +34,14 @@ export class AccountService {
       throw new HttpError(429, "rate_limited", "too many failed logins; try again later", {
         "Retry-After": String(verdict.retryAfterS),
       });
+    // Counted as failed until it succeeds, so parallel guesses cannot all pass the check above.
+    this.loginFailures.fail(key);
     const record = await this.deps.engine.store.userByName(username);
     // The same scrypt work whether or not the account exists.
     const ok = await verifyPassword(password, record?.passwordHash ?? (await this.decoy.get()));
-    if (!record || !ok) {
-      this.loginFailures.fail(key);
+    if (!record || !ok)
       throw new HttpError(401, "invalid_credentials", "wrong username or password");
-    }
+    this.loginFailures.forgive(key);
     const { token } = await this.deps.engine.store.createSession(
       record.userId,
       this.deps.config.sessionTtlMs,
