@@ -5,7 +5,10 @@ import type { Engine, Session } from "../engine/types.js";
 import { HttpError } from "./http-error.js";
 import type { TokenBucketLimiter } from "./rate-limiter.js";
 
-export type AuthedSession = Session;
+/** The caller's session, with the bearer token it was found by (never logged). */
+export interface AuthedSession extends Session {
+  token: string;
+}
 
 export interface AppState {
   session?: AuthedSession;
@@ -23,7 +26,7 @@ export function sessionMiddleware(engine: Engine, limiter: TokenBucketLimiter) {
       throw new HttpError(429, "rate_limited", "too many requests", {
         "Retry-After": String(verdict.retryAfterS),
       });
-    (ctx.state as AppState).session = session;
+    (ctx.state as AppState).session = { ...session, token: match![1]! };
     await next();
   };
 }

@@ -236,6 +236,36 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
         });
         expect(await h.engine.tokens.take(r.body.token)).to.deep.equal({ status: "invalid" });
       });
+
+      it("hands out no usable token when a logout runs while it is being issued", async () => {
+        await h.fakeNode("n1");
+        const u = await h.user();
+        const tokens = h.engine.tokens;
+        const issue = tokens.issue.bind(tokens);
+        let issued = "";
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        let reached!: () => void;
+        const atIssue = new Promise<void>((resolve) => (reached = resolve));
+        tokens.issue = async (grant, ttlMs) => {
+          reached();
+          await gate; // the logout runs to its end here
+          issued = await issue(grant, ttlMs);
+          return issued;
+        };
+        try {
+          const connect = h.api("POST", "/api/connect", { token: u.token });
+          await atIssue;
+          expect((await h.api("POST", "/api/logout", { token: u.token })).status).to.equal(204);
+          release();
+          const r = await connect;
+          expect(r.status).to.equal(401);
+          expect(r.body.error.code).to.equal("unauthorized");
+          expect(await h.engine.tokens.take(issued)).to.deep.equal({ status: "invalid" });
+        } finally {
+          tokens.issue = issue;
+        }
+      });
     });
 
     describe("friends and user lookup", () => {

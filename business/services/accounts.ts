@@ -68,8 +68,15 @@ export class AccountService {
 
   /** The seed's PrevConnectServer, through the push client's router. */
   async connect(session: AuthedSession): Promise<ConnectInfo> {
-    const info = await this.deps.push.prevConnect(session.userId, session.sessionId);
+    const { engine, push } = this.deps;
+    const info = await push.prevConnect(session.userId, session.sessionId);
     if (!info) throw new HttpError(503, "unavailable", "no imServer node is live");
+    // A logout that ran meanwhile (it deletes the session, then revokes its tokens) may have
+    // missed this token: with the session gone, spend it here rather than hand it out.
+    if (!(await engine.store.sessionByToken(session.token))) {
+      await engine.tokens.revokeSession(session.sessionId);
+      throw new HttpError(401, "unauthorized", "missing or invalid session");
+    }
     return info;
   }
 
