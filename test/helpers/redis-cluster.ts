@@ -1,12 +1,12 @@
 // Starts a private three-master Redis Cluster on free ports for a suite. A missing redis-server or
 // redis-cli fails the suite: cluster suites never skip.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { freePort } from "./redis.js";
+import { freePort, spawnRedisServer } from "./redis.js";
 
 const run = promisify(execFile);
 
@@ -21,55 +21,18 @@ export interface TestRedisCluster {
 const START_MS = 10_000;
 
 function startNode(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(
-    "redis-server",
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dir,
-      "--cluster-enabled",
-      "yes",
-      "--cluster-config-file",
-      join(dir, `nodes-${port}.conf`),
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(
-      () => reject(new Error(`redis-server on ${port} did not start: ${output}`)),
-      START_MS,
-    );
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("Ready to accept connections")) {
-        clearTimeout(timer);
-        child.stdout?.off("data", onData);
-        child.removeAllListeners("exit");
-        resolve(child);
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.once("error", (err) => {
-      clearTimeout(timer);
-      reject(
-        new Error(
-          `cannot run redis-server (install it: apt-get install redis-server): ${err.message}`,
-        ),
-      );
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server on ${port} exited with ${code}: ${output}`));
-    });
-  });
+  return spawnRedisServer(port, [
+    "--dir",
+    dir,
+    "--cluster-enabled",
+    "yes",
+    "--cluster-config-file",
+    join(dir, `nodes-${port}.conf`),
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ]);
 }
 
 async function cli(...args: string[]): Promise<string> {

@@ -33,19 +33,28 @@ export interface TestRedis {
   destroy(): Promise<void>;
 }
 
-function waitForReady(child: ChildProcess, port: number): Promise<void> {
+/** Runs `redis-server` on `port` with `args`; resolves once it accepts connections. */
+export function spawnRedisServer(port: number, args: string[]): Promise<ChildProcess> {
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   return new Promise((resolve, reject) => {
     let output = "";
     const timer = setTimeout(
       () => reject(new Error(`redis-server on ${port} did not start: ${output}`)),
       10_000,
     );
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server on ${port} exited with ${code}: ${output}`));
+    };
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes("Ready to accept connections")) {
         clearTimeout(timer);
         child.stdout?.off("data", onData);
-        resolve();
+        child.off("exit", onExit);
+        resolve(child);
       }
     };
     child.stdout?.on("data", onData);
@@ -57,10 +66,7 @@ function waitForReady(child: ChildProcess, port: number): Promise<void> {
         ),
       );
     });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited with ${code}: ${output}`));
-    });
+    child.once("exit", onExit);
   });
 }
 
@@ -74,10 +80,6 @@ export async function startRedis(
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "herald-redis-"));
   const args = [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
     "--dir",
     dir,
     "--save",
@@ -91,8 +93,7 @@ export async function startRedis(
   let child: ChildProcess | null = null;
 
   const start = async () => {
-    child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
-    await waitForReady(child, port);
+    child = await spawnRedisServer(port, args);
   };
   const stop = async (hard = false) => {
     const running = child;
