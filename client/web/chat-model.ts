@@ -83,7 +83,8 @@ const MAX_PENDING_RECEIPTS = 256;
 /** A bound on forward history reads when opening a conversation. */
 const MAX_FORWARD_PAGES = 20;
 
-const EMPTY_CONVERSATION: ConversationState = {
+/** What a conversation the page has not loaded yet looks like. */
+export const EMPTY_CONVERSATION: ConversationState = {
   messages: [],
   loaded: false,
   loadingOlder: false,

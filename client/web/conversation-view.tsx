@@ -3,7 +3,7 @@
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { Avatar } from "./avatar.js";
 import type { ChatModel, ChatState, ConversationState } from "./chat-model.js";
-import { refOf } from "./chat-model.js";
+import { EMPTY_CONVERSATION, refOf } from "./chat-model.js";
 import { contentText } from "./content.js";
 import type { ChatMessage } from "./conversation-log.js";
 import { formatDay, formatTime, hueClass, sameDay, shortId } from "./format.js";
@@ -22,19 +22,9 @@ interface Props {
   convKey: string;
 }
 
-const EMPTY: ConversationState = {
-  messages: [],
-  loaded: false,
-  loadingOlder: false,
-  atStart: false,
-  unread: 0,
-  lastTs: 0,
-  error: undefined,
-};
-
 export function ConversationView({ model, state, convKey }: Props) {
   const ref = refOf(convKey);
-  const conv = state.conversations[convKey] ?? EMPTY;
+  const conv = state.conversations[convKey] ?? EMPTY_CONVERSATION;
   const friend =
     ref.kind === "direct" ? state.friends.find((f) => f.userId === ref.peer) : undefined;
   const channel =

@@ -1,5 +1,6 @@
 // The list side: who I am and the connection state, friend requests, friends with online dots,
 // my channels with counts, and the forms to add a friend or join a channel.
+import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import { Avatar } from "./avatar.js";
 import type { ChatModel, ChatState, ConversationState } from "./chat-model.js";
@@ -89,31 +90,25 @@ export function Sidebar({ model, state }: Props) {
         <section class="group">
           <h2>Friends</h2>
           <ul class="rows" data-testid="friend-list">
-            {state.friends.map((f) => {
-              const key = `d:${f.userId}`;
-              const conv = state.conversations[key];
-              return (
-                <li key={f.userId}>
-                  <button
-                    type="button"
-                    class={`row link${state.active === key ? " active" : ""}`}
-                    onClick={() => model.open(key)}
-                    data-testid="friend"
-                    data-username={f.username}
-                    data-online={String(f.online)}
-                  >
-                    <Avatar id={f.userId} name={f.username} online={f.online} />
-                    <span class="row-main">
-                      <span class="row-title">{f.username}</span>
-                      <span class="row-sub">
-                        {preview(conv, state.me.userId) ?? (f.online ? "Online" : "Offline")}
-                      </span>
-                    </span>
-                    <Unread conv={conv} />
-                  </button>
-                </li>
-              );
-            })}
+            {state.friends.map((f) => (
+              <ConversationRow
+                key={f.userId}
+                model={model}
+                state={state}
+                convKey={`d:${f.userId}`}
+                avatar={<Avatar id={f.userId} name={f.username} online={f.online} />}
+                title={f.username}
+                sub={
+                  preview(state.conversations[`d:${f.userId}`], state.me.userId) ??
+                  (f.online ? "Online" : "Offline")
+                }
+                attrs={{
+                  "data-testid": "friend",
+                  "data-username": f.username,
+                  "data-online": String(f.online),
+                }}
+              />
+            ))}
             {state.outgoing.map((u) => (
               <li
                 class="row pending"
@@ -155,25 +150,17 @@ export function Sidebar({ model, state }: Props) {
               {strangers.map((key) => {
                 const peer = key.slice(2);
                 const name = state.names[peer] ?? shortId(peer);
-                const conv = state.conversations[key];
                 return (
-                  <li key={key}>
-                    <button
-                      type="button"
-                      class={`row link${state.active === key ? " active" : ""}`}
-                      onClick={() => model.open(key)}
-                      data-testid="other-conversation"
-                    >
-                      <Avatar id={peer} name={name} />
-                      <span class="row-main">
-                        <span class="row-title">{name}</span>
-                        <span class="row-sub">
-                          {preview(conv, state.me.userId) ?? "Not a friend"}
-                        </span>
-                      </span>
-                      <Unread conv={conv} />
-                    </button>
-                  </li>
+                  <ConversationRow
+                    key={key}
+                    model={model}
+                    state={state}
+                    convKey={key}
+                    avatar={<Avatar id={peer} name={name} />}
+                    title={name}
+                    sub={preview(state.conversations[key], state.me.userId) ?? "Not a friend"}
+                    attrs={{ "data-testid": "other-conversation" }}
+                  />
                 );
               })}
             </ul>
@@ -184,28 +171,19 @@ export function Sidebar({ model, state }: Props) {
           <h2>Channels</h2>
           <ul class="rows" data-testid="channel-list">
             {state.joined.map((name) => {
-              const key = `c:${name}`;
-              const conv = state.conversations[key];
               const info = counts.get(name);
               return (
-                <li key={name}>
-                  <button
-                    type="button"
-                    class={`row link${state.active === key ? " active" : ""}`}
-                    onClick={() => model.open(key)}
-                    data-testid="channel"
-                    data-name={name}
-                  >
-                    <Avatar id={`c:${name}`} name={name} channel />
-                    <span class="row-main">
-                      <span class="row-title">{name}</span>
-                      <span class="row-sub" data-testid="channel-counts">
-                        {info ? memberCounts(info.members, info.online) : "…"}
-                      </span>
-                    </span>
-                    <Unread conv={conv} />
-                  </button>
-                </li>
+                <ConversationRow
+                  key={name}
+                  model={model}
+                  state={state}
+                  convKey={`c:${name}`}
+                  avatar={<Avatar id={`c:${name}`} name={name} channel />}
+                  title={name}
+                  sub={info ? memberCounts(info.members, info.online) : "…"}
+                  subTestid="channel-counts"
+                  attrs={{ "data-testid": "channel", "data-name": name }}
+                />
               );
             })}
           </ul>
@@ -249,6 +227,48 @@ export function Sidebar({ model, state }: Props) {
 
 export function memberCounts(members: number, online: number): string {
   return `${members} ${members === 1 ? "member" : "members"} · ${online} online`;
+}
+
+interface RowProps extends Props {
+  convKey: string;
+  avatar: JSX.Element;
+  title: string;
+  sub: string;
+  subTestid?: string;
+  /** data-* attributes for the row's button (tests select by them). */
+  attrs: Record<string, string>;
+}
+
+/** One conversation in a list: opens it, shows a preview line and its unread count. */
+function ConversationRow({
+  model,
+  state,
+  convKey,
+  avatar,
+  title,
+  sub,
+  subTestid,
+  attrs,
+}: RowProps) {
+  return (
+    <li>
+      <button
+        type="button"
+        class={`row link${state.active === convKey ? " active" : ""}`}
+        onClick={() => model.open(convKey)}
+        {...attrs}
+      >
+        {avatar}
+        <span class="row-main">
+          <span class="row-title">{title}</span>
+          <span class="row-sub" data-testid={subTestid}>
+            {sub}
+          </span>
+        </span>
+        <Unread conv={state.conversations[convKey]} />
+      </button>
+    </li>
+  );
 }
 
 function Unread({ conv }: { conv: ConversationState | undefined }) {
