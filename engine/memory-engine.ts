@@ -341,10 +341,11 @@ class MemoryMembership implements Membership {
     await this.bus.publish(topics.membership, node.nodeId);
   }
 
-  async heartbeat(node: NodeInfo, ttlMs: number): Promise<void> {
+  async heartbeat(node: NodeInfo, ttlMs: number): Promise<boolean> {
     const known = (this.nodes.get(node.nodeId)?.expiresAt ?? 0) > Date.now();
     this.nodes.set(node.nodeId, { node: { ...node }, expiresAt: Date.now() + ttlMs });
     if (!known) await this.bus.publish(topics.membership, node.nodeId);
+    return !known;
   }
 
   async deregister(nodeId: string): Promise<void> {

@@ -138,8 +138,12 @@ export interface NodeInfo {
 /** The live imServer nodes: each registers with a heartbeat and a TTL. */
 export interface Membership {
   register(node: NodeInfo, ttlMs: number): Promise<void>;
-  /** Refreshes the TTL; registers again if the entry had expired. */
-  heartbeat(node: NodeInfo, ttlMs: number): Promise<void>;
+  /**
+   * Refreshes the TTL; registers again if the entry had expired. Resolves to true when it had to
+   * register again: survivors may have cleared this node's presence meanwhile, so the node writes
+   * it again.
+   */
+  heartbeat(node: NodeInfo, ttlMs: number): Promise<boolean>;
   deregister(nodeId: string): Promise<void>;
   /** Live nodes, sorted by nodeId. */
   list(): Promise<NodeInfo[]>;

@@ -455,9 +455,10 @@ class RedisMembership implements Membership {
     await this.bus.publish(topics.membership, node.nodeId);
   }
 
-  async heartbeat(node: NodeInfo, ttlMs: number): Promise<void> {
+  async heartbeat(node: NodeInfo, ttlMs: number): Promise<boolean> {
     const previous = await this.write(node, ttlMs);
     if (previous === null) await this.bus.publish(topics.membership, node.nodeId);
+    return previous === null;
   }
 
   async deregister(nodeId: string): Promise<void> {

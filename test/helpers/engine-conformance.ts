@@ -686,11 +686,11 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         await engine.bus.subscribe(topics.membership, notices.handler);
         await engine.membership.register(n1, 50);
         expect(await notices.until(1)).to.deep.equal(["im-1"]);
-        await engine.membership.heartbeat(n1, 50); // live: no notice
+        expect(await engine.membership.heartbeat(n1, 50)).to.equal(false); // live: no notice
         await engine.membership.register(n2, 10_000);
         expect(await notices.until(2)).to.deep.equal(["im-1", "im-2"]);
         await sleep(100);
-        await engine.membership.heartbeat(n1, 10_000); // expired: registers again
+        expect(await engine.membership.heartbeat(n1, 10_000)).to.equal(true); // expired: again
         expect(await notices.until(3)).to.deep.equal(["im-1", "im-2", "im-1"]);
         await engine.membership.deregister("im-2");
         expect(await notices.until(4)).to.deep.equal(["im-1", "im-2", "im-1", "im-2"]);
