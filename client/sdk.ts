@@ -1,5 +1,5 @@
 // Herald's client SDK for browsers and Node: the HTTP API as typed methods, and a connection that
-// keeps the app's promise (DESIGN.md "The client SDK's promise"): every stored message reaches
+// keeps the app's promise (README, "The client SDK's promise"): every stored message reaches
 // the app once, in seq order per conversation, across drops, restarts and lost pushes.
 import type {
   BroadcastPush,
