@@ -1,5 +1,6 @@
 // Channels: kept membership, member-only posting and history, one push per node on post.
 import { randomUUID } from "node:crypto";
+import { compareStrings } from "../../client/compare.js";
 import type { MessagePush, UserId } from "../../engine/protocol.js";
 import { DomainError } from "../errors.js";
 import { pushAfterStore, type ServiceDeps } from "./deps.js";
@@ -17,7 +18,7 @@ export class ChannelService {
         online: await this.onlineCount(await store.channelMembers(name)),
       })),
     );
-    return rows.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    return rows.sort((x, y) => compareStrings(x.name, y.name));
   }
 
   async join(name: string, userId: UserId): Promise<void> {
