@@ -67,7 +67,7 @@ export class AccountService {
     return requireUser(this.deps.engine, userId);
   }
 
-  /** The seed's PrevConnectServer, through the push client's router. */
+  /** The seed's PrevConnectServer, through the push client's PushRouter. */
   async connect(session: AuthedSession): Promise<ConnectInfo> {
     const { engine, push } = this.deps;
     const info = await push.prevConnect(session.userId, session.sessionId);
