@@ -17,7 +17,7 @@ import {
   describeEngineConformance,
   message,
 } from "./helpers/engine-conformance.js";
-import { freePort } from "./helpers/redis.js";
+import { freePort } from "../support/redis-server.js";
 import { startRedisCluster, type TestRedisCluster } from "./helpers/redis-cluster.js";
 
 /** One cluster for the whole file (starting one takes seconds), stopped after its last suite. */

@@ -1,5 +1,5 @@
 // Scale-out, end to end with real processes over one real Redis, in both routing modes: one
-// business and three imServer nodes (test/helpers/cluster.ts), users driven through the SDK.
+// business and three imServer nodes (support/herald-cluster.ts), users driven through the SDK.
 import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -9,8 +9,8 @@ import { Redis } from "ioredis";
 import { io as connectSocket } from "socket.io-client";
 import { RedisKeys } from "../engine/redis/keys.js";
 import { PartitionRouter } from "../engine/router.js";
-import { startCluster, type ImNodeHandle, type TestCluster } from "./helpers/cluster.js";
-import { freePort, startRedis, type TestRedis } from "./helpers/redis.js";
+import { startCluster, type ImNodeHandle, type TestCluster } from "../support/herald-cluster.js";
+import { freePort, startRedis, type TestRedis } from "../support/redis-server.js";
 
 const PASSWORD = "password123";
 const USERS = 12;
