@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
 import { encode, topics } from "../engine/wire.js";
-import { startRedis } from "../test/helpers/redis.js";
+import { startRedis } from "../support/redis-server.js";
 import type { ClientsReply } from "./push-clients.js";
 import type { BenchReply } from "./push-server.js";
 

@@ -17,8 +17,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
-import { startCluster, type TestCluster } from "../test/helpers/cluster.js";
-import { startRedis, type TestRedis } from "../test/helpers/redis.js";
+import { startCluster, type TestCluster } from "../support/herald-cluster.js";
+import { startRedis, type TestRedis } from "../support/redis-server.js";
 import type {
   Arrival,
   BenchUser,

@@ -140,14 +140,14 @@ export function createApp(deps: AppDeps): Koa {
     json: jsonBody(),
   };
 
-  const router = new Router();
-  opsRoutes(router, { metrics, engineUp, isDraining: deps.isDraining ?? (() => false) });
-  accountRoutes(router, routeDeps);
-  friendRoutes(router, routeDeps);
-  messageRoutes(router, routeDeps);
-  channelRoutes(router, routeDeps);
-  presenceRoutes(router, routeDeps);
-  adminRoutes(router, routeDeps);
+  const routes = new Router();
+  opsRoutes(routes, { metrics, engineUp, isDraining: deps.isDraining ?? (() => false) });
+  accountRoutes(routes, routeDeps);
+  friendRoutes(routes, routeDeps);
+  messageRoutes(routes, routeDeps);
+  channelRoutes(routes, routeDeps);
+  presenceRoutes(routes, routeDeps);
+  adminRoutes(routes, routeDeps);
 
   const app = new Koa();
   // Only what escapes the error middleware lands here, e.g. a static file stream that fails
@@ -159,8 +159,8 @@ export function createApp(deps: AppDeps): Koa {
   });
   app.use(metrics.middleware());
   app.use(errorMiddleware(deps.logger, async () => !(await engineUp())));
-  app.use(router.routes());
-  app.use(router.allowedMethods());
+  app.use(routes.routes());
+  app.use(routes.allowedMethods());
   const [files, fallback] = webMiddleware(deps.webRoot ?? DEFAULT_WEB_ROOT);
   app.use((ctx, next) => (ctx.path.startsWith("/api/") ? next() : files!(ctx, next)));
   app.use(fallback!);

@@ -1,8 +1,12 @@
-// The one error type of the HTTP API and the one middleware that turns every failure into the
-// contract's shape: {"error": {"code", "message"}}. Nothing else writes an error body.
+// The HTTP layer's error type and the one middleware that turns every failure (a service's
+// DomainError, an HttpError, a library's error) into the contract's shape:
+// {"error": {"code", "message"}}. Nothing else writes an error body.
 import type { Context, Next } from "koa";
 import type { Logger } from "../config/logger.js";
+import { DomainError, type DomainCode } from "./errors.js";
 
+/** Thrown for what only HTTP knows: a body, query or path that does not parse, a missing or
+ * spent session header, a route's own status. */
 export class HttpError extends Error {
   override name = "HttpError";
 
@@ -15,6 +19,27 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The status of each domain code. */
+const STATUS_BY_DOMAIN_CODE: Record<DomainCode, number> = {
+  cannot_target_self: 400,
+  invalid_credentials: 401,
+  unauthorized: 401,
+  forbidden: 403,
+  not_friends: 403,
+  not_member: 403,
+  channel_not_found: 404,
+  user_not_found: 404,
+  username_taken: 409,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+function fromDomainError({ code, message, retryAfterS }: DomainError): HttpError {
+  const headers: Record<string, string> = {};
+  if (retryAfterS !== undefined) headers["Retry-After"] = String(retryAfterS);
+  return new HttpError(STATUS_BY_DOMAIN_CODE[code], code, message, headers);
 }
 
 /** Codes for errors raised by Koa's own middleware (body parser, static files, router). */
@@ -75,6 +100,7 @@ export function errorMiddleware(logger: Logger, dependencyDown: () => Promise<bo
       }
     } catch (err) {
       if (err instanceof HttpError) return send(ctx, err);
+      if (err instanceof DomainError) return send(ctx, fromDomainError(err));
       const mapped = fromLibraryError(err);
       if (mapped) return send(ctx, mapped);
       if (await dependencyDown()) {

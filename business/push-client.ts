@@ -58,7 +58,7 @@ export interface PushClientOptions {
 export class PushClient {
   private readonly engine: PushClientOptions["engine"];
   private readonly nodeView: NodeView;
-  private readonly router: PushRouter;
+  private readonly pushRouter: PushRouter;
   private readonly tokenTtlMs: number;
   private readonly socketPath: string;
   private readonly subscriptions = new Set<Unsubscribe>();
@@ -75,7 +75,7 @@ export class PushClient {
       publish: (nodeId: string, kind: string, payload: string) =>
         this.publishEncoded(nodeId, kind, payload),
     };
-    this.router =
+    this.pushRouter =
       options.router === "adapter" ? new AdapterPushRouter(deps) : new PartitionPushRouter(deps);
   }
 
@@ -96,7 +96,7 @@ export class PushClient {
    * loaded in adapter mode) and issues a single-use token bound to it. null when no node is live.
    */
   async prevConnect(userId: UserId, sessionId: string): Promise<ConnectInfo | null> {
-    const node = await this.router.connectNode(userId);
+    const node = await this.pushRouter.connectNode(userId);
     if (!node) return null;
     const token = await this.engine.tokens.issue(
       { userId, sessionId, nodeId: node.nodeId },
@@ -119,7 +119,7 @@ export class PushClient {
   async send(message: MessagePush, options: { receipt?: boolean } = {}): Promise<PushResult> {
     const recipients = new Set([message.from]);
     if (message.to !== undefined) recipients.add(message.to);
-    const result = await this.router.route(recipients, (to) => {
+    const result = await this.pushRouter.route(recipients, (to) => {
       const receipt =
         options.receipt === true && message.to !== undefined && to.includes(message.to);
       return {
@@ -138,7 +138,7 @@ export class PushClient {
         status: "offline",
         ts: Date.now(),
       };
-      await this.router.route([message.from], (to) => ({
+      await this.pushRouter.route([message.from], (to) => ({
         v: 1,
         kind: "push",
         event: "receipt",
@@ -151,7 +151,7 @@ export class PushClient {
 
   /** Pushes a stored channel message: one command per node, naming that node's members. */
   sendChannel(message: MessagePush, members: readonly UserId[]): Promise<PushResult> {
-    return this.router.route(new Set(members), (to) => ({
+    return this.pushRouter.route(new Set(members), (to) => ({
       v: 1,
       kind: "push",
       event: "message",
@@ -162,7 +162,7 @@ export class PushClient {
 
   /** Tells `to` (a user's friends) that the user came or went. */
   sendPresence(push: PresencePush, to: readonly UserId[]): Promise<PushResult> {
-    return this.router.route(new Set(to), (ids) => ({
+    return this.pushRouter.route(new Set(to), (ids) => ({
       v: 1,
       kind: "push",
       event: "presence",
@@ -173,7 +173,7 @@ export class PushClient {
 
   /** An operator broadcast to every connection of every live node; not stored. */
   async broadcast(push: BroadcastPush): Promise<PushResult> {
-    return this.router.routeAll({ v: 1, kind: "broadcast", data: push });
+    return this.pushRouter.routeAll({ v: 1, kind: "broadcast", data: push });
   }
 
   /** Online flag per user. */
@@ -192,7 +192,7 @@ export class PushClient {
     reason: KickReason = "force_offline",
     sessionId?: string,
   ): Promise<void> {
-    await this.router.routeAll({
+    await this.pushRouter.routeAll({
       v: 1,
       kind: "kick",
       userId,

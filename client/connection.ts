@@ -1,6 +1,6 @@
 // The socket side of the SDK: a fresh single-use token for every attempt, one socket.io socket
 // at a time, and the SDK's own reconnect loop (socket.io's cannot ask for a new token or URL).
-import { io, type Socket } from "socket.io-client";
+import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import type {
   BroadcastPush,
   KickedPush,
@@ -38,9 +38,13 @@ export interface ConnectionHandlers {
   failed(error: HeraldError): void;
 }
 
+/** Opens one socket.io socket; socket.io-client's `io` by default. */
+export type SocketFactory = (url: string, opts: Partial<ManagerOptions & SocketOptions>) => Socket;
+
 export interface ConnectionOptions extends BackoffOptions {
   /** How long one socket may take to open before the attempt counts as failed. */
   connectTimeoutMs?: number;
+  io?: SocketFactory;
 }
 
 /** Kicks after which reconnecting would be wrong: the user or an operator ended the session. */
@@ -142,7 +146,7 @@ export class Connection {
     gen: number,
     onFinalKick: () => void,
   ): Promise<{ socket: HeraldSocket; closed: Promise<void> }> {
-    const socket: HeraldSocket = io(grant.url, {
+    const socket: HeraldSocket = (this.opts.io ?? io)(grant.url, {
       path: grant.path,
       transports: ["websocket"],
       auth: { token: grant.token },

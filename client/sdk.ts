@@ -1,5 +1,5 @@
 // Herald's client SDK for browsers and Node: the HTTP API as typed methods, and a connection that
-// keeps the app's promise (DESIGN.md "The client SDK's promise"): every stored message reaches
+// keeps the app's promise (README, "The client SDK's promise"): every stored message reaches
 // the app once, in seq order per conversation, across drops, restarts and lost pushes.
 import type {
   BroadcastPush,
@@ -10,13 +10,18 @@ import type {
   UserId,
 } from "../engine/protocol.js";
 import { DEFAULT_MAX_DELAY_MS, DEFAULT_MIN_DELAY_MS, backoffDelay } from "./backoff.js";
-import { Connection, type ConnectGrant, type ConnectionStatus } from "./connection.js";
+import {
+  Connection,
+  type ConnectGrant,
+  type ConnectionStatus,
+  type SocketFactory,
+} from "./connection.js";
 import { ConversationStreams } from "./conversation-stream.js";
 import { TypedEmitter } from "./emitter.js";
 import { HeraldError, HttpClient, type FetchLike } from "./http.js";
 
 export { HeraldError } from "./http.js";
-export type { ConnectionStatus, ConnectGrant } from "./connection.js";
+export type { ConnectionStatus, ConnectGrant, SocketFactory } from "./connection.js";
 export type {
   BroadcastPush,
   KickedPush,
@@ -35,6 +40,11 @@ export interface HeraldClientOptions {
   token?: string;
   /** Defaults to the global fetch. */
   fetch?: FetchLike;
+  /**
+   * Opens each socket; defaults to socket.io-client's `io`. A wrapper may watch the raw socket
+   * (e.g. `onAny`) to see pushes as the server sent them, before the SDK drops repeats.
+   */
+  io?: SocketFactory;
   /** Last seq the app already has per conversation (from an earlier `cursors()`). */
   cursors?: Record<string, number>;
   reconnect?: { minDelayMs?: number; maxDelayMs?: number };
@@ -150,7 +160,7 @@ export class HeraldClient {
         status: (status) => this.onStatus(status),
         failed: (error) => this.events.emit("error", error),
       },
-      this.reconnectOpts,
+      { ...this.reconnectOpts, io: opts.io },
     );
   }
 

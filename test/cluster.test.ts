@@ -17,7 +17,8 @@ import {
   describeEngineConformance,
   message,
 } from "./helpers/engine-conformance.js";
-import { freePort } from "./helpers/redis.js";
+import { freePort } from "../support/redis-server.js";
+import { RawPushes } from "./helpers/raw-pushes.js";
 import { startRedisCluster, type TestRedisCluster } from "./helpers/redis-cluster.js";
 
 /** One cluster for the whole file (starting one takes seconds), stopped after its last suite. */
@@ -34,7 +35,11 @@ class Seen {
   readonly receipts: ReceiptPush[] = [];
   private wake: (() => void) | null = null;
 
-  constructor(client: HeraldClient) {
+  /** `raw`: the pushes as the server sent them, before the SDK dropped any repeat. */
+  constructor(
+    client: HeraldClient,
+    readonly raw: RawPushes,
+  ) {
     client.on("message", (m) => {
       if (!("broadcast" in m)) this.messages.push(m);
       this.wake?.();
@@ -248,8 +253,8 @@ describe("redis cluster", function () {
     });
   });
 
-  for (const router of ["partition", "adapter"] as const) {
-    describe(`herald on a redis cluster, two nodes (${router}): DM and channel end to end`, function () {
+  for (const mode of ["partition", "adapter"] as const) {
+    describe(`herald on a redis cluster, two nodes (${mode}): DM and channel end to end`, function () {
       const PASSWORD = "correct horse";
       const heralds: Herald[] = [];
       const clients: HeraldClient[] = [];
@@ -261,12 +266,12 @@ describe("redis cluster", function () {
           const config: Config = {
             ...loadConfig({}),
             redisUrl: url,
-            redisPrefix: `e2e-${router}:`,
+            redisPrefix: `e2e-${mode}:`,
             businessPort: 0,
             imPort: 0,
             host: "127.0.0.1",
             nodeId,
-            router,
+            router: mode,
             logLevel: "silent",
             ackTimeoutMs: 2_000,
           };
@@ -296,14 +301,16 @@ describe("redis cluster", function () {
 
       /** A connected user, registered through either node's business. */
       async function user(name: string) {
+        const raw = new RawPushes();
         const client = new HeraldClient({
           baseUrl: heralds[n++ % heralds.length]!.business.url,
           reconnect: { minDelayMs: 20, maxDelayMs: 200 },
+          io: raw.io,
         });
         clients.push(client);
         await client.register(name, PASSWORD);
         await client.login(name, PASSWORD);
-        const seen = new Seen(client);
+        const seen = new Seen(client, raw);
         await client.connect();
         return { client, id: client.userId!, seen, node: nodeOf(client.userId!) };
       }
@@ -342,6 +349,8 @@ describe("redis cluster", function () {
             alice.seen.receipts.some((r) => r.messageId === sent.id && r.status === "delivered"),
           "alice's delivered receipt",
         );
+        // Bob acked before the receipt left, so a second push to him would be in by now.
+        expect(bob.seen.raw.perSocket(sent.id), "pushes to bob").to.equal(1);
         const reply = await bob.client.send(alice.id, "hi alice");
         expect(reply.seq).to.equal(2);
         await alice.seen.until(
@@ -363,14 +372,20 @@ describe("redis cluster", function () {
           channel: "general",
           content: { text: "hello all" },
         });
+        // Pushed after the post along the same paths: once it is everywhere, a repeat would be too.
+        const marker = await poster.client.sendChannel("general", "marker");
         for (const u of users)
+          await u.seen.until(() => u.seen.messages.some((m) => m.id === marker.id), "the marker");
+        for (const u of users) {
           expect(
             u.seen.messages.filter((m) => m.id === post.id),
-            "delivered once",
+            "emitted once",
           ).to.have.length(1);
+          expect(u.seen.raw.perSocket(post.id), "pushed once").to.equal(1);
+        }
 
         const channel = await alice.client.history({ kind: "channel", channel: "general" });
-        expect(channel.map((m) => m.id)).to.deep.equal([post.id]);
+        expect(channel.map((m) => m.id)).to.deep.equal([post.id, marker.id]);
         const direct = await bob.client.history({ kind: "direct", peer: alice.id });
         expect(direct.map((m) => [m.seq, m.from, m.content])).to.deep.equal([
           [1, alice.id, { text: "hi bob" }],
@@ -378,7 +393,7 @@ describe("redis cluster", function () {
         ]);
         const conversations = await alice.client.conversations();
         expect(conversations.map((c) => [c.kind, c.lastSeq])).to.deep.equal([
-          ["channel", 1],
+          ["channel", 2],
           ["direct", 2],
         ]);
       });

@@ -1,5 +1,5 @@
 // Scale-out, end to end with real processes over one real Redis, in both routing modes: one
-// business and three imServer nodes (test/helpers/cluster.ts), users driven through the SDK.
+// business and three imServer nodes (support/herald-cluster.ts), users driven through the SDK.
 import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -9,8 +9,9 @@ import { Redis } from "ioredis";
 import { io as connectSocket } from "socket.io-client";
 import { RedisKeys } from "../engine/redis/keys.js";
 import { PartitionRouter } from "../engine/router.js";
-import { startCluster, type ImNodeHandle, type TestCluster } from "./helpers/cluster.js";
-import { freePort, startRedis, type TestRedis } from "./helpers/redis.js";
+import { startCluster, type ImNodeHandle, type TestCluster } from "../support/herald-cluster.js";
+import { freePort, startRedis, type TestRedis } from "../support/redis-server.js";
+import { RawPushes } from "./helpers/raw-pushes.js";
 
 const PASSWORD = "password123";
 const USERS = 12;
@@ -22,7 +23,10 @@ interface Member {
   client: HeraldClient;
   /** Every node /api/connect sent this client to, in order. */
   nodeIds: string[];
+  /** What the SDK emitted: each message once, whatever the server sent. */
   messages: MessagePush[];
+  /** What the server pushed, per socket: where a duplicate delivery shows. */
+  raw: RawPushes;
   receipts: ReceiptPush[];
   presence: PresencePush[];
   kicks: string[];
@@ -57,8 +61,8 @@ describe("scale-out: three imServer processes over one Redis", function () {
     await redis?.destroy();
   });
 
-  for (const router of ["partition", "adapter"] as const) {
-    describe(`${router} mode`, function () {
+  for (const mode of ["partition", "adapter"] as const) {
+    describe(`${mode} mode`, function () {
       this.timeout(45_000);
       let cluster: TestCluster;
       const members: Member[] = [];
@@ -69,8 +73,10 @@ describe("scale-out: three imServer processes over one Redis", function () {
 
       const newMember = async (name: string, connect = true): Promise<Member> => {
         const nodeIds: string[] = [];
+        const raw = new RawPushes();
         const client = new HeraldClient({
           baseUrl: cluster.business.url,
+          io: raw.io,
           reconnect: { minDelayMs: 50, maxDelayMs: 400 },
           fetch: async (input, init) => {
             const response = await fetch(input, init);
@@ -87,6 +93,7 @@ describe("scale-out: three imServer processes over one Redis", function () {
           client,
           nodeIds,
           messages: [],
+          raw,
           receipts: [],
           presence: [],
           kicks: [],
@@ -106,12 +113,12 @@ describe("scale-out: three imServer processes over one Redis", function () {
       const on = (node: ImNodeHandle) => members.filter((m) => lastNode(m) === node.nodeId);
 
       before(async function () {
-        const prefix = `scale-${router}-${process.pid}-${run++}:`;
+        const prefix = `scale-${mode}-${process.pid}-${run++}:`;
         keys = new RedisKeys(prefix);
         cluster = await startCluster({
           redisUrl: redis.url,
           prefix,
-          router,
+          router: mode,
           nodes: 3,
           env: { IM_ADMINS: ADMIN, IM_DM_POLICY: "open", IM_ACK_TIMEOUT_MS: "3000" },
         });
@@ -123,12 +130,12 @@ describe("scale-out: three imServer processes over one Redis", function () {
         const owners = new PartitionRouter(
           cluster.nodes.map((n) => ({ nodeId: n.nodeId, url: n.url })),
         );
-        const tag = `${router.slice(0, 4)}${process.pid % 1000}`;
+        const tag = `${mode.slice(0, 4)}${process.pid % 1000}`;
         const created: Member[] = [];
         for (let i = 0; i < 40; i++) {
           created.push(await newMember(`${tag}_u${i}`, false));
           const owned = new Set(created.map((m) => owners.ownerOf(m.userId)!.nodeId));
-          if (created.length >= USERS && (router === "adapter" || owned.size === 3)) break;
+          if (created.length >= USERS && (mode === "adapter" || owned.size === 3)) break;
         }
         // One at a time, so adapter mode's least-loaded choice sees each connection.
         for (const member of created) await member.client.connect();
@@ -170,16 +177,22 @@ describe("scale-out: three imServer processes over one Redis", function () {
               hub.receipts.some((r) => r.messageId === id && r.status === "delivered"),
           ),
         );
-        for (const { id } of sent)
+        // The receipt follows the recipient's ack, so a second push would be in by now.
+        for (const { to, id } of sent) {
+          expect(to.raw.perSocket(id), `pushes of ${id}`).to.equal(1);
           expect(hub.receipts.filter((r) => r.messageId === id)).to.have.length(1);
+        }
       });
 
       it("delivers a channel message to the members on every node, once each", async function () {
         const poster = members[1]!;
         const { id } = await poster.client.sendChannel("lobby", "to everyone");
-        await waitFor("the channel message everywhere", () =>
-          members.every((m) => countOf(m, id) === 1),
+        // Pushed after it along the same paths: once it is everywhere, a repeat would be too.
+        const marker = await poster.client.sendChannel("lobby", "marker");
+        await waitFor("the channel message and the marker everywhere", () =>
+          members.every((m) => countOf(m, id) === 1 && countOf(m, marker.id) === 1),
         );
+        for (const m of members) expect(m.raw.perSocket(id), `${m.name}'s pushes`).to.equal(1);
       });
 
       it("reports presence across nodes: a friend on another node goes and comes back", async function () {
@@ -217,7 +230,7 @@ describe("scale-out: three imServer processes over one Redis", function () {
       });
 
       it("answers offline for a user with no connection and failed when no device acks", async function () {
-        const mute = await newMember(`${router.slice(0, 4)}_mute_${process.pid % 1000}`, false);
+        const mute = await newMember(`${mode.slice(0, 4)}_mute_${process.pid % 1000}`, false);
         const offline = await hub.client.send(mute.userId, "anyone?", { receipt: true });
         await waitFor("the offline receipt", () =>
           hub.receipts.some((r) => r.messageId === offline.id),
@@ -250,7 +263,7 @@ describe("scale-out: three imServer processes over one Redis", function () {
           await waitFor("the failed receipt", () =>
             hub.receipts.some((r) => r.messageId === unacked.id),
           );
-          expect(pushed).to.include(unacked.id);
+          expect(pushed.filter((id) => id === unacked.id)).to.have.length(1);
           expect(
             hub.receipts.filter((r) => r.messageId === unacked.id).map((r) => r.status),
           ).to.deep.equal(["failed"]);
@@ -289,8 +302,12 @@ describe("scale-out: three imServer processes over one Redis", function () {
               posts.every((id) => countOf(m, id) >= 1),
           ),
         );
+        // A message may come from history instead of a push, but no socket gets one twice.
         for (const m of movers)
-          for (const id of [...dms.get(m)!, ...posts]) expect(countOf(m, id), id).to.equal(1);
+          for (const id of [...dms.get(m)!, ...posts]) {
+            expect(countOf(m, id), id).to.equal(1);
+            expect(m.raw.perSocket(id), `pushes of ${id}`).to.be.at.most(1);
+          }
 
         // Once its membership expires, a survivor clears the dead node's presence entries.
         const direct = new Redis(redis.url);
@@ -309,7 +326,7 @@ describe("scale-out: three imServer processes over one Redis", function () {
       });
 
       it("a node added: users that move reconnect there and miss nothing", async function () {
-        if (router === "adapter") {
+        if (mode === "adapter") {
           const node = await cluster.addNode();
           // Nobody is moved in adapter mode; the next connection lands on the empty node.
           const newcomer = await newMember(`adapter_new_${process.pid % 1000}`);
@@ -320,6 +337,7 @@ describe("scale-out: three imServer processes over one Redis", function () {
             hub.receipts.some((r) => r.messageId === id && r.status === "delivered"),
           );
           expect(countOf(newcomer, id)).to.equal(1);
+          expect(newcomer.raw.perSocket(id), "pushes").to.equal(1);
           expect(members.flatMap((m) => m.kicks)).to.not.include("rebalance");
           return;
         }
@@ -356,7 +374,10 @@ describe("scale-out: three imServer processes over one Redis", function () {
           movers.every((m) => dms.get(m)!.every((id) => countOf(m, id) >= 1)),
         );
         for (const m of movers)
-          for (const id of dms.get(m)!) expect(countOf(m, id), id).to.equal(1);
+          for (const id of dms.get(m)!) {
+            expect(countOf(m, id), id).to.equal(1);
+            expect(m.raw.perSocket(id), `pushes of ${id}`).to.be.at.most(1);
+          }
         expect(await cluster.connections(node)).to.equal(movers.length);
       });
     });

@@ -7,34 +7,34 @@ import type { RouteDeps } from "./types.js";
 const credentials = z.object({ username: usernameSchema, password: passwordSchema });
 const userQuery = z.object({ username: usernameSchema });
 
-export function accountRoutes(router: Router, { services, session, json }: RouteDeps): void {
+export function accountRoutes(routes: Router, { services, session, json }: RouteDeps): void {
   const { accounts } = services;
 
-  router.post("/api/register", json, async (ctx) => {
+  routes.post("/api/register", json, async (ctx) => {
     const { username, password } = parseBody(credentials, ctx.request.body);
     ctx.status = 201;
     ctx.body = await accounts.register(username, password);
   });
 
-  router.post("/api/login", json, async (ctx) => {
+  routes.post("/api/login", json, async (ctx) => {
     const { username, password } = parseBody(credentials, ctx.request.body);
     ctx.body = await accounts.login(username, password);
   });
 
-  router.post("/api/logout", session, async (ctx) => {
+  routes.post("/api/logout", session, async (ctx) => {
     await accounts.logout(sessionOf(ctx));
     ctx.status = 204;
   });
 
-  router.get("/api/me", session, async (ctx) => {
+  routes.get("/api/me", session, async (ctx) => {
     ctx.body = await accounts.me(sessionOf(ctx).userId);
   });
 
-  router.post("/api/connect", session, async (ctx) => {
+  routes.post("/api/connect", session, async (ctx) => {
     ctx.body = await accounts.connect(sessionOf(ctx));
   });
 
-  router.get("/api/users", session, async (ctx) => {
+  routes.get("/api/users", session, async (ctx) => {
     const { username } = parseQuery(userQuery, ctx.query);
     ctx.body = await accounts.findByName(username);
   });

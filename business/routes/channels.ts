@@ -15,31 +15,31 @@ import type { RouteDeps } from "./types.js";
 const channel = z.object({ name: channelNameSchema });
 const postBody = z.object({ content: contentSchema });
 
-export function channelRoutes(router: Router, { services, session, json }: RouteDeps): void {
+export function channelRoutes(routes: Router, { services, session, json }: RouteDeps): void {
   const { channels } = services;
 
-  router.get("/api/channels", session, async (ctx) => {
+  routes.get("/api/channels", session, async (ctx) => {
     ctx.body = { channels: await channels.list() };
   });
 
-  router.post("/api/channels/:name/join", session, async (ctx) => {
+  routes.post("/api/channels/:name/join", session, async (ctx) => {
     const { name } = parseParams(channel, ctx.params);
     await channels.join(name, sessionOf(ctx).userId);
     ctx.body = { name, member: true };
   });
 
-  router.post("/api/channels/:name/leave", session, async (ctx) => {
+  routes.post("/api/channels/:name/leave", session, async (ctx) => {
     const { name } = parseParams(channel, ctx.params);
     await channels.leave(name, sessionOf(ctx).userId);
     ctx.body = { name, member: false };
   });
 
-  router.get("/api/channels/:name", session, async (ctx) => {
+  routes.get("/api/channels/:name", session, async (ctx) => {
     const { name } = parseParams(channel, ctx.params);
     ctx.body = await channels.info(name);
   });
 
-  router.post("/api/channels/:name/messages", session, json, async (ctx) => {
+  routes.post("/api/channels/:name/messages", session, json, async (ctx) => {
     const { name } = parseParams(channel, ctx.params);
     const { content } = parseBody(postBody, ctx.request.body);
     checkContentSize(content);
@@ -48,7 +48,7 @@ export function channelRoutes(router: Router, { services, session, json }: Route
     ctx.body = { id, seq, ts };
   });
 
-  router.get("/api/channels/:name/messages", session, async (ctx) => {
+  routes.get("/api/channels/:name/messages", session, async (ctx) => {
     const { name } = parseParams(channel, ctx.params);
     const { after, limit } = parseQuery(pageQuerySchema, ctx.query);
     ctx.body = { messages: await channels.history(name, sessionOf(ctx).userId, after, limit) };

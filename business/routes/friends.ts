@@ -6,19 +6,19 @@ import type { RouteDeps } from "./types.js";
 
 const target = z.object({ userId: userIdSchema });
 
-export function friendRoutes(router: Router, { services, session }: RouteDeps): void {
+export function friendRoutes(routes: Router, { services, session }: RouteDeps): void {
   const { friends } = services;
 
-  router.get("/api/friends", session, async (ctx) => {
+  routes.get("/api/friends", session, async (ctx) => {
     ctx.body = await friends.lists(sessionOf(ctx).userId);
   });
 
-  router.post("/api/friends/:userId", session, async (ctx) => {
+  routes.post("/api/friends/:userId", session, async (ctx) => {
     const { userId } = parseParams(target, ctx.params);
     ctx.body = { status: await friends.request(sessionOf(ctx).userId, userId) };
   });
 
-  router.delete("/api/friends/:userId", session, async (ctx) => {
+  routes.delete("/api/friends/:userId", session, async (ctx) => {
     const { userId } = parseParams(target, ctx.params);
     await friends.remove(sessionOf(ctx).userId, userId);
     ctx.status = 204;

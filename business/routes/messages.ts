@@ -26,10 +26,10 @@ const sendBody = z.object({
 
 const historyQuery = pageQuerySchema.extend({ peer: userIdSchema });
 
-export function messageRoutes(router: Router, { services, session, json }: RouteDeps): void {
+export function messageRoutes(routes: Router, { services, session, json }: RouteDeps): void {
   const { messages } = services;
 
-  router.post("/api/messages", session, json, async (ctx) => {
+  routes.post("/api/messages", session, json, async (ctx) => {
     const body = parseBody(sendBody, ctx.request.body);
     checkContentSize(body.content);
     const to = typeof body.to === "string" ? [body.to] : body.to;
@@ -47,12 +47,12 @@ export function messageRoutes(router: Router, { services, session, json }: Route
     } else ctx.body = { messages: accepted };
   });
 
-  router.get("/api/messages", session, async (ctx) => {
+  routes.get("/api/messages", session, async (ctx) => {
     const { peer, after, limit } = parseQuery(historyQuery, ctx.query);
     ctx.body = { messages: await messages.history(sessionOf(ctx).userId, peer, after, limit) };
   });
 
-  router.get("/api/conversations", session, async (ctx) => {
+  routes.get("/api/conversations", session, async (ctx) => {
     ctx.body = { conversations: await messages.conversations(sessionOf(ctx).userId) };
   });
 }

@@ -12,8 +12,8 @@ const presenceQuery = z.object({
     .pipe(z.array(userIdSchema).max(200)),
 });
 
-export function presenceRoutes(router: Router, { services, session }: RouteDeps): void {
-  router.get("/api/presence", session, async (ctx) => {
+export function presenceRoutes(routes: Router, { services, session }: RouteDeps): void {
+  routes.get("/api/presence", session, async (ctx) => {
     const { ids } = parseQuery(presenceQuery, ctx.query);
     ctx.body = await services.presence.lookup(sessionOf(ctx).userId, ids);
   });

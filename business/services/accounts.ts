@@ -1,6 +1,6 @@
 // Accounts and sessions: register, login (scrypt, rate-limited per username), logout, connect.
 import type { User } from "../../engine/types.js";
-import { HttpError } from "../http-error.js";
+import { DomainError } from "../errors.js";
 import { DecoyHash, hashPassword, verifyPassword, type ScryptCost } from "../passwords.js";
 import type { ConnectInfo } from "../push-client.js";
 import type { FailureLimiter } from "../rate-limiter.js";
@@ -23,7 +23,7 @@ export class AccountService {
   async register(username: string, password: string): Promise<User> {
     const hash = await hashPassword(password, this.cost);
     const user = await this.deps.engine.store.createUser(username, hash);
-    if (!user) throw new HttpError(409, "username_taken", "that username is taken");
+    if (!user) throw new DomainError("username_taken", "that username is taken");
     return user;
   }
 
@@ -31,16 +31,17 @@ export class AccountService {
     const key = username.toLowerCase();
     const verdict = this.loginFailures.check(key);
     if (!verdict.ok)
-      throw new HttpError(429, "rate_limited", "too many failed logins; try again later", {
-        "Retry-After": String(verdict.retryAfterS),
-      });
+      throw new DomainError(
+        "rate_limited",
+        "too many failed logins; try again later",
+        verdict.retryAfterS,
+      );
     // Counted as failed until it succeeds, so parallel guesses cannot all pass the check above.
     this.loginFailures.fail(key);
     const record = await this.deps.engine.store.userByName(username);
     // The same scrypt work whether or not the account exists.
     const ok = await verifyPassword(password, record?.passwordHash ?? (await this.decoy.get()));
-    if (!record || !ok)
-      throw new HttpError(401, "invalid_credentials", "wrong username or password");
+    if (!record || !ok) throw new DomainError("invalid_credentials", "wrong username or password");
     this.loginFailures.forgive(key);
     const { token } = await this.deps.engine.store.createSession(
       record.userId,
@@ -57,7 +58,7 @@ export class AccountService {
     try {
       await push.forceOffline(session.userId, "logout", session.sessionId);
     } catch (err) {
-      // The session is gone already: its sockets cannot reconnect, so this is not worth a 5xx.
+      // The session is gone already: its sockets cannot reconnect, so this is not worth failing.
       logger.error({ err }, "logout kick failed");
     }
   }
@@ -66,23 +67,23 @@ export class AccountService {
     return requireUser(this.deps.engine, userId);
   }
 
-  /** The seed's PrevConnectServer, through the push client's router. */
+  /** The seed's PrevConnectServer, through the push client's PushRouter. */
   async connect(session: AuthedSession): Promise<ConnectInfo> {
     const { engine, push } = this.deps;
     const info = await push.prevConnect(session.userId, session.sessionId);
-    if (!info) throw new HttpError(503, "unavailable", "no imServer node is live");
+    if (!info) throw new DomainError("unavailable", "no imServer node is live");
     // A logout that ran meanwhile (it deletes the session, then revokes its tokens) may have
     // missed this token: with the session gone, spend it here rather than hand it out.
     if (!(await engine.store.sessionByToken(session.token))) {
       await engine.tokens.revokeSession(session.sessionId);
-      throw new HttpError(401, "unauthorized", "missing or invalid session");
+      throw new DomainError("unauthorized", "missing or invalid session");
     }
     return info;
   }
 
   async findByName(username: string): Promise<User> {
     const record = await this.deps.engine.store.userByName(username);
-    if (!record) throw new HttpError(404, "user_not_found", "no such user");
+    if (!record) throw new DomainError("user_not_found", "no such user");
     return { userId: record.userId, username: record.username };
   }
 }

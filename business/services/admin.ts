@@ -1,7 +1,7 @@
 // Operators (usernames in IM_ADMINS, ignoring case): broadcast and force disconnect.
 import { randomUUID } from "node:crypto";
 import type { UserId } from "../../engine/protocol.js";
-import { HttpError } from "../http-error.js";
+import { DomainError } from "../errors.js";
 import { requireUser, type ServiceDeps } from "./deps.js";
 
 export class AdminService {
@@ -14,7 +14,7 @@ export class AdminService {
   async requireAdmin(userId: UserId): Promise<void> {
     const [user] = await this.deps.engine.store.usersById([userId]);
     if (!user || !this.admins.has(user.username.toLowerCase()))
-      throw new HttpError(403, "forbidden", "operators only");
+      throw new DomainError("forbidden", "operators only");
   }
 
   async broadcast(from: UserId, content: unknown): Promise<{ id: string; ts: number }> {
@@ -24,7 +24,7 @@ export class AdminService {
     return { id: push.id, ts: push.ts };
   }
 
-  /** Unknown user → 404 before the 403 check, as the contract orders them. */
+  /** `user_not_found` before `forbidden`, as the contract orders them. */
   async disconnect(operator: UserId, userId: UserId): Promise<void> {
     await requireUser(this.deps.engine, userId);
     await this.requireAdmin(operator);

@@ -1,7 +1,8 @@
 // Channels: kept membership, member-only posting and history, one push per node on post.
 import { randomUUID } from "node:crypto";
+import { compareStrings } from "../../client/compare.js";
 import type { MessagePush, UserId } from "../../engine/protocol.js";
-import { HttpError } from "../http-error.js";
+import { DomainError } from "../errors.js";
 import { pushAfterStore, type ServiceDeps } from "./deps.js";
 
 export class ChannelService {
@@ -17,7 +18,7 @@ export class ChannelService {
         online: await this.onlineCount(await store.channelMembers(name)),
       })),
     );
-    return rows.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    return rows.sort((x, y) => compareStrings(x.name, y.name));
   }
 
   async join(name: string, userId: UserId): Promise<void> {
@@ -26,7 +27,7 @@ export class ChannelService {
 
   async leave(name: string, userId: UserId): Promise<void> {
     if (!(await this.deps.engine.store.leaveChannel(name, userId)))
-      throw new HttpError(404, "channel_not_found", "no such channel");
+      throw new DomainError("channel_not_found", "no such channel");
   }
 
   async info(name: string): Promise<{ name: string; members: UserId[]; online: number }> {
@@ -56,14 +57,14 @@ export class ChannelService {
 
   private async requireChannel(name: string): Promise<void> {
     if (!(await this.deps.engine.store.channelExists(name)))
-      throw new HttpError(404, "channel_not_found", "no such channel");
+      throw new DomainError("channel_not_found", "no such channel");
   }
 
-  /** 404 for an unknown channel comes before 403 for a non-member (contract order). */
+  /** `channel_not_found` comes before `not_member` (contract order). */
   private async requireMember(name: string, userId: UserId): Promise<void> {
     await this.requireChannel(name);
     if (!(await this.deps.engine.store.isMember(name, userId)))
-      throw new HttpError(403, "not_member", "you are not a member of this channel");
+      throw new DomainError("not_member", "you are not a member of this channel");
   }
 
   private async onlineCount(members: UserId[]): Promise<number> {

@@ -2,7 +2,7 @@
 import type { Config } from "../../config/index.js";
 import type { Logger } from "../../config/logger.js";
 import type { Engine, User } from "../../engine/types.js";
-import { HttpError } from "../http-error.js";
+import { DomainError } from "../errors.js";
 import type { BusinessMetrics } from "../metrics.js";
 import type { PushClient } from "../push-client.js";
 
@@ -14,10 +14,10 @@ export interface ServiceDeps {
   logger: Logger;
 }
 
-/** The user, or 404 `user_not_found`. */
+/** The user, or `user_not_found`. */
 export async function requireUser(engine: Engine, userId: string): Promise<User> {
   const [user] = await engine.store.usersById([userId]);
-  if (!user) throw new HttpError(404, "user_not_found", "no such user");
+  if (!user) throw new DomainError("user_not_found", "no such user");
   return user;
 }
 

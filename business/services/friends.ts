@@ -1,6 +1,6 @@
 // Friendships: request / accept by requesting back, remove (also cancel or decline), lists.
 import type { UserId } from "../../engine/protocol.js";
-import { HttpError } from "../http-error.js";
+import { DomainError } from "../errors.js";
 import { requireUser, type ServiceDeps } from "./deps.js";
 
 export interface FriendView {
@@ -12,13 +12,13 @@ export class FriendService {
   constructor(private readonly deps: ServiceDeps) {}
 
   async request(from: UserId, to: UserId): Promise<"pending" | "friends"> {
-    if (from === to) throw new HttpError(400, "cannot_target_self", "you cannot befriend yourself");
+    if (from === to) throw new DomainError("cannot_target_self", "you cannot befriend yourself");
     await requireUser(this.deps.engine, to);
     return this.deps.engine.store.requestFriend(from, to);
   }
 
   async remove(a: UserId, b: UserId): Promise<void> {
-    if (a === b) throw new HttpError(400, "cannot_target_self", "you cannot unfriend yourself");
+    if (a === b) throw new DomainError("cannot_target_self", "you cannot unfriend yourself");
     await this.deps.engine.store.removeFriend(a, b);
   }
 

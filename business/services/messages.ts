@@ -1,7 +1,7 @@
 // Direct messages: the DM policy, store-then-push, history and the conversation list.
 import { randomUUID } from "node:crypto";
 import type { MessagePush, UserId } from "../../engine/protocol.js";
-import { HttpError } from "../http-error.js";
+import { DomainError } from "../errors.js";
 import { pushAfterStore, requireUser, type ServiceDeps } from "./deps.js";
 
 export interface Accepted {
@@ -19,8 +19,8 @@ export class MessageService {
   constructor(private readonly deps: ServiceDeps) {}
 
   /**
-   * Checks every recipient first (unknown → 404, then not a friend → 403) so that nothing is
-   * sent unless all may receive it; stores each message, then pushes.
+   * Checks every recipient first (unknown → `user_not_found`, then `not_friends`) so that
+   * nothing is sent unless all may receive it; stores each message, then pushes.
    */
   async sendDirect(
     from: UserId,
@@ -30,13 +30,13 @@ export class MessageService {
   ): Promise<Accepted[]> {
     const { engine, config, push, metrics } = this.deps;
     if (to.includes(from))
-      throw new HttpError(400, "cannot_target_self", "you cannot message yourself");
+      throw new DomainError("cannot_target_self", "you cannot message yourself");
     const users = await engine.store.usersById(to);
-    if (users.some((u) => u === null)) throw new HttpError(404, "user_not_found", "no such user");
+    if (users.some((u) => u === null)) throw new DomainError("user_not_found", "no such user");
     if (config.dmPolicy === "friends") {
       const states = await Promise.all(to.map((peer) => engine.store.friendState(from, peer)));
       if (states.some((s) => s !== "friends"))
-        throw new HttpError(403, "not_friends", "direct messages go only between friends");
+        throw new DomainError("not_friends", "direct messages go only between friends");
     }
     const stored: MessagePush[] = [];
     for (const peer of to) {
@@ -60,7 +60,7 @@ export class MessageService {
     limit: number,
   ): Promise<MessagePush[]> {
     if (peer === userId)
-      throw new HttpError(400, "cannot_target_self", "there is no conversation with yourself");
+      throw new DomainError("cannot_target_self", "there is no conversation with yourself");
     await requireUser(this.deps.engine, peer);
     return this.deps.engine.store.history({ kind: "direct", a: userId, b: peer }, after, limit);
   }

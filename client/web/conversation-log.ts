@@ -99,12 +99,6 @@ export function oldestSeq(log: readonly ChatMessage[]): number | undefined {
   return undefined;
 }
 
-export function newestSeq(log: readonly ChatMessage[]): number {
-  let max = 0;
-  for (const m of log) if (m.seq !== undefined && m.seq > max) max = m.seq;
-  return max;
-}
-
 /** A receipt outranks "sent"; "sent" never overwrites a receipt that came first. */
 function later(current: Delivery | undefined, next: Delivery): Delivery {
   if (next === "sent" && current !== undefined && current !== "sending") return current;

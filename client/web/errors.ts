@@ -22,7 +22,3 @@ export function describeError(err: unknown): string {
 export function isUnauthorized(err: unknown): boolean {
   return err instanceof HeraldError && err.status === 401;
 }
-
-export function isNotFound(err: unknown): boolean {
-  return err instanceof HeraldError && err.status === 404;
-}

@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Server } from "socket.io";
 import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
+import { compareStrings } from "../../client/compare.js";
 import { hashToken } from "../../engine/ids.js";
 import type { MessagePush } from "../../engine/protocol.js";
 import type { ConnectGrant, ConversationRef, Engine, NewMessage } from "../../engine/types.js";
@@ -51,8 +52,7 @@ export function message(from: string, extra: Partial<NewMessage> = {}): NewMessa
   };
 }
 
-const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const sorted = (list: readonly string[]) => [...list].sort(byString);
+const sorted = (list: readonly string[]) => [...list].sort(compareStrings);
 
 /** JSON values that trip up naive stores: cjson would turn [] into {}, floats lose digits. */
 const TRICKY_CONTENT: unknown[] = [

@@ -1,9 +1,9 @@
-// A real cluster for tests: one business and N imServer processes (node dist/business/main.js,
-// node dist/server/main.js) over one Redis, each on a free port, ready when its /health answers
-// 200. Nodes can be killed with any signal and added while it runs.
+// A real cluster for tests and benchmarks: one business and N imServer processes
+// (node dist/business/main.js, node dist/server/main.js) over one Redis, each on a free port,
+// ready when its /health answers 200. Nodes can be killed with any signal and added while it runs.
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./redis.js";
+import { freePort } from "./redis-server.js";
 
 export interface ClusterOptions {
   redisUrl: string;
@@ -45,7 +45,7 @@ export interface TestCluster {
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
 
-const script = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+const script = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
 function launch(name: string, path: string, url: string, port: number, env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, [script(path)], {

@@ -1,0 +1,29 @@
+// The one error type of business decisions. Services throw it with one of the contract's stable
+// codes and know nothing of HTTP; business/http-error.ts maps each code to its status.
+
+/** Every code a service may refuse with: adding one makes the compiler ask for its status. */
+export type DomainCode =
+  | "cannot_target_self"
+  | "channel_not_found"
+  | "forbidden"
+  | "invalid_credentials"
+  | "not_friends"
+  | "not_member"
+  | "rate_limited"
+  | "unauthorized"
+  | "unavailable"
+  | "user_not_found"
+  | "username_taken";
+
+export class DomainError extends Error {
+  override name = "DomainError";
+
+  constructor(
+    readonly code: DomainCode,
+    message: string,
+    /** For `rate_limited`: whole seconds until a retry may pass. */
+    readonly retryAfterS?: number,
+  ) {
+    super(message);
+  }
+}

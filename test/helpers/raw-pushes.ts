@@ -1,0 +1,25 @@
+// Counts the `message` pushes each socket of an SDK client receives, before the SDK drops
+// repeats: a server that delivers one message twice to a socket shows here, never in the app.
+import { io } from "socket.io-client";
+import type { SocketFactory } from "../../client/sdk.js";
+
+export class RawPushes {
+  /** One list per socket the client opened: the ids pushed to it, in arrival order. */
+  readonly sockets: string[][] = [];
+
+  /** Pass as the client's `io` option. */
+  readonly io: SocketFactory = (url, opts) => {
+    const socket = io(url, opts);
+    const ids: string[] = [];
+    this.sockets.push(ids);
+    socket.onAny((event: string, push: { id?: unknown } | undefined) => {
+      if (event === "message" && typeof push?.id === "string") ids.push(push.id);
+    });
+    return socket;
+  };
+
+  /** The most times one socket got `id`: 1 when the server pushed it once, 0 when never. */
+  perSocket(id: string): number {
+    return Math.max(0, ...this.sockets.map((ids) => ids.filter((x) => x === id).length));
+  }
+}
