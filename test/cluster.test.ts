@@ -1,6 +1,6 @@
 // Herald on a three-master Redis Cluster (test/helpers/redis-cluster.ts): the engine conformance
-// suite, what only a cluster does (URL syntax, sharded pub/sub counts, keys over every shard, the
-// sharded socket.io adapter), and the DM and channel path end to end through the SDK.
+// suite, what only a cluster does (URL syntax, sharded pub/sub counts, keys over every shard), and
+// the DM and channel path end to end through the SDK.
 import { expect } from "chai";
 import { Cluster } from "ioredis";
 import { HeraldClient } from "../client/sdk.js";
@@ -11,12 +11,7 @@ import { RedisEngine } from "../engine/redis/redis-engine.js";
 import type { ConversationRef } from "../engine/types.js";
 import { topics } from "../engine/wire.js";
 import { startHerald, type Herald } from "../herald.js";
-import {
-  checkSocketAdapter,
-  collector,
-  describeEngineConformance,
-  message,
-} from "./helpers/engine-conformance.js";
+import { collector, describeEngineConformance, message } from "./helpers/engine-conformance.js";
 import { freePort } from "./helpers/redis.js";
 import { startRedisCluster, type TestRedisCluster } from "./helpers/redis-cluster.js";
 
@@ -217,6 +212,7 @@ describe("redis cluster", function () {
       for (const token of tokens)
         expect(await engine.tokens.take(token)).to.deep.equal({ status: "invalid" });
       const users = Array.from({ length: 20 }, (_, i) => `user-${i}`);
+      await engine.membership.register({ nodeId: "n1", url: "http://n1" }, 60_000);
       await Promise.all(users.map((u, i) => engine.presence.add(u, "n1", `c${i}`)));
       expect(await engine.presence.online(users)).to.deep.equal(users.map(() => true));
       expect(sortedItems(await engine.presence.clearNode("n1"))).to.deep.equal(sortedItems(users));
@@ -227,24 +223,6 @@ describe("redis cluster", function () {
       );
       const mine = await engine.store.conversationsOf("me");
       expect(mine.map((c) => c.lastTs)).to.deep.equal(users.map((_, i) => users.length - i));
-    });
-
-    it("socketAdapter is the sharded adapter: it links two socket.io servers over the cluster", async function () {
-      const a = await open("adapter:");
-      const b = await open("adapter:");
-      await checkSocketAdapter(a, b, async () => {
-        // The adapter's traffic goes through sharded channels under the prefix.
-        const shardChannels = (
-          await Promise.all(
-            (a.redis as Cluster)
-              .nodes("master")
-              .map(
-                (node) => node.call("PUBSUB", "SHARDCHANNELS", "adapter:*") as Promise<string[]>,
-              ),
-          )
-        ).flat();
-        expect(shardChannels).to.include("adapter:socket.io#/#");
-      });
     });
   });
 
