@@ -17,7 +17,10 @@ export class MemoryPresence implements Presence {
     const others = [...conns].filter(([id]) => id !== connId);
     conns.set(connId, nodeId);
     if (others.length === 0) return true;
-    const live = await liveNodes(this.membership, others.map(([, node]) => node));
+    const live = await liveNodes(
+      this.membership,
+      others.map(([, node]) => node),
+    );
     const dead = others.filter(([, node]) => !live.has(node));
     // Lazily forget the connections of dead nodes, unless they moved meanwhile.
     for (const [id, node] of dead) if (conns.get(id) === node) conns.delete(id);
@@ -46,7 +49,10 @@ export class MemoryPresence implements Presence {
       if (conns.size === 0) this.byUser.delete(userId);
       left.push([userId, [...conns.values()]]);
     }
-    const live = await liveNodes(this.membership, left.flatMap(([, nodes]) => nodes));
+    const live = await liveNodes(
+      this.membership,
+      left.flatMap(([, nodes]) => nodes),
+    );
     return left.filter(([, nodes]) => !nodes.some((n) => live.has(n))).map(([userId]) => userId);
   }
 

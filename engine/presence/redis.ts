@@ -46,7 +46,11 @@ export class RedisPresence implements Presence {
   async online(userIds: readonly UserId[]): Promise<boolean[]> {
     if (userIds.length === 0) return [];
     const nodesOf = (await inStages(this.redis, [
-      userIds.map((userId): Step => (p) => p.hvals(this.keys.userConnections(userId))),
+      userIds.map(
+        (userId): Step =>
+          (p) =>
+            p.hvals(this.keys.userConnections(userId)),
+      ),
     ])) as string[][];
     const live = await liveNodes(this.membership, nodesOf.flat());
     return nodesOf.map((nodes) => nodes.some((node) => live.has(node)));
@@ -69,7 +73,10 @@ export class RedisPresence implements Presence {
         p.heraldPresenceRemove(this.keys.userConnections(userId), entry.slice(space + 1), nodeId);
     });
     const lefts = (await inStages(this.redis, [steps])) as (string[] | null)[];
-    const live = await liveNodes(this.membership, lefts.flatMap((left) => left ?? []));
+    const live = await liveNodes(
+      this.membership,
+      lefts.flatMap((left) => left ?? []),
+    );
     const offline = users.filter((_, i) => {
       const left = lefts[i];
       return left != null && !left.some((node) => live.has(node));

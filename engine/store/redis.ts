@@ -62,7 +62,11 @@ export class RedisStore implements Store {
   async usersById(userIds: readonly UserId[]): Promise<(User | null)[]> {
     if (userIds.length === 0) return [];
     const records = (await inStages(this.redis, [
-      userIds.map((id): Step => (p) => p.get(this.keys.user(id))),
+      userIds.map(
+        (id): Step =>
+          (p) =>
+            p.get(this.keys.user(id)),
+      ),
     ])) as (string | null)[];
     return records.map((record, i) =>
       record === null
@@ -113,7 +117,9 @@ export class RedisStore implements Store {
 
   async friendLists(userId: UserId): Promise<FriendLists> {
     const lists: FriendLists = { friends: [], incoming: [], outgoing: [] };
-    for (const [other, state] of indexEntries(await this.redis.hgetall(this.keys.relations(userId))))
+    for (const [other, state] of indexEntries(
+      await this.redis.hgetall(this.keys.relations(userId)),
+    ))
       if (state === "friends" || state === "incoming" || state === "outgoing")
         lists[state].push(other);
     return lists;
@@ -136,7 +142,11 @@ export class RedisStore implements Store {
       [(p) => p.sadd(this.keys.channelIndex(), name)],
       [
         (p) =>
-          p.heraldJoinChannel(this.keys.channelMembers(name), this.keys.channelVersion(name), userId),
+          p.heraldJoinChannel(
+            this.keys.channelMembers(name),
+            this.keys.channelVersion(name),
+            userId,
+          ),
       ],
     ])) as [number, number];
     await this.redis.heraldIndexSet(this.keys.channelsOf(userId), name, String(version), "in");
@@ -174,7 +184,11 @@ export class RedisStore implements Store {
     const names = await this.redis.smembers(this.keys.channelIndex());
     if (names.length === 0) return [];
     const counts = (await inStages(this.redis, [
-      names.map((name): Step => (p) => p.scard(this.keys.channelMembers(name))),
+      names.map(
+        (name): Step =>
+          (p) =>
+            p.scard(this.keys.channelMembers(name)),
+      ),
     ])) as number[];
     return names
       .map((name, i) => ({ name, members: counts[i]! }))
