@@ -19,19 +19,23 @@ export class MemoryPresence implements Presence {
     if (others.length === 0) return true;
     const live = await liveNodes(
       this.membership,
-      others.map(([, node]) => node),
+      others.map(([, node]) => node).filter((node) => node !== nodeId),
     );
+    live.add(nodeId); // the caller's node holds its connections, whatever membership says
     const dead = others.filter(([, node]) => !live.has(node));
     // Lazily forget the connections of dead nodes, unless they moved meanwhile.
     for (const [id, node] of dead) if (conns.get(id) === node) conns.delete(id);
     return dead.length === others.length;
   }
 
-  async remove(userId: UserId, _nodeId: string, connId: string): Promise<boolean> {
+  async remove(userId: UserId, nodeId: string, connId: string): Promise<boolean> {
     const conns = this.byUser.get(userId);
     if (!conns || !conns.delete(connId)) return false;
     if (conns.size === 0) this.byUser.delete(userId);
-    return (await liveNodes(this.membership, [...conns.values()])).size === 0;
+    const left = [...conns.values()];
+    // The caller's node holds its other connections, whatever membership says.
+    if (left.includes(nodeId)) return false;
+    return (await liveNodes(this.membership, left)).size === 0;
   }
 
   async online(userIds: readonly UserId[]): Promise<boolean[]> {

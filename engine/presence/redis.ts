@@ -27,8 +27,9 @@ export class RedisPresence implements Presence {
     for (let i = 0; i < flat.length; i += 2) others.push([flat[i]!, flat[i + 1]!]);
     const live = await liveNodes(
       this.membership,
-      others.map(([, node]) => node),
+      others.map(([, node]) => node).filter((node) => node !== nodeId),
     );
+    live.add(nodeId); // the caller's node holds its connections, whatever membership says
     const dead = others.filter(([, node]) => !live.has(node));
     if (dead.length > 0) await this.forget(userId, dead);
     return dead.length === others.length;
@@ -40,6 +41,8 @@ export class RedisPresence implements Presence {
       [(p) => p.srem(this.keys.nodeConnections(nodeId), nodeEntry(userId, connId))],
     ])) as [string[] | null, number];
     if (left === null) return false;
+    // The caller's node holds its other connections, whatever membership says.
+    if (left.includes(nodeId)) return false;
     return (await liveNodes(this.membership, left)).size === 0;
   }
 

@@ -5,7 +5,9 @@ import type { UserId } from "../protocol.js";
  * A user may hold several connections (devices). A connection counts only while its node is live
  * in membership (its heartbeat keeps it): the presence of a node that vanished lapses with its
  * membership entry, even if no survivor ever clears it, and counts again if the node registers
- * again. Entries of dead nodes are cleaned lazily (clearNode, or the user's next add).
+ * again. Entries of dead nodes are cleaned lazily (clearNode, or the user's next add). To add and
+ * remove, the calling node counts as live: it holds those connections, even while its own entry
+ * has lapsed (a Redis outage) or is gone (a drain).
  */
 export interface Presence {
   /** Records a connection; true when it is the user's first live one (the user came online). */

@@ -368,6 +368,18 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         expect(await engine.presence.online(["later", "leaver"])).to.deep.equal([true, false]);
       });
 
+      it("the calling node counts as live to itself: one offline flag per user when a deregistered node drains", async function () {
+        const self = { nodeId: "self", url: "http://self" };
+        await engine.membership.register(self, 60_000);
+        await engine.presence.add("u1", "self", "c1");
+        expect(await engine.presence.add("u1", "self", "c2")).to.equal(false);
+        await engine.membership.deregister("self");
+        expect(await engine.presence.add("u1", "self", "c3")).to.equal(false);
+        expect(await engine.presence.remove("u1", "self", "c1")).to.equal(false);
+        expect(await engine.presence.remove("u1", "self", "c2")).to.equal(false);
+        expect(await engine.presence.remove("u1", "self", "c3")).to.equal(true);
+      });
+
       it("a re-registered node's presence counts again", async function () {
         const node = { nodeId: "back", url: "http://back" };
         await engine.membership.register(node, 60);
