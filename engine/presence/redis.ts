@@ -1,10 +1,15 @@
 // Presence in Redis: a hash per user (connId → nodeId), the unit of atomicity, and a set per node
 // (its index for clearNode). Whether a node is live is membership's answer, asked in a second
 // step: on a cluster a script may touch only one slot, and the user's and the nodes' keys differ.
-import type { ChainableCommander } from "ioredis";
 import type { Membership } from "../membership/types.js";
 import type { UserId } from "../protocol.js";
-import { inStages, replies, type RedisClient, type Step } from "../redis/connection.js";
+import {
+  eachInOneStage,
+  inStages,
+  replies,
+  type RedisClient,
+  type Step,
+} from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
 import { liveNodes } from "./live-nodes.js";
 import type { Presence } from "./types.js";
@@ -48,13 +53,9 @@ export class RedisPresence implements Presence {
 
   async online(userIds: readonly UserId[]): Promise<boolean[]> {
     if (userIds.length === 0) return [];
-    const nodesOf = (await inStages(this.redis, [
-      userIds.map(
-        (userId): Step =>
-          (p) =>
-            p.hvals(this.keys.userConnections(userId)),
-      ),
-    ])) as string[][];
+    const nodesOf = await eachInOneStage<UserId, string[]>(this.redis, userIds, (p, userId) =>
+      p.hvals(this.keys.userConnections(userId)),
+    );
     const live = await liveNodes(this.membership, nodesOf.flat());
     return nodesOf.map((nodes) => nodes.some((node) => live.has(node)));
   }
@@ -66,25 +67,26 @@ export class RedisPresence implements Presence {
       await this.redis.multi().smembers(set).del(set).exec(),
     );
     if (entries.length === 0) return [];
-    const users: UserId[] = [];
-    const steps = entries.map((entry): Step => {
+    const conns = entries.map((entry) => {
       const space = entry.lastIndexOf(" ");
-      const userId = entry.slice(0, space);
-      users.push(userId);
-      // Only if the connection is still this node's: each user's hash decides alone.
-      return (p: ChainableCommander) =>
-        p.heraldPresenceRemove(this.keys.userConnections(userId), entry.slice(space + 1), nodeId);
+      return { userId: entry.slice(0, space), connId: entry.slice(space + 1) };
     });
-    const lefts = (await inStages(this.redis, [steps])) as (string[] | null)[];
+    // Only if the connection is still this node's: each user's hash decides alone.
+    const lefts = await eachInOneStage<(typeof conns)[number], string[] | null>(
+      this.redis,
+      conns,
+      (p, { userId, connId }) =>
+        p.heraldPresenceRemove(this.keys.userConnections(userId), connId, nodeId),
+    );
     const live = await liveNodes(
       this.membership,
       lefts.flatMap((left) => left ?? []),
     );
-    const offline = users.filter((_, i) => {
+    const offline = conns.filter((_, i) => {
       const left = lefts[i];
       return left != null && !left.some((node) => live.has(node));
     });
-    return [...new Set(offline)];
+    return [...new Set(offline.map(({ userId }) => userId))];
   }
 
   async countByNode(nodeIds: readonly string[]): Promise<number[]> {

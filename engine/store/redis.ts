@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { compareStrings } from "../compare.js";
 import { hashToken, newToken } from "../ids.js";
 import type { MessagePush, UserId } from "../protocol.js";
-import { inStages, type RedisClient, type Step } from "../redis/connection.js";
+import { eachInOneStage, inStages, type RedisClient, type Step } from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
 import type {
   ChannelSummary,
@@ -61,13 +61,9 @@ export class RedisStore implements Store {
 
   async usersById(userIds: readonly UserId[]): Promise<(User | null)[]> {
     if (userIds.length === 0) return [];
-    const records = (await inStages(this.redis, [
-      userIds.map(
-        (id): Step =>
-          (p) =>
-            p.get(this.keys.user(id)),
-      ),
-    ])) as (string | null)[];
+    const records = await eachInOneStage<UserId, string | null>(this.redis, userIds, (p, id) =>
+      p.get(this.keys.user(id)),
+    );
     return records.map((record, i) =>
       record === null
         ? null
@@ -183,13 +179,9 @@ export class RedisStore implements Store {
   async listChannels(): Promise<ChannelSummary[]> {
     const names = await this.redis.smembers(this.keys.channelIndex());
     if (names.length === 0) return [];
-    const counts = (await inStages(this.redis, [
-      names.map(
-        (name): Step =>
-          (p) =>
-            p.scard(this.keys.channelMembers(name)),
-      ),
-    ])) as number[];
+    const counts = await eachInOneStage<string, number>(this.redis, names, (p, name) =>
+      p.scard(this.keys.channelMembers(name)),
+    );
     return names
       .map((name, i) => ({ name, members: counts[i]! }))
       .sort((a, b) => compareStrings(a.name, b.name));
@@ -237,13 +229,11 @@ export class RedisStore implements Store {
       ...channels.map((name): ConversationRef => ({ kind: "channel", name })),
     ];
     if (refs.length === 0) return [];
-    const lasts = (await inStages(this.redis, [
-      refs.map(
-        (ref): Step =>
-          (p) =>
-            p.hmget(this.keys.lastMessage(ref), "seq", "ts"),
-      ),
-    ])) as [string | null, string | null][];
+    const lasts = await eachInOneStage<ConversationRef, [string | null, string | null]>(
+      this.redis,
+      refs,
+      (p, ref) => p.hmget(this.keys.lastMessage(ref), "seq", "ts"),
+    );
     return refs
       .map((ref, i) => {
         const [seq, ts] = lasts[i]!;

@@ -1,6 +1,6 @@
 // Connect tokens in Redis: each under its hash with its TTL, indexed by session for logout.
 import { hashToken, newToken } from "../ids.js";
-import { inStages, replies, type RedisClient } from "../redis/connection.js";
+import { eachInOneStage, inStages, replies, type RedisClient } from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
 import { TOKEN_MEMORY_MS, type ConnectGrant, type TakeResult, type Tokens } from "./types.js";
 
@@ -47,6 +47,6 @@ export class RedisTokens implements Tokens {
     );
     // One UNLINK per token: on a cluster each token's key is in a slot of its own.
     if (hashes.length > 0)
-      await inStages(this.redis, [hashes.map((h) => (p) => p.unlink(this.keys.token(h)))]);
+      await eachInOneStage(this.redis, hashes, (p, hash) => p.unlink(this.keys.token(hash)));
   }
 }
