@@ -179,9 +179,10 @@ describe("redis cluster", function () {
       for (const id of nodeIds) expect(await a.bus.publish(topics.node(id), "x"), id).to.equal(0);
     });
 
-    it("spreads one prefix's state over all three masters", async function () {
+    it("spreads one prefix's state over all three masters: accounts, friendships and channels too", async function () {
       const engine = await open("spread:");
-      for (let i = 0; i < 12; i++) {
+      // 40 of each: the chance that per-entity tags leave a master without one is ~1e-7.
+      for (let i = 0; i < 40; i++) {
         const user = (await engine.store.createUser(`user${i}`, "h"))!;
         const session = await engine.store.createSession(user.userId, 60_000);
         await engine.tokens.issue(
@@ -193,13 +194,17 @@ describe("redis cluster", function () {
           { kind: "direct", a: user.userId, b: "peer" },
           message(user.userId, { to: "peer" }),
         );
+        await engine.store.requestFriend(user.userId, "peer");
+        await engine.store.joinChannel(`room${i}`, user.userId);
       }
       // (That every key starts with the prefix is proven on one server, in engine.test.ts.)
       const perMaster = await Promise.all(
         (engine.redis as Cluster).nodes("master").map((node) => node.keys("spread:*")),
       );
       expect(perMaster).to.have.length(3);
-      for (const keys of perMaster) expect(keys.length).to.be.greaterThan(0);
+      for (const keys of perMaster)
+        for (const kind of [/^spread:\{u:.*\}:user$/, /:friendship$/, /:members$/])
+          expect(keys.some((key) => kind.test(key))).to.equal(true, String(kind));
     });
 
     it("multi-slot operations (tokens, presence, directs, revocation, clearNode) behave as on one server", async function () {

@@ -113,9 +113,8 @@ export class RedisStore implements Store {
 
   async friendLists(userId: UserId): Promise<FriendLists> {
     const lists: FriendLists = { friends: [], incoming: [], outgoing: [] };
-    for (const [other, state] of indexEntries(
-      await this.redis.hgetall(this.keys.relations(userId)),
-    ))
+    const entries = indexEntries(await this.redis.hgetall(this.keys.relations(userId)));
+    for (const [other, state] of entries)
       if (state === "friends" || state === "incoming" || state === "outgoing")
         lists[state].push(other);
     return lists;
