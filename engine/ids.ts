@@ -1,6 +1,6 @@
 // Identifiers shared by both engines: tokens, their hashes and conversation keys.
 import { createHash, randomBytes } from "node:crypto";
-import type { ConversationRef } from "./types.js";
+import type { ConversationRef } from "./store/types.js";
 
 /** 256 random bits, base64url: session and connect tokens. */
 export function newToken(): string {

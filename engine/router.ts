@@ -1,7 +1,8 @@
 // Partition routing: rendezvous (highest-random-weight) hashing of a user id over the live
 // imServer nodes. Business and the nodes run this same function, so they agree on owners, and a
 // change of the node set only moves the users of the nodes that came or went.
-import type { NodeInfo } from "./types.js";
+import { compareStrings } from "./compare.js";
+import type { NodeInfo } from "./membership/types.js";
 
 /** FNV-1a, 32 bits. */
 function fnv1a(text: string): number {
@@ -32,9 +33,7 @@ export class PartitionRouter {
   }
 
   setNodes(nodes: readonly NodeInfo[]): void {
-    this.nodes = [...nodes].sort((a, b) =>
-      a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0,
-    );
+    this.nodes = [...nodes].sort((a, b) => compareStrings(a.nodeId, b.nodeId));
     this.seeds = this.nodes.map((node) => fnv1a(node.nodeId));
   }
 

@@ -4,12 +4,43 @@
 // same CommandDispatcher, actors and mailboxes as in partition mode. A receipt is settled by the
 // node that fanned the message out: `delivered` on the first ack reported by any node,
 // `offline` when no node holds the recipient, `failed` when no ack came in time.
-import type { Namespace, Server } from "socket.io";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+import type { Namespace, Server, ServerOptions } from "socket.io";
 import type { Logger } from "../config/logger.js";
 import type { ReceiptPush, ReceiptStatus, UserId } from "../engine/protocol.js";
-import type { Presence, SocketAdapterHandle } from "../engine/types.js";
+import { duplicate, isCluster, quit } from "../engine/redis/connection.js";
+import { RedisEngine } from "../engine/redis/redis-engine.js";
+import type { Engine, Presence } from "../engine/types.js";
 import { encode, type NodeCommand } from "../engine/wire.js";
 import { wantsReceipt, type CommandDispatcher } from "./command-dispatcher.js";
+
+// TODO(merge): a shim so adapter mode keeps working on the engine branch, whose Engine no longer
+// builds socket.io adapters; the server branch's server/socket-adapter.ts replaces it.
+export interface SocketAdapterHandle {
+  readonly adapter: ServerOptions["adapter"];
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function socketAdapterShim(engine: Engine): SocketAdapterHandle | undefined {
+  if (!(engine instanceof RedisEngine)) return undefined;
+  const channelPrefix = `${engine.keys.prefix}socket.io`;
+  const pub = duplicate(engine.redis);
+  const sub = duplicate(engine.redis, true);
+  pub.on("error", () => {});
+  sub.on("error", () => {});
+  const adapter = isCluster(engine.redis)
+    ? createShardedAdapter(pub, sub, { channelPrefix, subscriptionMode: "static" })
+    : createAdapter(pub, sub, { key: channelPrefix });
+  return {
+    adapter,
+    async ready() {
+      if (isCluster(sub)) await sub.ssubscribe(`${channelPrefix}#/#`);
+      else await sub.ping();
+    },
+    close: () => Promise.all([quit(pub), quit(sub)]).then(() => {}),
+  };
+}
 
 /** Server-side events between nodes (never seen by clients). */
 const COMMAND_EVENT = "herald:command";

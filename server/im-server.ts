@@ -15,7 +15,7 @@ import { NodeView } from "../engine/node-view.js";
 import type { ConnectErrorCode, KickReason, UserId } from "../engine/protocol.js";
 import type { Engine, NodeInfo, Unsubscribe } from "../engine/types.js";
 import { encode, topics, type PresenceEvent } from "../engine/wire.js";
-import { AdapterFanout } from "./adapter-fanout.js";
+import { AdapterFanout, socketAdapterShim } from "./adapter-fanout.js";
 import { CommandDispatcher } from "./command-dispatcher.js";
 import {
   ConnectionActor,
@@ -152,7 +152,8 @@ class ImNode implements ImServer {
     });
     this.dispatcher.useTracker(this.tracker);
     // The memory engine has no adapter: one process, one node, the partition path does it all.
-    const adapter = config.router === "adapter" ? engine.socketAdapter?.() : undefined;
+    // TODO(merge): the server branch builds it with server/socket-adapter.ts.
+    const adapter = config.router === "adapter" ? socketAdapterShim(engine) : undefined;
     if (adapter) {
       const fanout = new AdapterFanout({
         io: this.io,

@@ -286,6 +286,7 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
 
         const accept = await h.api("POST", `/api/friends/${a.userId}`, { token: b.token });
         expect(accept.body).to.deep.equal({ status: "friends" });
+        await h.fakeNode("n1");
         await h.engine.presence.add(b.userId, "n1", "conn-b");
         const after = await h.api("GET", "/api/friends", { token: a.token });
         expect(after.body).to.deep.equal({
@@ -629,6 +630,7 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
       it("answers for the caller and friends only, leaving other ids out", async () => {
         const [a, b, stranger] = [await h.user(), await h.user(), await h.user()];
         await befriend(h, a, b);
+        await h.fakeNode("n1");
         await h.engine.presence.add(b.userId, "n1", "c1");
         await h.engine.presence.add(stranger.userId, "n1", "c2");
         const ids = [a.userId, b.userId, stranger.userId, "no-such-id"].join(",");

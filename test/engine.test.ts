@@ -5,14 +5,9 @@ import { expect } from "chai";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MemoryEngine } from "../engine/memory-engine.js";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
-import type { ConversationRef, Engine } from "../engine/types.js";
+import type { ConversationRef } from "../engine/types.js";
 import { topics } from "../engine/wire.js";
-import {
-  checkSocketAdapter,
-  collector,
-  describeEngineConformance,
-  message,
-} from "./helpers/engine-conformance.js";
+import { collector, describeEngineConformance, message } from "./helpers/engine-conformance.js";
 import { freePort, startRedis, type TestRedis } from "./helpers/redis.js";
 
 describeEngineConformance("memory", {
@@ -98,18 +93,6 @@ describe("engine: redis only", function () {
     await b.bus.subscribe(topics.node("n"), got.handler);
     expect(await a.bus.publish(topics.node("n"), "x")).to.equal(2);
     expect(await got.until(2)).to.deep.equal(["x", "x"]);
-  });
-
-  it("socketAdapter links two socket.io servers over Redis (room broadcast, server-side emit)", async function () {
-    server = await startRedis();
-    const a = await open(server.url);
-    const b = await open(server.url);
-    await checkSocketAdapter(a, b);
-  });
-
-  it("the memory engine has no socket adapter: socket.io keeps its in-memory default", function () {
-    const memory: Engine = new MemoryEngine();
-    expect(memory.socketAdapter?.()).to.equal(undefined);
   });
 
   it("ping rejects at once while Redis is down", async function () {

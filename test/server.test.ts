@@ -297,6 +297,7 @@ describe("imServer", function () {
     it("clears its own stale presence at start and publishes those users offline", async () => {
       const engine = new MemoryEngine();
       await engine.presence.add("ghost", NODE, "old-conn");
+      await engine.membership.register({ nodeId: "im-else", url: "http://im-else" }, 60_000);
       await engine.presence.add("other", "im-else", "conn");
       const node = await startNode({}, engine);
       expect(await engine.presence.online(["ghost", "other"])).to.deep.equal([false, true]);

@@ -1,6 +1,6 @@
 // Channels: kept membership, member-only posting and history, one push per node on post.
 import { randomUUID } from "node:crypto";
-import { compareStrings } from "../../client/compare.js";
+import { compareStrings } from "../../engine/compare.js";
 import type { MessagePush, UserId } from "../../engine/protocol.js";
 import { DomainError } from "../errors.js";
 import { pushAfterStore, type ServiceDeps } from "./deps.js";

@@ -191,6 +191,21 @@ export async function inStages(client: RedisClient, stages: Step[][]): Promise<u
   return all;
 }
 
+/** `inStages` with one stage of one command per item; resolves to their replies, in order. */
+export async function eachInOneStage<Item, Reply>(
+  client: RedisClient,
+  items: readonly Item[],
+  command: (pipeline: ChainableCommander, item: Item) => unknown,
+): Promise<Reply[]> {
+  return (await inStages(client, [
+    items.map(
+      (item): Step =>
+        (p) =>
+          command(p, item),
+    ),
+  ])) as Reply[];
+}
+
 /** The replies of a pipeline or MULTI; the first failed command's error is thrown. */
 export function replies<T extends unknown[]>(results: [Error | null, unknown][] | null): T {
   // exec() answers null only for a MULTI aborted by WATCH, which this engine never uses.

@@ -1,9 +1,22 @@
 // The one place that knows Redis key and channel names. Every name starts with the configured
 // prefix. Keys that one Lua script or MULTI touches together share a hash tag ({...}), so they
-// land in one slot and the same scripts run unchanged on Redis Cluster.
+// land in one slot and the same scripts run unchanged on Redis Cluster. Tags are per entity (a
+// user, a pair of users, a conversation or channel, a session), so a cluster spreads the load:
+//
+//   {u:<userId>}:…         a user's record and indexes (relations, channels, directs, connections)
+//   {d:<lo>:<hi>}:…        a pair: its friendship (the truth) and its direct conversation
+//   {c:<channel>}:…        a channel: its members, its change counter and its conversation
+//   {s:<sessionId>}…       a session and the index of its connect tokens
+//   {nodes}:…              membership (a handful of nodes, read whole)
+//   username:<lower>, token:<hash>, presence:node:<id>, channels, claim:<key>: one key each
+//
+// A change over several entities runs one slot at a time: the entity's own key decides
+// atomically (a pair's friendship, a channel's members), then the per-user indexes follow. An
+// index entry carries the version of the change it mirrors and only a newer one replaces it, so
+// indexes written in any order still end as the truth (see heraldIndexSet in ./scripts.ts).
 import { conversationKey } from "../ids.js";
 import type { UserId } from "../protocol.js";
-import type { ConversationRef } from "../types.js";
+import type { ConversationRef } from "../store/types.js";
 
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -14,14 +27,15 @@ export class RedisKeys {
     return this.prefix + topic;
   }
 
-  // Accounts: the username index and the records change together (createUser).
-  /** Hash: lower-cased username → userId. */
-  usernames(): string {
-    return `${this.prefix}{users}:by-name`;
+  // Accounts: the name's key is claimed (SET NX) after the record is written, so a taken name
+  // always has its record.
+  /** String: the userId owning a lower-cased username. */
+  username(lowerName: string): string {
+    return `${this.prefix}username:${lowerName}`;
   }
-  /** Hash: userId → JSON {username, passwordHash}. */
-  users(): string {
-    return `${this.prefix}{users}:records`;
+  /** String: JSON {username, passwordHash}. */
+  user(userId: UserId): string {
+    return `${this.prefix}{u:${userId}}:user`;
   }
 
   // A session and its connect tokens share the session's tag, so logout can later be one step.
@@ -38,34 +52,43 @@ export class RedisKeys {
     return `${this.prefix}token:${tokenHash}`;
   }
 
-  // Presence: the per-user hash is the unit of atomicity (came online / went offline).
+  // Presence: the per-user hash is the unit of atomicity (came online / went offline); the
+  // node's set is its index for clearNode.
   /** Hash: connId → nodeId. */
   userConnections(userId: UserId): string {
-    return `${this.prefix}presence:user:${userId}`;
+    return `${this.prefix}{u:${userId}}:connections`;
   }
   /** Set: "userId connId" of every connection a node holds. */
   nodeConnections(nodeId: string): string {
     return `${this.prefix}presence:node:${nodeId}`;
   }
 
-  // The social graph: a friendship transition changes both users' hashes at once.
-  /** Hash: other userId → "friends" | "outgoing" | "incoming", as seen from `userId`. */
+  // The social graph: the pair's key is the truth, each user's hash an index of it.
+  /** Hash {state: "friends" | "lo" | "hi" (who asked) | "none", version}, of a pair of users. */
+  friendship(a: UserId, b: UserId): string {
+    return `${this.prefix}{${conversationKey({ kind: "direct", a, b })}}:friendship`;
+  }
+  /** Hash: other userId → "<version> <state as seen from userId>" (heraldIndexSet). */
   relations(userId: UserId): string {
-    return `${this.prefix}{rel}:${userId}`;
+    return `${this.prefix}{u:${userId}}:relations`;
   }
 
-  // Channel membership: the index, a channel's members and a user's channels change together.
-  /** Hash: channel name → member count. A channel exists once it is in here. */
+  // Channels: the members set is the truth, the user's hash an index of it.
+  /** Set: the names of every channel ever joined (listChannels). */
   channelIndex(): string {
-    return `${this.prefix}{chan}:index`;
+    return `${this.prefix}channels`;
   }
   /** Set: the channel's member ids. */
   channelMembers(name: string): string {
-    return `${this.prefix}{chan}:members:${name}`;
+    return `${this.prefix}{${conversationKey({ kind: "channel", name })}}:members`;
   }
-  /** Set: the names of the channels a user is in. */
+  /** String: the channel's change counter; the channel exists once this does. */
+  channelVersion(name: string): string {
+    return `${this.prefix}{${conversationKey({ kind: "channel", name })}}:version`;
+  }
+  /** Hash: channel name → "<version> in" | "<version> out" (heraldIndexSet). */
   channelsOf(userId: UserId): string {
-    return `${this.prefix}{chan}:of:${userId}`;
+    return `${this.prefix}{u:${userId}}:channels`;
   }
 
   // A conversation's own keys share its tag: appendMessage writes both in one script.
@@ -79,7 +102,7 @@ export class RedisKeys {
   }
   /** Sorted set: the peers a user has a direct conversation with, scored by its last ts. */
   directsOf(userId: UserId): string {
-    return `${this.prefix}directs:${userId}`;
+    return `${this.prefix}{u:${userId}}:directs`;
   }
 
   // Membership: the node entries and their id set are pruned together.

@@ -6,24 +6,6 @@ import type { Result } from "ioredis";
 import type { RedisClient } from "./connection.js";
 
 const scripts = {
-  /** KEYS usernames, users · ARGV lowerName, userId, record → 1 created, 0 name taken. */
-  heraldCreateUser: {
-    numberOfKeys: 2,
-    lua: `
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-return 1`,
-  },
-  /** KEYS usernames, users · ARGV lowerName → [userId, record] or nil. */
-  heraldUserByName: {
-    numberOfKeys: 2,
-    lua: `
-local id = redis.call('HGET', KEYS[1], ARGV[1])
-if not id then return false end
-local record = redis.call('HGET', KEYS[2], id)
-if not record then return false end
-return {id, record}`,
-  },
   /** KEYS token · → [grant, remaining ms of the key's TTL] or nil; the token is gone after. */
   heraldTakeToken: {
     numberOfKeys: 1,
@@ -34,69 +16,96 @@ local ttl = redis.call('PTTL', KEYS[1])
 redis.call('DEL', KEYS[1])
 return {grant, ttl}`,
   },
-  /** KEYS userConnections · ARGV connId, nodeId → 1 when the user had no connection before. */
+  /**
+   * KEYS userConnections · ARGV connId, nodeId → the user's other connections before it, flat:
+   * [connId, nodeId, connId, nodeId, …] (the caller asks membership whether any was live).
+   */
   heraldPresenceAdd: {
     numberOfKeys: 1,
     lua: `
-local before = redis.call('HLEN', KEYS[1])
+local before = redis.call('HGETALL', KEYS[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if before == 0 then return 1 end
-return 0`,
+local others = {}
+for i = 1, #before, 2 do
+  if before[i] ~= ARGV[1] then
+    others[#others + 1] = before[i]
+    others[#others + 1] = before[i + 1]
+  end
+end
+return others`,
   },
   /**
-   * KEYS userConnections · ARGV connId[, nodeId] → 1 when that was the user's last connection.
-   * With nodeId, only a connection held by that node is removed (clearNode).
+   * KEYS userConnections · ARGV connId[, nodeId] → the nodes of the user's connections left, or
+   * nil when there was no such connection. With nodeId, only a connection held by that node is
+   * removed (clearNode, pruning).
    */
   heraldPresenceRemove: {
     numberOfKeys: 1,
     lua: `
-if ARGV[2] and redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
-if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
-return 0`,
+local node = redis.call('HGET', KEYS[1], ARGV[1])
+if not node or (ARGV[2] and node ~= ARGV[2]) then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return redis.call('HVALS', KEYS[1])`,
   },
-  /** KEYS relations(from), relations(to) · ARGV from, to → "pending" | "friends". */
+  /**
+   * KEYS friendship · ARGV from → [reply, state, asker, version]: asks, or accepts the other's
+   * request; the state after, and who asked while it is pending.
+   */
   heraldRequestFriend: {
-    numberOfKeys: 2,
+    numberOfKeys: 1,
     lua: `
-local state = redis.call('HGET', KEYS[1], ARGV[2])
-if state == 'friends' then return 'friends' end
-if state == 'incoming' then
-  redis.call('HSET', KEYS[1], ARGV[2], 'friends')
-  redis.call('HSET', KEYS[2], ARGV[1], 'friends')
-  return 'friends'
+local f = redis.call('HMGET', KEYS[1], 'state', 'asker', 'version')
+local state, asker, version = f[1], f[2], tonumber(f[3]) or 0
+if state == 'friends' then return {'friends', 'friends', '', version} end
+if state == 'pending' and asker ~= ARGV[1] then
+  version = version + 1
+  redis.call('HSET', KEYS[1], 'state', 'friends', 'asker', '', 'version', version)
+  return {'friends', 'friends', '', version}
 end
-redis.call('HSET', KEYS[1], ARGV[2], 'outgoing')
-redis.call('HSET', KEYS[2], ARGV[1], 'incoming')
-return 'pending'`,
+if state ~= 'pending' then
+  version = version + 1
+  redis.call('HSET', KEYS[1], 'state', 'pending', 'asker', ARGV[1], 'version', version)
+end
+return {'pending', 'pending', ARGV[1], version}`,
   },
-  /** KEYS relations(a), relations(b) · ARGV a, b: unfriend, cancel or decline. */
+  /** KEYS friendship → the version after unfriending, cancelling or declining (0: never asked). */
   heraldRemoveFriend: {
+    numberOfKeys: 1,
+    lua: `
+local f = redis.call('HMGET', KEYS[1], 'state', 'version')
+local version = tonumber(f[2]) or 0
+if f[1] == 'friends' or f[1] == 'pending' then
+  version = version + 1
+  redis.call('HSET', KEYS[1], 'state', 'none', 'asker', '', 'version', version)
+end
+return version`,
+  },
+  /** KEYS channelMembers, channelVersion · ARGV userId → the channel's version after. */
+  heraldJoinChannel: {
     numberOfKeys: 2,
     lua: `
-redis.call('HDEL', KEYS[1], ARGV[2])
-redis.call('HDEL', KEYS[2], ARGV[1])
-return 1`,
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then return redis.call('INCR', KEYS[2]) end
+return redis.call('INCRBY', KEYS[2], 0)`,
   },
-  /** KEYS channelIndex, channelMembers, channelsOf · ARGV name, userId. */
-  heraldJoinChannel: {
-    numberOfKeys: 3,
-    lua: `
-if redis.call('SADD', KEYS[2], ARGV[2]) == 1 then
-  redis.call('SADD', KEYS[3], ARGV[1])
-  redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-end
-return 1`,
-  },
-  /** KEYS channelIndex, channelMembers, channelsOf · ARGV name, userId → 0 unknown channel. */
+  /** KEYS channelMembers, channelVersion · ARGV userId → the version after; 0: unknown channel. */
   heraldLeaveChannel: {
-    numberOfKeys: 3,
+    numberOfKeys: 2,
     lua: `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-if redis.call('SREM', KEYS[2], ARGV[2]) == 1 then
-  redis.call('SREM', KEYS[3], ARGV[1])
-  redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
-end
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+if redis.call('SREM', KEYS[1], ARGV[1]) == 1 then return redis.call('INCR', KEYS[2]) end
+return redis.call('INCRBY', KEYS[2], 0)`,
+  },
+  /**
+   * KEYS index · ARGV field, version, value: sets the field to "<version> <value>" unless it
+   * holds that version or a newer one, so a user's index written after the truth (a friendship,
+   * a channel's members) ends as the newest change whatever order the writes arrive in.
+   */
+  heraldIndexSet: {
+    numberOfKeys: 1,
+    lua: `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and tonumber(string.match(current, '^%d+')) >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. ARGV[3])
 return 1`,
   },
   /** KEYS messages, lastMessage · ARGV message JSON (stored as is), ts → the message's seq. */
@@ -121,50 +130,25 @@ return 1`,
 // ioredis' documented way to type commands added by defineCommand.
 declare module "ioredis" {
   interface RedisCommander<Context> {
-    heraldCreateUser(
-      usernames: string,
-      users: string,
-      lowerName: string,
-      userId: string,
-      record: string,
-    ): Result<number, Context>;
-    heraldUserByName(
-      usernames: string,
-      users: string,
-      lowerName: string,
-    ): Result<[string, string] | null, Context>;
     heraldTakeToken(token: string): Result<[string, number] | null, Context>;
-    heraldPresenceAdd(userConns: string, connId: string, nodeId: string): Result<number, Context>;
+    heraldPresenceAdd(userConns: string, connId: string, nodeId: string): Result<string[], Context>;
     heraldPresenceRemove(
       userConns: string,
       connId: string,
       ...onlyOnNode: [] | [string]
-    ): Result<number, Context>;
+    ): Result<string[] | null, Context>;
     heraldRequestFriend(
-      fromRelations: string,
-      toRelations: string,
+      friendship: string,
       from: string,
-      to: string,
-    ): Result<"pending" | "friends", Context>;
-    heraldRemoveFriend(
-      aRelations: string,
-      bRelations: string,
-      a: string,
-      b: string,
-    ): Result<number, Context>;
-    heraldJoinChannel(
+    ): Result<["pending" | "friends", "pending" | "friends", string, number], Context>;
+    heraldRemoveFriend(friendship: string): Result<number, Context>;
+    heraldJoinChannel(members: string, version: string, userId: string): Result<number, Context>;
+    heraldLeaveChannel(members: string, version: string, userId: string): Result<number, Context>;
+    heraldIndexSet(
       index: string,
-      members: string,
-      channelsOf: string,
-      name: string,
-      userId: string,
-    ): Result<number, Context>;
-    heraldLeaveChannel(
-      index: string,
-      members: string,
-      channelsOf: string,
-      name: string,
-      userId: string,
+      field: string,
+      version: string,
+      value: string,
     ): Result<number, Context>;
     heraldAppendMessage(
       messages: string,

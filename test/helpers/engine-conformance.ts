@@ -2,12 +2,8 @@
 // engine, so test/engine.test.ts runs it for the memory twin and Redis and test/cluster.test.ts
 // for a Redis Cluster.
 import { expect } from "chai";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Server } from "socket.io";
-import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
-import { compareStrings } from "../../client/compare.js";
+import { compareStrings } from "../../engine/compare.js";
 import { hashToken } from "../../engine/ids.js";
 import type { MessagePush } from "../../engine/protocol.js";
 import type { ConnectGrant, ConversationRef, Engine, NewMessage } from "../../engine/types.js";
@@ -261,6 +257,12 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
     });
 
     describe("presence", function () {
+      // Connections count only while their node is live in membership.
+      beforeEach(async function () {
+        for (const nodeId of ["n1", "n2", "n3"])
+          await engine.membership.register({ nodeId, url: `http://${nodeId}` }, 60_000);
+      });
+
       it("tells when a user comes online and goes offline across several devices", async function () {
         expect(await engine.presence.add("u1", "n1", "c1")).to.equal(true);
         expect(await engine.presence.add("u1", "n2", "c2")).to.equal(false);
@@ -327,6 +329,70 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         await engine.presence.clearNode("n1");
         expect(await engine.presence.countByNode(["n1", "n2"])).to.deep.equal([0, 1]);
         expect(await engine.presence.countByNode([])).to.deep.equal([]);
+      });
+
+      it("clearNode run by two survivors at once returns the users to one of them", async function () {
+        const other = await sibling();
+        for (let i = 0; i < 10; i++) await engine.presence.add(`u${i}`, "n1", `c${i}`);
+        const [one, two] = await Promise.all([
+          engine.presence.clearNode("n1"),
+          other.presence.clearNode("n1"),
+        ]);
+        expect(sorted([...one, ...two])).to.deep.equal(
+          sorted(Array.from({ length: 10 }, (_, i) => `u${i}`)),
+        );
+        expect(Math.min(one.length, two.length)).to.equal(0);
+      });
+
+      it("presence lapses for a node that vanished while no survivor ran", async function () {
+        await engine.membership.register({ nodeId: "gone", url: "http://gone" }, 60);
+        await engine.presence.add("solo", "gone", "c1");
+        await engine.presence.add("solo", "gone", "c2");
+        await engine.presence.add("both", "gone", "c3");
+        await engine.presence.add("both", "n1", "c4");
+        await engine.presence.add("later", "gone", "c5");
+        await engine.presence.add("leaver", "gone", "c6");
+        await engine.presence.add("leaver", "n1", "c7");
+        expect(await engine.presence.online(["solo", "both"])).to.deep.equal([true, true]);
+        expect(await engine.presence.countByNode(["gone"])).to.deep.equal([5]);
+        await sleep(120); // no heartbeat, no clearNode: the entry just lapses
+        expect(await engine.presence.online(["solo", "both", "later"])).to.deep.equal([
+          false,
+          true,
+          false,
+        ]);
+        expect(await engine.presence.countByNode(["gone", "n1"])).to.deep.equal([0, 2]);
+        // Its connections no longer count for the user's transitions either.
+        expect(await engine.presence.add("later", "n2", "c8")).to.equal(true);
+        expect(await engine.presence.remove("leaver", "n1", "c7")).to.equal(true);
+        expect(await engine.presence.online(["later", "leaver"])).to.deep.equal([true, false]);
+      });
+
+      it("the calling node counts as live to itself: one offline flag per user when a deregistered node drains", async function () {
+        const self = { nodeId: "self", url: "http://self" };
+        await engine.membership.register(self, 60_000);
+        await engine.presence.add("u1", "self", "c1");
+        expect(await engine.presence.add("u1", "self", "c2")).to.equal(false);
+        await engine.membership.deregister("self");
+        expect(await engine.presence.add("u1", "self", "c3")).to.equal(false);
+        expect(await engine.presence.remove("u1", "self", "c1")).to.equal(false);
+        expect(await engine.presence.remove("u1", "self", "c2")).to.equal(false);
+        expect(await engine.presence.remove("u1", "self", "c3")).to.equal(true);
+      });
+
+      it("a re-registered node's presence counts again", async function () {
+        const node = { nodeId: "back", url: "http://back" };
+        await engine.membership.register(node, 60);
+        await engine.presence.add("u1", "back", "c1");
+        await engine.presence.add("u2", "back", "c2");
+        await sleep(120);
+        expect(await engine.presence.online(["u1", "u2"])).to.deep.equal([false, false]);
+        expect(await engine.presence.countByNode(["back"])).to.deep.equal([0]);
+        expect(await engine.membership.heartbeat(node, 60_000)).to.equal(true);
+        expect(await engine.presence.online(["u1", "u2"])).to.deep.equal([true, true]);
+        expect(await engine.presence.countByNode(["back"])).to.deep.equal([2]);
+        // A survivor that clears it after all gets its users once.
+        expect(sorted(await engine.presence.clearNode("back"))).to.deep.equal(["u1", "u2"]);
       });
     });
 
@@ -468,6 +534,31 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         ]);
         expect(sorted(answers)).to.deep.equal(["friends", "pending"]);
         expect(await states("a", "b")).to.deep.equal(["friends", "friends"]);
+        expect((await engine.store.friendLists("a")).friends).to.deep.equal(["b"]);
+        expect((await engine.store.friendLists("b")).friends).to.deep.equal(["a"]);
+      });
+
+      it("concurrent requests and removals leave both lists agreeing with friendState", async function () {
+        const other = await sibling();
+        for (let round = 0; round < 10; round++) {
+          await Promise.all([
+            engine.store.requestFriend("a", "b"),
+            other.store.removeFriend("b", "a"),
+            other.store.requestFriend("b", "a"),
+          ]);
+          const [seenByA, seenByB] = await states("a", "b");
+          const listed = async (user: string, peer: string) => {
+            const lists = await engine.store.friendLists(user);
+            const found = (["friends", "incoming", "outgoing"] as const).filter((k) =>
+              lists[k].includes(peer),
+            );
+            return found[0] ?? "none";
+          };
+          expect([await listed("a", "b"), await listed("b", "a")]).to.deep.equal([
+            seenByA,
+            seenByB,
+          ]);
+        }
       });
 
       it("friendLists sorts each relation into its list", async function () {
@@ -535,6 +626,21 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         expect(sorted(await engine.store.channelMembers("busy"))).to.deep.equal(
           sorted(users.slice(10)),
         );
+      });
+
+      it("concurrent joins and leaves of one user leave channelsOf agreeing with isMember", async function () {
+        const other = await sibling();
+        for (let round = 0; round < 10; round++) {
+          await Promise.all([
+            engine.store.joinChannel("flip", "u1"),
+            other.store.leaveChannel("flip", "u1"),
+            other.store.joinChannel("flip", "u1"),
+            engine.store.leaveChannel("flip", "u1"),
+          ]);
+          const member = await engine.store.isMember("flip", "u1");
+          expect(await engine.store.channelsOf("u1")).to.deep.equal(member ? ["flip"] : []);
+          expect(await engine.store.channelMembers("flip")).to.deep.equal(member ? ["u1"] : []);
+        }
       });
     });
 
@@ -669,6 +775,21 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         expect((await engine.membership.list()).map((n) => n.nodeId)).to.deep.equal(["im-1"]);
       });
 
+      it("live answers for each asked node, in order", async function () {
+        await engine.membership.register(n1, 10_000);
+        await engine.membership.register(n2, 60);
+        expect(await engine.membership.live(["im-2", "im-9", "im-1"])).to.deep.equal([
+          true,
+          false,
+          true,
+        ]);
+        await sleep(120);
+        expect(await engine.membership.live(["im-1", "im-2"])).to.deep.equal([true, false]);
+        await engine.membership.deregister("im-1");
+        expect(await engine.membership.live(["im-1"])).to.deep.equal([false]);
+        expect(await engine.membership.live([])).to.deep.equal([]);
+      });
+
       it("drops a node whose TTL ran out; a heartbeat keeps it, and brings it back", async function () {
         await engine.membership.register(n1, 60);
         await engine.membership.register(n2, 60);
@@ -697,56 +818,4 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
       });
     });
   });
-}
-
-/**
- * Proves an engine's socket.io adapter links two servers: a room broadcast and a server-side
- * emit from one reach a client and the handlers of the other. Resolves once both arrived and
- * `whileLinked` (checks made before the servers close) resolved.
- */
-export async function checkSocketAdapter(
-  one: Engine,
-  two: Engine,
-  whileLinked: () => Promise<void> = async () => {},
-): Promise<void> {
-  const servers: Server[] = [];
-  const clients: ClientSocket[] = [];
-  try {
-    const start = async (engine: Engine) => {
-      const handle = engine.socketAdapter?.();
-      expect(handle, "socketAdapter()").to.not.equal(undefined);
-      const http = createServer();
-      const io = new Server(http, { transports: ["websocket"] });
-      io.adapter(handle!.adapter!);
-      servers.push(io);
-      await handle!.ready();
-      await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-      return { io, port: (http.address() as AddressInfo).port };
-    };
-    const a = await start(one);
-    const b = await start(two);
-    b.io.on("connection", (socket) => void socket.join("room"));
-    const client = connectClient(`http://127.0.0.1:${b.port}`, {
-      transports: ["websocket"],
-      reconnection: false,
-    });
-    clients.push(client);
-    const joined = new Promise<void>((resolve) => b.io.once("connection", () => resolve()));
-    const pushed = new Promise<unknown>((resolve) => client.once("hello", resolve));
-    const emitted = new Promise<unknown>((resolve) => b.io.on("herald:test", resolve));
-    await joined;
-    a.io.to("room").emit("hello", { from: "a" });
-    a.io.serverSideEmit("herald:test", "from a");
-    const within = <T>(what: string, promise: Promise<T>) =>
-      Promise.race([
-        promise,
-        sleep(3_000).then(() => Promise.reject(new Error(`${what} did not arrive in 3 s`))),
-      ]);
-    expect(await within("the room broadcast", pushed)).to.deep.equal({ from: "a" });
-    expect(await within("the server-side emit", emitted)).to.equal("from a");
-    await whileLinked();
-  } finally {
-    for (const client of clients) client.close();
-    await Promise.all(servers.map((io) => io.close()));
-  }
 }

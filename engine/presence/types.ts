@@ -1,0 +1,26 @@
+// Which users are connected where (Centrifuge's PresenceManager). Twins: ./memory.ts, ./redis.ts.
+import type { UserId } from "../protocol.js";
+
+/**
+ * A user may hold several connections (devices). A connection counts only while its node is live
+ * in membership (its heartbeat keeps it): the presence of a node that vanished lapses with its
+ * membership entry, even if no survivor ever clears it, and counts again if the node registers
+ * again. Entries of dead nodes are cleaned lazily (clearNode, or the user's next add). To add and
+ * remove, the calling node counts as live: it holds those connections, even while its own entry
+ * has lapsed (a Redis outage) or is gone (a drain).
+ */
+export interface Presence {
+  /** Records a connection; true when it is the user's first live one (the user came online). */
+  add(userId: UserId, nodeId: string, connId: string): Promise<boolean>;
+  /** Removes a connection; true when none is left on a live node (the user went offline). */
+  remove(userId: UserId, nodeId: string, connId: string): Promise<boolean>;
+  /** Online flag per asked id, in the same order. */
+  online(userIds: readonly UserId[]): Promise<boolean[]>;
+  /**
+   * Forgets every connection held by a node (its restart or death); resolves to the users left
+   * with no connection on a live node. Idempotent: only the first of concurrent callers gets them.
+   */
+  clearNode(nodeId: string): Promise<UserId[]>;
+  /** Connections held by each asked node, in the same order; 0 for a node that is not live. */
+  countByNode(nodeIds: readonly string[]): Promise<number[]>;
+}

@@ -1,0 +1,254 @@
+// The store in Redis. Each entity's keys carry its own hash tag (engine/redis/keys.ts), so a cluster
+// spreads accounts, friendships and channels; a change over several entities runs one slot at a
+// time: the entity's key decides, then the users' indexes follow (versioned, heraldIndexSet).
+import { randomUUID } from "node:crypto";
+import { compareStrings } from "../compare.js";
+import { hashToken, newToken } from "../ids.js";
+import type { MessagePush, UserId } from "../protocol.js";
+import { eachInOneStage, inStages, type RedisClient, type Step } from "../redis/connection.js";
+import type { RedisKeys } from "../redis/keys.js";
+import type {
+  ChannelSummary,
+  ConversationRef,
+  ConversationSummary,
+  FriendLists,
+  FriendState,
+  NewMessage,
+  Session,
+  Store,
+  User,
+  UserRecord,
+} from "./types.js";
+
+interface StoredUser {
+  username: string;
+  passwordHash: string;
+}
+
+/** A friendship as its pair's key holds it: `asker` is who asked, while it is pending. */
+interface Friendship {
+  state: "friends" | "pending" | "none";
+  asker: string;
+  version: number;
+}
+
+export class RedisStore implements Store {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async createUser(username: string, passwordHash: string): Promise<User | null> {
+    const userId = randomUUID();
+    const record: StoredUser = { username, passwordHash };
+    // The record first, then the name (SET NX decides who gets it): a taken name always has
+    // its record. A loser's record is unreachable (no name, an id nobody knows); drop it.
+    await this.redis.set(this.keys.user(userId), JSON.stringify(record));
+    const claimed = await this.redis.set(this.keys.username(username.toLowerCase()), userId, "NX");
+    if (claimed === "OK") return { userId, username };
+    await this.redis.del(this.keys.user(userId));
+    return null;
+  }
+
+  async userByName(username: string): Promise<UserRecord | null> {
+    const userId = await this.redis.get(this.keys.username(username.toLowerCase()));
+    if (userId === null) return null;
+    const record = await this.redis.get(this.keys.user(userId));
+    if (record === null) return null;
+    const { username: name, passwordHash } = JSON.parse(record) as StoredUser;
+    return { userId, username: name, passwordHash };
+  }
+
+  async usersById(userIds: readonly UserId[]): Promise<(User | null)[]> {
+    if (userIds.length === 0) return [];
+    const records = await eachInOneStage<UserId, string | null>(this.redis, userIds, (p, id) =>
+      p.get(this.keys.user(id)),
+    );
+    return records.map((record, i) =>
+      record === null
+        ? null
+        : { userId: userIds[i]!, username: (JSON.parse(record) as StoredUser).username },
+    );
+  }
+
+  async createSession(
+    userId: UserId,
+    ttlMs: number,
+  ): Promise<{ token: string; sessionId: string }> {
+    const token = newToken();
+    const sessionId = hashToken(token);
+    await this.redis.set(this.keys.session(sessionId), userId, "PX", Math.max(1, Math.ceil(ttlMs)));
+    return { token, sessionId };
+  }
+
+  async sessionByToken(token: string): Promise<Session | null> {
+    const sessionId = hashToken(token);
+    const userId = await this.redis.get(this.keys.session(sessionId));
+    return userId === null ? null : { sessionId, userId };
+  }
+
+  async deleteSession(sessionId: string): Promise<void> {
+    await this.redis.del(this.keys.session(sessionId));
+  }
+
+  async requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends"> {
+    const [reply, state, asker, version] = await this.redis.heraldRequestFriend(
+      this.keys.friendship(from, to),
+      from,
+    );
+    await this.indexFriendship(from, to, { state, asker, version });
+    return reply;
+  }
+
+  async removeFriend(a: UserId, b: UserId): Promise<void> {
+    const version = await this.redis.heraldRemoveFriend(this.keys.friendship(a, b));
+    // Mirrored even when nothing changed, so a repeat repairs an index a crash left behind.
+    if (version > 0) await this.indexFriendship(a, b, { state: "none", asker: "", version });
+  }
+
+  async friendState(a: UserId, b: UserId): Promise<FriendState> {
+    const [state, asker] = await this.redis.hmget(this.keys.friendship(a, b), "state", "asker");
+    return seenBy(a, { state: (state ?? "none") as Friendship["state"], asker: asker ?? "" });
+  }
+
+  async friendLists(userId: UserId): Promise<FriendLists> {
+    const lists: FriendLists = { friends: [], incoming: [], outgoing: [] };
+    const entries = indexEntries(await this.redis.hgetall(this.keys.relations(userId)));
+    for (const [other, state] of entries)
+      if (state === "friends" || state === "incoming" || state === "outgoing")
+        lists[state].push(other);
+    return lists;
+  }
+
+  /** Writes a friendship's state into both users' indexes. */
+  private async indexFriendship(a: UserId, b: UserId, friendship: Friendship): Promise<void> {
+    const version = String(friendship.version);
+    await inStages(this.redis, [
+      [
+        (p) => p.heraldIndexSet(this.keys.relations(a), b, version, seenBy(a, friendship)),
+        (p) => p.heraldIndexSet(this.keys.relations(b), a, version, seenBy(b, friendship)),
+      ],
+    ]);
+  }
+
+  async joinChannel(name: string, userId: UserId): Promise<void> {
+    // The name into the index first, so listChannels never misses a channel that exists.
+    const [, version] = (await inStages(this.redis, [
+      [(p) => p.sadd(this.keys.channelIndex(), name)],
+      [
+        (p) =>
+          p.heraldJoinChannel(
+            this.keys.channelMembers(name),
+            this.keys.channelVersion(name),
+            userId,
+          ),
+      ],
+    ])) as [number, number];
+    await this.redis.heraldIndexSet(this.keys.channelsOf(userId), name, String(version), "in");
+  }
+
+  async leaveChannel(name: string, userId: UserId): Promise<boolean> {
+    const version = await this.redis.heraldLeaveChannel(
+      this.keys.channelMembers(name),
+      this.keys.channelVersion(name),
+      userId,
+    );
+    if (version === 0) return false;
+    await this.redis.heraldIndexSet(this.keys.channelsOf(userId), name, String(version), "out");
+    return true;
+  }
+
+  async channelExists(name: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.channelVersion(name))) === 1;
+  }
+
+  async isMember(name: string, userId: UserId): Promise<boolean> {
+    return (await this.redis.sismember(this.keys.channelMembers(name), userId)) === 1;
+  }
+
+  async channelMembers(name: string): Promise<UserId[]> {
+    return this.redis.smembers(this.keys.channelMembers(name));
+  }
+
+  async channelsOf(userId: UserId): Promise<string[]> {
+    const entries = indexEntries(await this.redis.hgetall(this.keys.channelsOf(userId)));
+    return entries.filter(([, state]) => state === "in").map(([name]) => name);
+  }
+
+  async listChannels(): Promise<ChannelSummary[]> {
+    const names = await this.redis.smembers(this.keys.channelIndex());
+    if (names.length === 0) return [];
+    const counts = await eachInOneStage<string, number>(this.redis, names, (p, name) =>
+      p.scard(this.keys.channelMembers(name)),
+    );
+    return names
+      .map((name, i) => ({ name, members: counts[i]! }))
+      .sort((a, b) => compareStrings(a.name, b.name));
+  }
+
+  async appendMessage(ref: ConversationRef, message: NewMessage): Promise<MessagePush> {
+    // Content is stored as the JSON the caller gave; seq is the list's length after RPUSH. The
+    // message first, then the two users' indexes (each in a slot of its own on a cluster).
+    const stages: Step[][] = [
+      [
+        (p) =>
+          p.heraldAppendMessage(
+            this.keys.messages(ref),
+            this.keys.lastMessage(ref),
+            JSON.stringify(message),
+            String(message.ts),
+          ),
+      ],
+    ];
+    if (ref.kind === "direct")
+      stages.push([
+        (p) => p.zadd(this.keys.directsOf(ref.a), "GT", message.ts, ref.b),
+        (p) => p.zadd(this.keys.directsOf(ref.b), "GT", message.ts, ref.a),
+      ]);
+    const [seq] = (await inStages(this.redis, stages)) as number[];
+    return { ...message, seq: seq! };
+  }
+
+  async history(ref: ConversationRef, after: number, limit: number): Promise<MessagePush[]> {
+    const start = after > 0 ? Math.floor(after) : 0;
+    const count = Math.floor(limit);
+    if (!(count > 0)) return [];
+    const stop = Number.isFinite(count) ? start + count - 1 : -1;
+    const items = await this.redis.lrange(this.keys.messages(ref), start, stop);
+    return items.map((json, i) => ({ ...(JSON.parse(json) as NewMessage), seq: start + i + 1 }));
+  }
+
+  async conversationsOf(userId: UserId): Promise<ConversationSummary[]> {
+    const [peers, channels] = await Promise.all([
+      this.redis.zrange(this.keys.directsOf(userId), 0, -1),
+      this.channelsOf(userId),
+    ]);
+    const refs: ConversationRef[] = [
+      ...peers.map((peer): ConversationRef => ({ kind: "direct", a: userId, b: peer })),
+      ...channels.map((name): ConversationRef => ({ kind: "channel", name })),
+    ];
+    if (refs.length === 0) return [];
+    const lasts = await eachInOneStage<ConversationRef, [string | null, string | null]>(
+      this.redis,
+      refs,
+      (p, ref) => p.hmget(this.keys.lastMessage(ref), "seq", "ts"),
+    );
+    return refs
+      .map((ref, i) => {
+        const [seq, ts] = lasts[i]!;
+        return { ref, lastSeq: Number(seq ?? 0), lastTs: Number(ts ?? 0) };
+      })
+      .sort((x, y) => y.lastTs - x.lastTs);
+  }
+}
+
+/** The friendship as `userId` sees it. */
+function seenBy(userId: UserId, { state, asker }: Omit<Friendship, "version">): FriendState {
+  if (state !== "pending") return state;
+  return asker === userId ? "outgoing" : "incoming";
+}
+
+/** A user's index hash (heraldIndexSet) as [field, value] without the versions. */
+function indexEntries(hash: Record<string, string>): [string, string][] {
+  return Object.entries(hash).map(([field, entry]) => [field, entry.slice(entry.indexOf(" ") + 1)]);
+}

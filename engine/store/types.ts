@@ -1,0 +1,77 @@
+// What must last: accounts, sessions, friendships, channels, history. Twins: ./memory.ts, ./redis.ts.
+import type { MessagePush, UserId } from "../protocol.js";
+
+export interface User {
+  userId: UserId;
+  username: string;
+}
+
+export interface UserRecord extends User {
+  passwordHash: string;
+}
+
+export interface Session {
+  sessionId: string;
+  userId: UserId;
+}
+
+export type FriendState = "none" | "friends" | "outgoing" | "incoming";
+
+export interface FriendLists {
+  friends: UserId[];
+  incoming: UserId[];
+  outgoing: UserId[];
+}
+
+/** A direct conversation is keyed by its two users, a channel by its name. */
+export type ConversationRef =
+  { kind: "direct"; a: UserId; b: UserId } | { kind: "channel"; name: string };
+
+/** A message before the store gives it its seq. */
+export type NewMessage = Omit<MessagePush, "seq">;
+
+export interface ConversationSummary {
+  ref: ConversationRef;
+  lastSeq: number;
+  lastTs: number;
+}
+
+export interface ChannelSummary {
+  name: string;
+  members: number;
+}
+
+export interface Store {
+  /** null when the username is taken, ignoring case. */
+  createUser(username: string, passwordHash: string): Promise<User | null>;
+  userByName(username: string): Promise<UserRecord | null>;
+  usersById(userIds: readonly UserId[]): Promise<(User | null)[]>;
+
+  /** Stores a session under the token's hash; the raw token is never stored. */
+  createSession(userId: UserId, ttlMs: number): Promise<{ token: string; sessionId: string }>;
+  sessionByToken(token: string): Promise<Session | null>;
+  deleteSession(sessionId: string): Promise<void>;
+
+  /** Requests friendship, or accepts the other's pending request; atomic. */
+  requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends">;
+  /** Unfriends, cancels or declines; idempotent. */
+  removeFriend(a: UserId, b: UserId): Promise<void>;
+  friendState(a: UserId, b: UserId): Promise<FriendState>;
+  friendLists(userId: UserId): Promise<FriendLists>;
+
+  joinChannel(name: string, userId: UserId): Promise<void>;
+  /** false when the channel does not exist. */
+  leaveChannel(name: string, userId: UserId): Promise<boolean>;
+  channelExists(name: string): Promise<boolean>;
+  isMember(name: string, userId: UserId): Promise<boolean>;
+  channelMembers(name: string): Promise<UserId[]>;
+  channelsOf(userId: UserId): Promise<string[]>;
+  listChannels(): Promise<ChannelSummary[]>;
+
+  /** Appends a message and gives it the conversation's next seq (1, 2, 3, ...); atomic. */
+  appendMessage(ref: ConversationRef, message: NewMessage): Promise<MessagePush>;
+  /** Messages with seq > after, in seq order, at most `limit`. */
+  history(ref: ConversationRef, after: number, limit: number): Promise<MessagePush[]>;
+  /** The user's direct conversations with a stored message and the channels they are in. */
+  conversationsOf(userId: UserId): Promise<ConversationSummary[]>;
+}
