@@ -17,8 +17,9 @@ import {
   type NodeEvent,
   type PushCommand,
 } from "../engine/wire.js";
+import type { Socket as ServerSocket } from "socket.io";
 import { startImServer, type ImServer } from "../server/im-server.js";
-import { outgoingBacklog, pendingAcks, textFrameHeader } from "../server/socket-internals.js";
+import { textFrameHeader } from "../server/socket-internals.js";
 
 const NODE = "im-test";
 const ACK_TIMEOUT_MS = 300;
@@ -175,7 +176,29 @@ async function until(check: () => boolean | Promise<boolean>, ms = 2_000, what =
   }
 }
 
-function serverSocket(node: Node, client: ClientSocket) {
+/** The ack handlers a server socket still holds (socket.io's private `acks` map). */
+function pendingAcks(socket: ServerSocket): number {
+  return (socket as unknown as { acks: Map<number, unknown> }).acks.size;
+}
+
+/**
+ * What waits to be sent on a server socket beyond its mailbox: engine.io's write buffer
+ * (packets), ws's buffered bytes and the TCP socket's.
+ */
+function outgoingBacklog(socket: ServerSocket) {
+  const conn = socket.conn as unknown as {
+    writeBuffer: unknown[];
+    transport: { socket?: { bufferedAmount?: number } };
+    request: { socket: import("node:net").Socket };
+  };
+  return {
+    packets: conn.writeBuffer.length,
+    wsBytes: conn.transport.socket?.bufferedAmount ?? 0,
+    tcpBytes: conn.request.socket.writableLength,
+  };
+}
+
+function serverSocket(node: Node, client: ClientSocket): ServerSocket {
   const socket = node.im.io.of("/").sockets.get(client.id!);
   if (!socket) throw new Error("no server socket");
   return socket;
@@ -687,7 +710,10 @@ describe("imServer", function () {
       const drained = node.im.drain();
       const during = await fetch(`${node.im.url}/health`);
       expect(during.status).to.equal(503);
-      expect(await during.json()).to.deep.equal({ status: "draining", nodeId: NODE });
+      expect(await during.json()).to.deep.equal({
+        error: { code: "unavailable", message: "draining" },
+        nodeId: NODE,
+      });
       release();
 
       for (const { value } of await Promise.all(kicked))
