@@ -30,6 +30,7 @@ async function startHeraldNode(): Promise<() => Promise<number>> {
     IM_NODE_ID: "bench-1",
     LOG_LEVEL: "silent",
     IM_MAILBOX_MAX: "100000",
+    IM_MAILBOX_MAX_BYTES: String(2 ** 30),
   });
   const engine = await RedisEngine.connect({ url: redisUrl, prefix: config.redisPrefix });
   const im = await startImServer({ config, engine, logger: createLogger("silent") });

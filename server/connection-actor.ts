@@ -4,22 +4,18 @@
 import type { Socket } from "socket.io";
 import type { UserId, KickReason } from "../engine/protocol.js";
 import type { CloseReason } from "./metrics.js";
-import {
-  batchWrites,
-  isWritable,
-  onTcpClosed,
-  onWritable,
-  terminate,
-  writePush,
-  writePushes,
-  type EncodedPush,
-} from "./socket-internals.js";
+import type { EncodedPush, SocketWriter } from "./socket-internals.js";
 
 export type ActorState = "authenticating" | "online" | "closing" | "closed";
 
 /** What an actor needs from its node: shared by every actor, so none holds its own copies. */
 export interface ActorHost {
+  /** Packets a mailbox may hold. */
   readonly mailboxMax: number;
+  /** Bytes a mailbox may hold (the sum of its pushes' encoded sizes). */
+  readonly mailboxMaxBytes: number;
+  /** How pushes reach sockets; read at each write, since a node may fall back at a handshake. */
+  readonly writer: SocketWriter;
   /** How long a closing connection may take to flush before it is dropped. */
   readonly closeGraceMs: number;
   /** Counts `count` packets written to a connection. */
@@ -41,6 +37,7 @@ export class ConnectionActor {
   /** The last push number delivered, so a user listed twice in one command gets it once. */
   lastPush = 0;
   private queue: EncodedPush[] = [];
+  private queuedBytes = 0;
   /** A flush is scheduled: more mail before it joins the same write. */
   private scheduled = false;
   private readonly stopWatching: () => void;
@@ -52,8 +49,8 @@ export class ConnectionActor {
     readonly sessionId: string,
     private readonly host: ActorHost,
   ) {
-    this.stopWatching = onWritable(socket, () => this.flush());
-    batchWrites(socket);
+    this.stopWatching = host.writer.onWritable(socket, () => this.flush());
+    host.writer.batchWrites(socket);
   }
 
   get connId(): string {
@@ -63,10 +60,6 @@ export class ConnectionActor {
   /** Authenticating or online: mail is accepted (queued until online). */
   get accepting(): boolean {
     return this.state === "authenticating" || this.state === "online";
-  }
-
-  get queued(): number {
-    return this.queue.length;
   }
 
   /** The handshake is complete (socket.io sent CONNECT): what was queued goes out now. */
@@ -83,12 +76,19 @@ export class ConnectionActor {
    */
   deliver(push: EncodedPush): void {
     if (!this.accepting) return;
-    if (this.queue.length >= this.host.mailboxMax) {
+    const queue = this.queue;
+    // One push into an empty mailbox always fits, however large, so a low byte bound cannot
+    // refuse every message.
+    if (
+      queue.length >= this.host.mailboxMax ||
+      (queue.length > 0 && this.queuedBytes + push.bytes > this.host.mailboxMaxBytes)
+    ) {
       this.host.overflowed(this);
       this.kick("slow_consumer");
       return;
     }
-    this.queue.push(push);
+    queue.push(push);
+    this.queuedBytes += push.bytes;
     if (this.state === "online" && !this.scheduled) {
       this.scheduled = true;
       this.host.schedule(this);
@@ -99,13 +99,15 @@ export class ConnectionActor {
   flush(): void {
     this.scheduled = false;
     const queue = this.queue;
-    if (this.state !== "online" || queue.length === 0 || !isWritable(this.socket)) return;
+    const writer = this.host.writer;
+    if (this.state !== "online" || queue.length === 0 || !writer.isWritable(this.socket)) return;
     // If the TCP socket then needs draining, the next flush waits for its "drain" (or for the
     // transport's "ready" when engine.io took some of them).
-    if (queue.length === 1) writePush(this.socket, queue[0]!);
-    else writePushes(this.socket, queue);
+    if (queue.length === 1) writer.write(this.socket, queue[0]!);
+    else writer.writeAll(this.socket, queue);
     this.host.delivered(queue.length);
     queue.length = 0;
+    this.queuedBytes = 0;
   }
 
   /**
@@ -116,11 +118,12 @@ export class ConnectionActor {
   kick(reason: KickReason, kicked?: EncodedPush): void {
     if (!this.accepting) return;
     if (this.state === "online") {
+      const writer = this.host.writer;
       if (reason !== "slow_consumer") {
-        writePushes(this.socket, this.queue);
+        writer.writeAll(this.socket, this.queue);
         this.host.delivered(this.queue.length);
       }
-      writePush(this.socket, kicked ?? this.host.encodeKicked(reason));
+      writer.write(this.socket, kicked ?? this.host.encodeKicked(reason));
       this.host.kicked(reason);
     }
     this.close(reason);
@@ -133,15 +136,17 @@ export class ConnectionActor {
     this.state = "closing";
     this.reason = reason;
     this.queue = [];
+    this.queuedBytes = 0;
     this.host.transitioned(this, from);
     const conn = this.socket.conn;
     if (this.socket.connected) this.socket.disconnect(true);
     else conn.close(); // still authenticating: socket.io will drop it when the middleware ends
     // engine.io closes once its buffer is flushed, ws once the client answers its close frame; a
     // client that stopped reading does neither, so the TCP socket is dropped after the grace.
-    this.graceTimer = setTimeout(() => terminate(this.socket), this.host.closeGraceMs);
+    const writer = this.host.writer;
+    this.graceTimer = setTimeout(() => writer.terminate(this.socket), this.host.closeGraceMs);
     this.graceTimer.unref();
-    onTcpClosed(this.socket, () => this.released());
+    writer.onClosed(this.socket, () => this.released());
   }
 
   /** The connection is gone (socket.io "disconnect" or the transport closed): final state. */
@@ -151,6 +156,7 @@ export class ConnectionActor {
     this.state = "closed";
     this.reason ??= "client_gone";
     this.queue = [];
+    this.queuedBytes = 0;
     this.stopWatching();
     this.host.transitioned(this, from);
     return true;

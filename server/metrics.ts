@@ -44,6 +44,11 @@ export class ImMetrics {
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
+  readonly fallbackWritePath = new Gauge({
+    name: "herald_im_fallback_write_path",
+    help: "1 when socket.io's internals failed their check and pushes go through its public emit",
+    registers: [this.registry],
+  });
   readonly closes = new Counter({
     name: "herald_im_closes_total",
     help: "Connections closed, by reason (client_gone: the client left)",

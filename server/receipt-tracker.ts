@@ -4,23 +4,23 @@
 // timer per message. On expiry the push's ack ids are taken out of the sockets that never
 // acked, so a client that never acks does not grow its socket's `acks` map.
 import type { Socket } from "socket.io";
-import type { ReceiptPush, UserId } from "../engine/protocol.js";
-import { clearAck, setAck, type AckHandler } from "./socket-internals.js";
+import type { ReceiptStatus, UserId } from "../engine/protocol.js";
+import { clearAck, type AckHandler, type EncodedPush } from "./socket-internals.js";
 
-/** A message whose sender asked for a receipt about `to`, the recipient held by this node. */
+/** A message whose sender asked for a receipt about `to`. */
 export interface ReceiptRequest {
-  messageId: string;
-  from: UserId;
-  to: UserId;
-  /**
-   * Adapter mode: this node's outcome goes to the node that fans the push out, which combines
-   * every node's answer into the one receipt ("offline" then means "none here").
-   */
-  report?: (status: ReceiptPush["status"]) => void;
+  readonly messageId: string;
+  readonly from: UserId;
+  readonly to: UserId;
 }
 
-interface PendingReceipt extends ReceiptRequest {
-  settled: boolean;
+/**
+ * Where every receipt outcome this node reaches goes: `delivered` (the first ack of one of the
+ * recipient's connections here), `offline` (none here), `failed` (none acked in time). The
+ * routing mode decides what an outcome becomes (see server/routing-mode.ts).
+ */
+export interface ReceiptSink {
+  settle(request: ReceiptRequest, outcome: ReceiptStatus): void;
 }
 
 interface PendingPush {
@@ -29,18 +29,18 @@ interface PendingPush {
   /** The sockets the push went to; emptied once all of them acked. */
   targets: readonly { readonly socket: Socket }[];
   unacked: number;
-  readonly receipt: PendingReceipt | null;
+  /** The receipt still owed for this push; null once settled, or when none was asked. */
+  receipt: ReceiptRequest | null;
   readonly ack: AckHandler;
 }
 
 export interface ReceiptTrackerDeps {
   readonly ackTimeoutMs: number;
+  readonly receipts: ReceiptSink;
   /** Counts one ack from a client. */
   acked(): void;
   /** The user a socket was authenticated as. */
   userOf(socket: Socket): UserId | undefined;
-  /** Sends one receipt to the sender, wherever they are connected. */
-  emit(from: UserId, receipt: ReceiptPush): void;
 }
 
 const NONE: readonly { readonly socket: Socket }[] = [];
@@ -52,11 +52,6 @@ export class ReceiptTracker {
 
   constructor(private readonly deps: ReceiptTrackerDeps) {}
 
-  /** Pending pushes (acked or not) still waiting for their deadline. */
-  get pending(): number {
-    return this.fifo.length - this.head;
-  }
-
   start(): void {
     // A tenth of the timeout keeps a late `failed` within 10% of it, at most one wake-up a second.
     const every = Math.min(1_000, Math.max(10, Math.floor(this.deps.ackTimeoutMs / 10)));
@@ -65,32 +60,27 @@ export class ReceiptTracker {
   }
 
   /**
-   * Sets push `id`'s ack handler on every target socket, to be called before the push is
-   * written. `receipt`: the sender wants to know whether `receipt.to` got it.
+   * Gives `push` its ack handler, to be set on each target socket as the push is written.
+   * `receipt`: the sender wants to know whether `receipt.to` got it.
    */
   track(
-    id: number,
+    push: EncodedPush,
     targets: readonly { readonly socket: Socket }[],
     receipt: ReceiptRequest | null,
   ): void {
     const onAck = this.onAck;
     const entry: PendingPush = {
-      id,
+      id: push.id,
       deadline: Date.now() + this.deps.ackTimeoutMs,
       targets,
       unacked: targets.length,
-      receipt: receipt ? { ...receipt, settled: false } : null,
+      receipt,
       ack(this: Socket) {
         onAck(entry, this);
       },
     };
-    for (let i = 0; i < targets.length; i++) setAck(targets[i]!.socket, id, entry.ack);
+    push.ack = entry.ack;
     this.fifo.push(entry);
-  }
-
-  /** The recipient has no connection here: the receipt is `offline` at once. */
-  offline(request: ReceiptRequest): void {
-    this.settle(request, "offline");
   }
 
   /** Settles whatever is pending as at its deadline (shutdown) and stops sweeping. */
@@ -122,9 +112,9 @@ export class ReceiptTracker {
     this.deps.acked();
     if (--entry.unacked === 0) entry.targets = NONE;
     const receipt = entry.receipt;
-    if (receipt && !receipt.settled && this.deps.userOf(socket) === receipt.to) {
-      receipt.settled = true;
-      this.settle(receipt, "delivered");
+    if (receipt && this.deps.userOf(socket) === receipt.to) {
+      entry.receipt = null;
+      this.deps.receipts.settle(receipt, "delivered");
     }
   };
 
@@ -133,22 +123,9 @@ export class ReceiptTracker {
     for (let i = 0; i < targets.length; i++) clearAck(targets[i]!.socket, entry.id, entry.ack);
     entry.targets = NONE;
     const receipt = entry.receipt;
-    if (receipt && !receipt.settled) {
-      receipt.settled = true;
-      this.settle(receipt, "failed");
+    if (receipt) {
+      entry.receipt = null;
+      this.deps.receipts.settle(receipt, "failed");
     }
-  }
-
-  private settle(request: ReceiptRequest, status: ReceiptPush["status"]): void {
-    if (request.report) {
-      request.report(status);
-      return;
-    }
-    this.deps.emit(request.from, {
-      messageId: request.messageId,
-      to: request.to,
-      status,
-      ts: Date.now(),
-    });
   }
 }

@@ -1,14 +1,21 @@
-// The only module that touches socket.io / engine.io internals. Read from socket.io 4.8.4,
+// The only module that touches socket.io / engine.io / ws internals. Read from socket.io 4.8.4,
 // socket.io-adapter 2.5.x (dist/in-memory-adapter.js, broadcastWithAck and _encode),
-// engine.io 6.6.x (build/socket.js, build/transports/websocket.js) and ws 8.x.
+// engine.io 6.6.13 (build/socket.js, build/transports/websocket.js) and ws 8.23.0, all three
+// pinned exactly in package.json.
 //
 // Why: socket.io's public emit encodes a packet per socket. A push to N connections must be
 // serialised once, exactly as the in-memory adapter's broadcastWithAck does: one EVENT packet
 // with one ack id from the namespace's counter, encoded once, the same bytes (and the same
 // precomputed WebSocket frame) written to every socket, with the ack handler set in each
 // socket's `acks` map. Our own mailbox then needs the transport's back-pressure signal, which
-// socket.io does not expose either. If a socket.io upgrade changes any of this, only this file
-// (and its tests in test/server.test.ts) has to follow.
+// socket.io does not expose either.
+//
+// Guard: `missingServerInternal` (at start-up) and `missingInternal` (each handshake) check that
+// every internal used is there and behaves; when one is not, the node writes through
+// `publicWriter` (socket.io's own emit, with its own acks and timeouts) instead of
+// `internalsWriter`: slower and without back-pressure, but every push still arrives.
+import { createRequire } from "node:module";
+import { Socket as TcpSocket } from "node:net";
 import type { Server, Socket } from "socket.io";
 
 /** socket.io-parser's PacketType.EVENT (not a direct dependency, so not imported). */
@@ -22,18 +29,44 @@ interface WriteOptions {
   wsPreEncodedFrame?: Buffer[];
 }
 
+/** An ack handler: socket.io calls it with `this` = the acking socket, so one serves a push. */
+export type AckHandler = (this: Socket, ...args: unknown[]) => void;
+
 /** A push serialised once, shared by every connection that receives it. */
 export interface EncodedPush {
-  /** The ack id, unique in the namespace, the same for every socket (as broadcastWithAck). */
+  readonly event: string;
+  readonly data: unknown;
+  /** The ack id, unique in the namespace, the same for every socket (-1: the public path). */
   readonly id: number;
   readonly packets: readonly unknown[];
   readonly opts: WriteOptions;
   /** The whole WebSocket frame (header + payload) in one buffer, for the direct write. */
   readonly frame: Buffer | null;
+  /** What the push weighs in a mailbox: its encoded size. */
+  readonly bytes: number;
+  /** Set by the ReceiptTracker before the push is delivered; null: no ack is asked. */
+  ack: AckHandler | null;
 }
 
-/** An ack handler: socket.io calls it with `this` = the acking socket, so one serves a push. */
-export type AckHandler = (this: Socket, ...args: unknown[]) => void;
+/** How a node writes pushes to its sockets; one of the two below, chosen at start-up. */
+export interface SocketWriter {
+  readonly mode: "internals" | "public";
+  /** Serialises `event` + `payload` once, for any number of sockets. */
+  encode(event: string, payload: unknown): EncodedPush;
+  write(socket: Socket, push: EncodedPush): void;
+  /** Several pushes to one socket, as one write to the kernel where it can. */
+  writeAll(socket: Socket, pushes: readonly EncodedPush[]): void;
+  /** True when the transport can take a write now. */
+  isWritable(socket: Socket): boolean;
+  /** Calls `listener` each time the transport becomes writable again; returns the undo. */
+  onWritable(socket: Socket, listener: () => void): () => void;
+  /** Makes every batch engine.io sends on this connection one write to the kernel. */
+  batchWrites(socket: Socket): void;
+  /** Calls `listener` once the connection underneath has closed (at once if it has). */
+  onClosed(socket: Socket, listener: () => void): void;
+  /** Drops the connection at once (a client that stopped reading cannot take a close frame). */
+  terminate(socket: Socket): void;
+}
 
 /** What we use of socket.io's private Socket and Client members. */
 interface SocketPrivates {
@@ -51,7 +84,7 @@ interface ConnPrivates {
   readyState: string;
   writeBuffer: unknown[];
   transport: { writable: boolean };
-  request: { socket: import("node:net").Socket };
+  request: { socket: TcpSocket };
 }
 
 function conn(socket: Socket): ConnPrivates {
@@ -64,8 +97,7 @@ function privates(socket: Socket): SocketPrivates {
 
 /**
  * The RFC 6455 header of an unmasked, final text frame of `length` bytes: what ws's
- * `Sender.frame(data, {fin: true, opcode: 1, mask: false})` produces, written here so we need
- * not import `ws`, which is only a transitive dependency.
+ * `Sender.frame(data, {fin: true, opcode: 1, mask: false})` produces (checked at start-up).
  */
 export function textFrameHeader(length: number): Buffer {
   if (length < 126) {
@@ -89,91 +121,53 @@ export function textFrameHeader(length: number): Buffer {
   return header;
 }
 
-/** Serialises `event` + `payload` once, with a fresh ack id from the "/" namespace's counter. */
-export function encodePush(io: Server, event: string, payload: unknown): EncodedPush {
-  const nsp = io.of("/");
-  const id = nsp._ids++;
-  const packets = io.encoder.encode({ type: EVENT, nsp: "/", data: [event, payload], id });
-  const opts: WriteOptions = { preEncoded: true };
-  const only = packets.length === 1 ? packets[0] : undefined;
-  let frame: Buffer | null = null;
-  if (typeof only === "string") {
-    // "4" is engine.io's "message" packet type; the frame is then written as-is to every socket.
-    const data = Buffer.from("4" + only);
-    const header = textFrameHeader(data.length);
-    opts.wsPreEncodedFrame = [header, data];
-    frame = Buffer.concat([header, data]);
-  }
-  return { id, packets, opts, frame };
-}
-
-/**
- * Writes an encoded push to one socket. When engine.io has nothing buffered and its transport is
- * idle, the frame goes straight to the TCP socket that ws writes to: frames are whole and
- * permessage-deflate is off, so this cannot interleave inside another frame, and with engine.io's
- * buffer empty nothing is overtaken. That skips engine.io's per-packet objects, events and
- * callbacks, the bulk of a delivery's CPU. Otherwise engine.io queues it behind what it holds.
- */
-export function writePush(socket: Socket, push: EncodedPush): void {
-  const c = conn(socket);
-  if (push.frame && c.writeBuffer.length === 0 && c.transport.writable && c.readyState === "open") {
-    const tcp = c.request.socket;
-    if (tcp.writable) {
-      tcp.write(push.frame);
-      return;
-    }
-  }
-  privates(socket).client.writeToEngine(push.packets, push.opts);
-}
-
-/** Writes several pushes to one socket as one write to the kernel. */
-export function writePushes(socket: Socket, pushes: readonly EncodedPush[]): void {
-  const tcp = conn(socket).request.socket;
-  tcp.cork();
-  for (let i = 0; i < pushes.length; i++) writePush(socket, pushes[i]!);
-  tcp.uncork();
-}
-
-export function setAck(socket: Socket, id: number, handler: AckHandler): void {
-  privates(socket).acks.set(id, handler);
-}
-
 /** Forgets an ack that never came, unless the id now holds someone else's handler. */
 export function clearAck(socket: Socket, id: number, handler: AckHandler): void {
   const acks = privates(socket).acks;
-  if (acks.get(id) === handler) acks.delete(id);
-}
-
-export function pendingAcks(socket: Socket): number {
-  return privates(socket).acks.size;
+  if (acks instanceof Map && acks.get(id) === handler) acks.delete(id);
 }
 
 /**
- * True when the transport can take a write now. engine.io's websocket transport clears
- * `writable` on send and sets it again only when ws has handed the last frame to the kernel, so
- * a client that stops reading keeps it false: the kernel buffers are the only slack, and ws's
- * own `bufferedAmount` never holds more than the batch in flight.
+ * The node-wide internals, before any socket: the namespace's ack counter, an encoder that
+ * gives one string per event packet, and ws framing text exactly as `textFrameHeader` does.
+ * Returns what is missing or misbehaves, null when all is well.
  */
-export function isWritable(socket: Socket): boolean {
+export function missingServerInternal(io: Server): string | null {
+  if (typeof io.of("/")._ids !== "number") return "Namespace._ids";
+  const packets: unknown = io.encoder.encode({ type: EVENT, nsp: "/", data: ["probe", 1], id: 0 });
+  if (!Array.isArray(packets) || packets.length !== 1 || typeof packets[0] !== "string")
+    return "Encoder.encode";
+  try {
+    const ws = createRequire(import.meta.url)("ws") as {
+      Sender?: { frame?(data: Buffer, options: object): Buffer[] };
+    };
+    for (const length of [1, 126, 65_536]) {
+      const frame = ws.Sender?.frame?.(Buffer.alloc(length), {
+        fin: true,
+        opcode: 1,
+        mask: false,
+        readOnly: false,
+        rsv1: false,
+      });
+      if (!frame?.[0]?.equals(textFrameHeader(length))) return "ws Sender.frame";
+    }
+  } catch {
+    return "ws Sender.frame";
+  }
+  return null;
+}
+
+/** The per-socket internals, on a socket in its handshake. Null when all is there. */
+export function missingInternal(socket: Socket): string | null {
+  const p = privates(socket);
   const c = conn(socket);
-  return c.readyState === "open" && c.transport.writable && !c.request.socket.writableNeedDrain;
-}
-
-/**
- * Calls `listener` each time the transport becomes writable again. The websocket transport
- * emits "ready" right after it sets `writable` (engine.io's socket, listening first, has then
- * flushed its own buffer). engine.io's socket-level "drain" is not used: it fires on handing a
- * buffer to the transport, and not at all when that buffer was empty.
- */
-export function onWritable(socket: Socket, listener: () => void): () => void {
-  const transport = socket.conn.transport;
-  const tcp = conn(socket).request.socket;
-  transport.on("ready", listener);
-  tcp.on("drain", listener);
-  return () => {
-    transport.off("ready", listener);
-    tcp.off("drain", listener);
-  };
+  if (!(p.acks instanceof Map)) return "Socket.acks";
+  if (typeof p.client?.writeToEngine !== "function") return "Client.writeToEngine";
+  if (typeof c.readyState !== "string") return "engine.io Socket.readyState";
+  if (!Array.isArray(c.writeBuffer)) return "engine.io Socket.writeBuffer";
+  if (typeof c.transport?.writable !== "boolean") return "Transport.writable";
+  if (!(c.request?.socket instanceof TcpSocket)) return "request.socket";
+  return null;
 }
 
 // engine.io emits "flush" right before it hands its buffer to the transport and "drain" right
@@ -187,44 +181,142 @@ function uncorkBatch(this: Socket["conn"]): void {
   this.request.socket.uncork();
 }
 
-/** Makes every batch engine.io sends on this connection one write to the kernel. */
-export function batchWrites(socket: Socket): void {
-  socket.conn.on("flush", corkBatch);
-  socket.conn.on("drain", uncorkBatch);
-}
-
-/**
- * Calls `listener` once the TCP socket under the connection has closed (at once if it has).
- * engine.io counts a websocket closed as soon as it asks ws to close, but ws then waits up to
- * 30 s for the client's close frame: only the TCP socket tells when the connection is gone.
- */
-export function onTcpClosed(socket: Socket, listener: () => void): void {
-  const tcp = conn(socket).request.socket;
-  if (tcp.destroyed) listener();
-  else tcp.once("close", listener);
-}
-
-/** Drops the connection at once (a client that stopped reading cannot take a close frame). */
-export function terminate(socket: Socket): void {
-  const transport = socket.conn.transport as unknown as WebSocketTransportPrivates;
-  if (typeof transport.socket?.terminate === "function") transport.socket.terminate();
-  else socket.conn.close(true);
-}
-
-/**
- * What is waiting to be sent on a socket beyond our mailbox: engine.io's write buffer (packets)
- * and ws's buffered bytes (handed to the socket, not yet to the kernel). For tests and debugging.
- */
-export function outgoingBacklog(socket: Socket): {
-  packets: number;
-  wsBytes: number;
-  tcpBytes: number;
-} {
-  const c = conn(socket);
-  const transport = socket.conn.transport as unknown as { socket?: { bufferedAmount?: number } };
+/** The fast path: one encoding per push, frames straight to the TCP socket when it is idle. */
+export function internalsWriter(io: Server): SocketWriter {
+  const nsp = io.of("/");
+  const write = (socket: Socket, push: EncodedPush): void => {
+    if (push.ack !== null) privates(socket).acks.set(push.id, push.ack);
+    const c = conn(socket);
+    // When engine.io has nothing buffered and its transport is idle, the frame goes straight to
+    // the TCP socket that ws writes to: frames are whole and permessage-deflate is off, so this
+    // cannot interleave inside another frame, and with engine.io's buffer empty nothing is
+    // overtaken. That skips engine.io's per-packet objects, events and callbacks.
+    if (
+      push.frame &&
+      c.writeBuffer.length === 0 &&
+      c.transport.writable &&
+      c.readyState === "open"
+    ) {
+      const tcp = c.request.socket;
+      if (tcp.writable) {
+        tcp.write(push.frame);
+        return;
+      }
+    }
+    privates(socket).client.writeToEngine(push.packets, push.opts);
+  };
   return {
-    packets: c.writeBuffer.length,
-    wsBytes: transport.socket?.bufferedAmount ?? 0,
-    tcpBytes: c.request.socket.writableLength,
+    mode: "internals",
+    encode(event, payload) {
+      const id = nsp._ids++;
+      const packets = io.encoder.encode({ type: EVENT, nsp: "/", data: [event, payload], id });
+      const opts: WriteOptions = { preEncoded: true };
+      const only = packets.length === 1 ? packets[0] : undefined;
+      let frame: Buffer | null = null;
+      let bytes = 0;
+      if (typeof only === "string") {
+        // "4" is engine.io's "message" packet type; the frame is then written as-is everywhere.
+        const data = Buffer.from("4" + only);
+        const header = textFrameHeader(data.length);
+        opts.wsPreEncodedFrame = [header, data];
+        frame = Buffer.concat([header, data]);
+        bytes = frame.length;
+      } else {
+        for (const packet of packets)
+          bytes +=
+            typeof packet === "string" ? Buffer.byteLength(packet) : (packet as Buffer).length;
+      }
+      return { event, data: payload, id, packets, opts, frame, bytes, ack: null };
+    },
+    write,
+    writeAll(socket, pushes) {
+      const tcp = conn(socket).request.socket;
+      tcp.cork();
+      for (let i = 0; i < pushes.length; i++) write(socket, pushes[i]!);
+      tcp.uncork();
+    },
+    // engine.io's websocket transport clears `writable` on send and sets it again only when ws
+    // has handed the last frame to the kernel, so a client that stops reading keeps it false.
+    isWritable(socket) {
+      const c = conn(socket);
+      return c.readyState === "open" && c.transport.writable && !c.request.socket.writableNeedDrain;
+    },
+    // The websocket transport emits "ready" right after it sets `writable`. engine.io's
+    // socket-level "drain" is not used: it fires on handing a buffer to the transport, and not
+    // at all when that buffer was empty.
+    onWritable(socket, listener) {
+      const transport = socket.conn.transport;
+      const tcp = conn(socket).request.socket;
+      transport.on("ready", listener);
+      tcp.on("drain", listener);
+      return () => {
+        transport.off("ready", listener);
+        tcp.off("drain", listener);
+      };
+    },
+    batchWrites(socket) {
+      socket.conn.on("flush", corkBatch);
+      socket.conn.on("drain", uncorkBatch);
+    },
+    // engine.io counts a websocket closed as soon as it asks ws to close, but ws then waits up
+    // to 30 s for the client's close frame: only the TCP socket tells when it is gone.
+    onClosed(socket, listener) {
+      const tcp = conn(socket).request.socket;
+      if (tcp.destroyed) listener();
+      else tcp.once("close", listener);
+    },
+    terminate(socket) {
+      const transport = socket.conn.transport as unknown as WebSocketTransportPrivates;
+      if (typeof transport.socket?.terminate === "function") transport.socket.terminate();
+      else socket.conn.close(true);
+    },
+  };
+}
+
+const NO_PACKETS: readonly unknown[] = [];
+const NO_OPTS: WriteOptions = { preEncoded: true };
+const noop = () => undefined;
+
+/**
+ * The fallback: socket.io's public emit, which encodes per socket and numbers its own acks;
+ * socket.io's `timeout` forgets an ack that never came. No back-pressure signal is public, so
+ * the mailbox only ever holds what arrives within one bus read.
+ */
+export function publicWriter(ackTimeoutMs: number): SocketWriter {
+  const write = (socket: Socket, push: EncodedPush): void => {
+    const ack = push.ack;
+    if (ack === null) socket.emit(push.event, push.data);
+    else
+      socket.timeout(ackTimeoutMs).emit(push.event, push.data, (err: unknown) => {
+        if (!err) ack.call(socket);
+      });
+  };
+  return {
+    mode: "public",
+    encode(event, payload) {
+      const bytes = Buffer.byteLength(JSON.stringify(payload) ?? "") + event.length;
+      return {
+        event,
+        data: payload,
+        id: -1,
+        packets: NO_PACKETS,
+        opts: NO_OPTS,
+        frame: null,
+        bytes,
+        ack: null,
+      };
+    },
+    write,
+    writeAll(socket, pushes) {
+      for (let i = 0; i < pushes.length; i++) write(socket, pushes[i]!);
+    },
+    isWritable: (socket) => socket.connected,
+    onWritable: () => noop,
+    batchWrites: noop,
+    onClosed(socket, listener) {
+      if (socket.conn.readyState === "closed") listener();
+      else socket.conn.once("close", listener);
+    },
+    terminate: (socket) => socket.conn.close(true),
   };
 }

@@ -7,6 +7,8 @@ import { io as connectClient, type Socket as ClientSocket } from "socket.io-clie
 import { loadConfig } from "../config/index.js";
 import { createLogger } from "../config/logger.js";
 import { MemoryEngine } from "../engine/memory-engine.js";
+import { RedisEngine } from "../engine/redis/redis-engine.js";
+import type { Engine } from "../engine/types.js";
 import type { KickedPush, MessagePush, ReceiptPush } from "../engine/protocol.js";
 import { PartitionRouter } from "../engine/router.js";
 import {
@@ -17,14 +19,16 @@ import {
   type NodeEvent,
   type PushCommand,
 } from "../engine/wire.js";
-import { startImServer, type ImServer } from "../server/im-server.js";
-import { outgoingBacklog, pendingAcks, textFrameHeader } from "../server/socket-internals.js";
+import type { Socket as ServerSocket } from "socket.io";
+import { startImServer, type ImServer, type ImServerOptions } from "../server/im-server.js";
+import { textFrameHeader } from "../server/socket-internals.js";
+import { startRedis } from "./helpers/redis.js";
 
 const NODE = "im-test";
 const ACK_TIMEOUT_MS = 300;
 
 interface Node {
-  engine: MemoryEngine;
+  engine: Engine;
   im: ImServer;
   /** Every event published on topics.events since the node was created. */
   events: NodeEvent[];
@@ -33,7 +37,11 @@ interface Node {
 const nodes: Node[] = [];
 const clients: ClientSocket[] = [];
 
-async function startNode(env: Record<string, string> = {}, engine = new MemoryEngine()) {
+async function startNode(
+  env: Record<string, string> = {},
+  engine: Engine = new MemoryEngine(),
+  options: Pick<ImServerOptions, "checkInternals"> = {},
+) {
   const events: NodeEvent[] = [];
   await engine.bus.subscribe(topics.events, (raw) => {
     const event = decodeEvent(raw);
@@ -50,6 +58,7 @@ async function startNode(env: Record<string, string> = {}, engine = new MemoryEn
     config,
     engine,
     logger: createLogger(process.env.TEST_LOG ?? "silent"),
+    ...options,
   });
   const node: Node = { engine, im, events };
   nodes.push(node);
@@ -175,7 +184,29 @@ async function until(check: () => boolean | Promise<boolean>, ms = 2_000, what =
   }
 }
 
-function serverSocket(node: Node, client: ClientSocket) {
+/** The ack handlers a server socket still holds (socket.io's private `acks` map). */
+function pendingAcks(socket: ServerSocket): number {
+  return (socket as unknown as { acks: Map<number, unknown> }).acks.size;
+}
+
+/**
+ * What waits to be sent on a server socket beyond its mailbox: engine.io's write buffer
+ * (packets), ws's buffered bytes and the TCP socket's.
+ */
+function outgoingBacklog(socket: ServerSocket) {
+  const conn = socket.conn as unknown as {
+    writeBuffer: unknown[];
+    transport: { socket?: { bufferedAmount?: number } };
+    request: { socket: import("node:net").Socket };
+  };
+  return {
+    packets: conn.writeBuffer.length,
+    wsBytes: conn.transport.socket?.bufferedAmount ?? 0,
+    tcpBytes: conn.request.socket.writableLength,
+  };
+}
+
+function serverSocket(node: Node, client: ClientSocket): ServerSocket {
   const socket = node.im.io.of("/").sockets.get(client.id!);
   if (!socket) throw new Error("no server socket");
   return socket;
@@ -591,6 +622,26 @@ describe("imServer", function () {
       expect(closedAt, "TCP socket closed within the grace").to.be.above(0);
       expect(closedAt - kickedAt).to.be.below(4_500);
     });
+
+    it("a slow reader of 64 KiB messages is cut at the mailbox's byte bound, long before its packet bound", async () => {
+      const node = await startNode(); // the defaults: 1024 packets, 1 MiB
+      const slow = await connect(node, "alice");
+      const raw = (
+        slow.io.engine.transport as unknown as { ws: { _socket: NodeJS.ReadableStream } }
+      ).ws._socket;
+      raw.pause();
+      const content = "z".repeat(64 * 1024);
+      let pushed = 0;
+      while (pushed < 1024 && (await metric(node, "herald_im_mailbox_overflows_total")) === 0) {
+        await publish(node, messageCommand(message("bob", "alice", content), ["alice"]));
+        await new Promise((resolve) => setImmediate(resolve));
+        pushed++;
+      }
+      expect(await metric(node, "herald_im_kicks_total", '{reason="slow_consumer"}')).to.equal(1);
+      // 1 MiB is 16 such messages; the rest of what was pushed sits in the kernel's buffers.
+      expect(pushed).to.be.below(400);
+      raw.resume();
+    });
   });
 
   describe("clients", () => {
@@ -662,6 +713,77 @@ describe("imServer", function () {
     });
   });
 
+  describe("fallback write path", () => {
+    it("delivers pushes, acks, receipts and kicks through socket.io's public emit when an internal is missing", async () => {
+      const node = await startNode({}, new MemoryEngine(), { checkInternals: () => "Socket.acks" });
+      const sender = await connect(node, "alice");
+      const bob = [await connect(node, "bob"), await connect(node, "bob", "s2")];
+      const mute = await connect(node, "carol");
+      expect(await metric(node, "herald_im_fallback_write_path")).to.equal(1);
+      // Take away the TCP socket the fast path writes to: only the public path can deliver now.
+      for (const socket of [sender, ...bob, mute])
+        (serverSocket(node, socket).conn as unknown as { request: object }).request = {};
+
+      const receipts = inbox<ReceiptPush>(sender, "receipt");
+      const own = receive<MessagePush>(sender, "message");
+      const copies = bob.map((socket) => receive<MessagePush>(socket, "message"));
+      const data = message("alice", "bob");
+      await publish(node, messageCommand(data, ["bob", "alice"], true));
+      for (const got of await Promise.all([own, ...copies])) expect(got).to.deep.equal([data]);
+      await until(() => receipts.length === 1, 2_000, "the delivered receipt");
+      expect(receipts[0]).to.include({ messageId: data.id, to: "bob", status: "delivered" });
+      await until(async () => (await metric(node, "herald_im_acks_total")) === 4, 2_000, "acks");
+
+      const unacked = inbox<MessagePush>(mute, "message", false);
+      const ignored = message("alice", "carol");
+      await publish(node, messageCommand(ignored, ["carol"], true));
+      await until(() => receipts.length === 2, ACK_TIMEOUT_MS * 4, "the failed receipt");
+      expect(unacked).to.deep.equal([ignored]);
+      expect(receipts[1]).to.include({ messageId: ignored.id, to: "carol", status: "failed" });
+      await until(() => pendingAcks(serverSocket(node, mute)) === 0, 2_000, "ack forgotten");
+
+      const kicked = bob.map((socket) => next<KickedPush>(socket, ["kicked"]));
+      await publish(node, { v: 1, kind: "kick", userId: "bob", reason: "force_offline" });
+      for (const { value } of await Promise.all(kicked))
+        expect(value).to.deep.equal({ reason: "force_offline" });
+      await until(async () => (await node.engine.presence.online(["bob"]))[0] === false);
+    });
+
+    it("keeps the fast path when every internal checks out", async () => {
+      const node = await startNode();
+      await connect(node, "alice");
+      expect(await metric(node, "herald_im_fallback_write_path")).to.equal(0);
+    });
+  });
+
+  describe("over Redis", () => {
+    it("every connected user shows online again after an outage longer than the heartbeat TTL that lost Redis's data", async function () {
+      this.timeout(30_000);
+      const redis = await startRedis();
+      const engine = await RedisEngine.connect({ url: redis.url, prefix: "herald:" });
+      try {
+        const node = await startNode({}, engine);
+        const users = ["alice", "bob", "carol"];
+        for (const userId of users) await connect(node, userId);
+        expect(await engine.presence.online(users)).to.deep.equal([true, true, true]);
+
+        await redis.stop();
+        await new Promise((resolve) => setTimeout(resolve, 6_500)); // past the 6 s TTL
+        await redis.start(); // empty: no node entry, no presence
+        await until(
+          async () => (await engine.presence.online(users).catch(() => [false])).every(Boolean),
+          10_000,
+          "everyone online again",
+        );
+        expect((await engine.membership.list()).map((n) => n.nodeId)).to.deep.equal([NODE]);
+      } finally {
+        await Promise.all(nodes.splice(0).map((node) => node.im.close()));
+        await engine.close();
+        await redis.destroy();
+      }
+    });
+  });
+
   describe("health and shutdown", () => {
     it("answers /health 200 when ready, 503 while draining, and drain kicks everyone with shutdown", async () => {
       const node = await startNode();
@@ -688,7 +810,10 @@ describe("imServer", function () {
       const drained = node.im.drain();
       const during = await fetch(`${node.im.url}/health`);
       expect(during.status).to.equal(503);
-      expect(await during.json()).to.deep.equal({ status: "draining", nodeId: NODE });
+      expect(await during.json()).to.deep.equal({
+        error: { code: "unavailable", message: "draining" },
+        nodeId: NODE,
+      });
       release();
 
       for (const { value } of await Promise.all(kicked))

@@ -1,5 +1,5 @@
 import type Router from "@koa/router";
-import { HttpError } from "../http-error.js";
+import { answerOps, OPS_PATHS } from "../../config/ops.js";
 import type { BusinessMetrics } from "../metrics.js";
 
 export interface OpsDeps {
@@ -10,14 +10,16 @@ export interface OpsDeps {
 }
 
 export function opsRoutes(router: Router, { metrics, engineUp, isDraining }: OpsDeps): void {
-  router.get("/health", async (ctx) => {
-    if (isDraining()) throw new HttpError(503, "unavailable", "draining");
-    if (!(await engineUp())) throw new HttpError(503, "unavailable", "engine unreachable");
-    ctx.body = { status: "ok" };
-  });
-
-  router.get("/metrics", async (ctx) => {
-    ctx.type = metrics.registry.contentType;
-    ctx.body = await metrics.registry.metrics();
-  });
+  const target = {
+    registry: metrics.registry,
+    unready: async () =>
+      isDraining() ? "draining" : (await engineUp()) ? null : "engine unreachable",
+  };
+  for (const path of OPS_PATHS)
+    router.get(path, async (ctx) => {
+      const answer = await answerOps(path, target);
+      ctx.status = answer.status;
+      ctx.type = answer.contentType;
+      ctx.body = answer.body;
+    });
 }

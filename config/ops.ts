@@ -1,0 +1,81 @@
+// The operations endpoints of both roles, answered the same way: GET /health (200 ready, 503
+// with the contract's error shape while the role cannot serve) and GET /metrics (the role's own
+// prom-client registry, never the global one). Business mounts them on its Koa router, the
+// imServer on its bare HTTP server (serveOps).
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Registry } from "prom-client";
+import type { Logger } from "./logger.js";
+
+export const OPS_PATHS = ["/health", "/metrics"] as const;
+export type OpsPath = (typeof OPS_PATHS)[number];
+
+export interface OpsTarget {
+  readonly registry: Registry;
+  /** Why the role cannot serve now (e.g. "draining", "engine unreachable"); null when ready. */
+  unready(): Promise<string | null>;
+  /** Fields of every /health answer beyond its status (the imServer's nodeId). */
+  readonly identity?: Readonly<Record<string, string>>;
+}
+
+export interface OpsAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+const JSON_TYPE = "application/json; charset=utf-8";
+
+function failure(status: number, code: string, message: string, extra = {}): OpsAnswer {
+  return {
+    status,
+    contentType: JSON_TYPE,
+    body: JSON.stringify({ error: { code, message }, ...extra }),
+  };
+}
+
+/** The answer to GET `path`; rejects when the registry cannot be read (the caller's 500). */
+export async function answerOps(path: OpsPath, target: OpsTarget): Promise<OpsAnswer> {
+  if (path === "/health") {
+    const why = await target.unready();
+    if (why !== null) return failure(503, "unavailable", why, target.identity);
+    return {
+      status: 200,
+      contentType: JSON_TYPE,
+      body: JSON.stringify({ status: "ok", ...target.identity }),
+    };
+  }
+  return {
+    status: 200,
+    contentType: target.registry.contentType,
+    body: await target.registry.metrics(),
+  };
+}
+
+function isOpsPath(path: string): path is OpsPath {
+  return (OPS_PATHS as readonly string[]).includes(path);
+}
+
+/** A request listener for a bare HTTP server: the ops endpoints, 404 for anything else. */
+export function serveOps(
+  target: OpsTarget,
+  logger: Logger,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const send = (res: ServerResponse, answer: OpsAnswer) => {
+    res.writeHead(answer.status, { "content-type": answer.contentType });
+    res.end(answer.body);
+  };
+  return (req, res) => {
+    const path = (req.url ?? "/").split("?", 1)[0]!;
+    if (req.method !== "GET" || !isOpsPath(path)) {
+      send(res, failure(404, "not_found", "no such resource"));
+      return;
+    }
+    answerOps(path, target).then(
+      (answer) => send(res, answer),
+      (err: unknown) => {
+        logger.error({ err, path }, "ops endpoint failed");
+        send(res, failure(500, "internal", "ops endpoint failed"));
+      },
+    );
+  };
+}

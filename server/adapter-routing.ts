@@ -1,0 +1,170 @@
+// Adapter mode (IM_ROUTER=adapter): the nodes share @socket.io/redis-adapter. Business hands each
+// command to one live node; that node runs it on its own connections and passes the raw command
+// to every other node with one serverSideEmit (one PUBLISH), where it runs through the same
+// CommandDispatcher, actors and mailboxes as in partition mode. A receipt is settled by the
+// node that fanned the message out: `delivered` on the first ack reported by any node,
+// `offline` when no node holds the recipient, `failed` when no ack came in time.
+import type { Namespace } from "socket.io";
+import type { ReceiptStatus } from "../engine/protocol.js";
+import type { NodeInfo, Unsubscribe } from "../engine/types.js";
+import { encode, topics, type NodeCommand } from "../engine/wire.js";
+import { CommandDispatcher, wantsReceipt } from "./command-dispatcher.js";
+import type { ConnectionActor } from "./connection-actor.js";
+import type { ReceiptRequest } from "./receipt-tracker.js";
+import type { RoutingDeps, RoutingMode } from "./routing-mode.js";
+import { createSocketAdapter, type SocketAdapterHandle } from "./socket-adapter.js";
+
+/** Server-side events between nodes (never seen by clients). */
+const COMMAND_EVENT = "herald:command";
+const DELIVERED_EVENT = "herald:delivered";
+/** How long past the ack timeout a fanned-out receipt waits for a late node's report. */
+const REPORT_MARGIN_MS = 500;
+
+/** A receipt this node owes a sender, until some node reports an ack or the deadline passes. */
+interface PendingReceipt {
+  readonly key: string;
+  readonly request: ReceiptRequest;
+  readonly deadline: number;
+  settled: boolean;
+}
+
+const keyOf = (request: ReceiptRequest) => `${request.messageId} ${request.to}`;
+
+export class AdapterRouting implements RoutingMode {
+  private readonly dispatcher: CommandDispatcher;
+  private readonly adapter: SocketAdapterHandle;
+  private readonly nsp: Namespace;
+  /** The receipts this node fanned out, by message id and recipient. */
+  private readonly pending = new Map<string, PendingReceipt>();
+  /** Pending receipts in deadline order (every deadline is now + the same timeout). */
+  private fifo: PendingReceipt[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: Unsubscribe | null = null;
+
+  constructor(
+    private readonly deps: RoutingDeps,
+    redis: { url: string; prefix: string },
+  ) {
+    this.dispatcher = new CommandDispatcher({ ...deps, receipts: this });
+    this.adapter = createSocketAdapter(redis);
+    deps.io.adapter(this.adapter.adapter);
+    this.nsp = deps.io.of("/");
+    this.nsp.on(COMMAND_EVENT, (raw: unknown) => {
+      if (typeof raw === "string") this.dispatcher.handle(raw);
+    });
+    this.nsp.on(DELIVERED_EVENT, (key: unknown) => {
+      if (typeof key === "string") this.finish(key, "delivered");
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.adapter.ready();
+    this.dispatcher.start();
+    const every = Math.min(1_000, Math.max(10, Math.floor(this.deps.ackTimeoutMs / 10)));
+    this.timer = setInterval(() => this.sweep(Date.now()), every);
+    this.timer.unref();
+    this.unsubscribe = await this.deps.bus.subscribe(topics.node(this.deps.nodeId), (raw) =>
+      this.fromBusiness(raw),
+    );
+  }
+
+  /** For other emitters on the adapter (e.g. @socket.io/redis-emitter): io.to("u:<id>"). */
+  admitted(actor: ConnectionActor): void {
+    void actor.socket.join(`u:${actor.userId}`);
+  }
+
+  /** Nobody moves: a user stays on the node they connected to. */
+  membershipChanged(_nodes: readonly NodeInfo[]): void {}
+
+  /**
+   * An outcome on this node. For a receipt it fanned out: `delivered` settles it, `offline`
+   * (none here) asks presence about the other nodes, `failed` waits for a late report until
+   * the deadline. For one fanned out by another node, only an ack is reported (to every
+   * node: the one holding the pending receipt settles it).
+   */
+  settle(request: ReceiptRequest, outcome: ReceiptStatus): void {
+    const entry = this.pending.get(keyOf(request));
+    if (!entry) {
+      if (outcome === "delivered") this.nsp.serverSideEmit(DELIVERED_EVENT, keyOf(request));
+      return;
+    }
+    if (outcome === "delivered") this.finish(entry.key, "delivered");
+    else if (outcome === "offline") this.checkOffline(entry);
+  }
+
+  async stop(): Promise<void> {
+    await this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  settlePending(): void {
+    this.dispatcher.stop();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.sweep(Infinity);
+  }
+
+  close(): Promise<void> {
+    return this.adapter.close();
+  }
+
+  /** A command from business: run here and on every other node, once each. */
+  private fromBusiness(raw: string): void {
+    const command = this.dispatcher.decode(raw);
+    if (!command) return;
+    if (wantsReceipt(command) && command.kind === "push" && command.event === "message") {
+      const { data } = command;
+      const request: ReceiptRequest = { messageId: data.id, from: data.from, to: data.to! };
+      const key = keyOf(request);
+      if (this.pending.has(key)) return; // the same command twice: one receipt
+      const entry: PendingReceipt = {
+        key,
+        request,
+        deadline: Date.now() + this.deps.ackTimeoutMs + REPORT_MARGIN_MS,
+        settled: false,
+      };
+      this.pending.set(key, entry);
+      this.fifo.push(entry);
+    }
+    this.nsp.serverSideEmit(COMMAND_EVENT, raw);
+    this.dispatcher.run(command);
+  }
+
+  /** Not held here: `offline` if the recipient holds no connection on any node. */
+  private checkOffline(entry: PendingReceipt): void {
+    this.deps.presence.online([entry.request.to]).then(
+      ([online]) => {
+        if (!online) this.finish(entry.key, "offline");
+      },
+      (err: unknown) => this.deps.logger.warn({ err }, "presence lookup for a receipt failed"),
+    );
+  }
+
+  /** The one receipt for a pending entry, pushed to the sender wherever they are connected. */
+  private finish(key: string, status: ReceiptStatus): void {
+    const entry = this.pending.get(key);
+    if (!entry || entry.settled) return;
+    entry.settled = true;
+    this.pending.delete(key);
+    this.deps.metrics.receipts.inc({ status });
+    const { request } = entry;
+    const command: NodeCommand = {
+      v: 1,
+      kind: "push",
+      event: "receipt",
+      to: [request.from],
+      data: { messageId: request.messageId, to: request.to, status, ts: Date.now() },
+    };
+    this.nsp.serverSideEmit(COMMAND_EVENT, encode(command));
+    this.dispatcher.run(command);
+  }
+
+  private sweep(now: number): void {
+    let head = 0;
+    while (head < this.fifo.length && this.fifo[head]!.deadline <= now) {
+      const entry = this.fifo[head++]!;
+      if (!entry.settled) this.finish(entry.key, "failed");
+    }
+    if (head > 0) this.fifo = this.fifo.slice(head);
+  }
+}

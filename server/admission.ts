@@ -1,0 +1,160 @@
+// The handshake and what follows a connection to its end: the token middleware (the contract's
+// connect_error codes), the actor and its registration in the index and in presence before
+// socket.io sends CONNECT, and its release when the connection goes.
+import type { Server, Socket } from "socket.io";
+import type { Logger } from "../config/logger.js";
+import type { ConnectErrorCode, UserId } from "../engine/protocol.js";
+import type { Tokens } from "../engine/types.js";
+import { ConnectionActor, type ActorHost } from "./connection-actor.js";
+import type { ConnectionIndex } from "./connection-index.js";
+import type { ImMetrics } from "./metrics.js";
+import type { PresenceRecorder } from "./presence-recorder.js";
+import type { RoutingMode } from "./routing-mode.js";
+import { ThrottledWarn } from "./throttled-warn.js";
+
+/** Longer than any token (base64url of 256 bits is 43 characters): refused without a lookup. */
+const MAX_TOKEN_LENGTH = 256;
+
+/** A refused handshake: the contract's codes, or `unavailable` while the node cannot admit. */
+type Refusal = ConnectErrorCode | "unavailable";
+
+/** What the node knows of each socket, for socket.io's `socket.data` (plain data only). */
+export interface SocketData {
+  userId: UserId;
+  sessionId: string;
+}
+
+export function userOf(socket: Socket): UserId | undefined {
+  return (socket.data as Partial<SocketData>).userId;
+}
+
+export interface AdmissionDeps {
+  readonly nodeId: string;
+  readonly tokens: Pick<Tokens, "take">;
+  /** True while the node admits connections (ready, not draining). */
+  ready(): boolean;
+  readonly host: ActorHost;
+  readonly index: ConnectionIndex;
+  readonly presence: PresenceRecorder;
+  readonly routing: Pick<RoutingMode, "admitted">;
+  readonly metrics: ImMetrics;
+  readonly logger: Logger;
+  /** Called before the actor is built, on every handshake (checks socket.io's internals). */
+  inspect(socket: Socket): void;
+}
+
+export class Admission {
+  /** Actors whose transport has not closed yet, and who waits for them to reach zero. */
+  private openTransports = 0;
+  private transportsClosed: (() => void) | null = null;
+  private readonly clientFrameWarn: ThrottledWarn;
+
+  constructor(private readonly deps: AdmissionDeps) {
+    this.clientFrameWarn = new ThrottledWarn(deps.logger, "dropped events emitted by clients");
+  }
+
+  /** Installs the token middleware and the "connection" handler on `io`. */
+  attach(io: Server): void {
+    io.use((socket, next) => {
+      this.admit(socket).then(
+        (refusal) => next(refusal ? new Error(refusal) : undefined),
+        (err: unknown) => {
+          this.deps.logger.error({ err }, "handshake failed");
+          next(new Error("unavailable"));
+        },
+      );
+    });
+    io.on("connection", (socket) => {
+      const actor = this.deps.index.byConnId(socket.id);
+      if (!actor) {
+        socket.disconnect(true); // released between the middleware and now
+        return;
+      }
+      actor.goOnline();
+      this.deps.routing.admitted(actor);
+    });
+  }
+
+  /** Resolves when every actor's transport has closed, or after `ms`. */
+  transportsDown(ms: number): Promise<void> {
+    if (this.openTransports === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.transportsClosed = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.transportsClosed = done;
+    });
+  }
+
+  /**
+   * Spends the token, then registers the connection before socket.io sends CONNECT, so that
+   * by the client's `connect` the user shows online and every push accepted after that reaches
+   * this actor (queued until "connection").
+   */
+  private async admit(socket: Socket): Promise<Refusal | null> {
+    const { deps } = this;
+    if (!deps.ready()) return "unavailable";
+    const auth = socket.handshake.auth as Record<string, unknown> | undefined;
+    const token = auth?.token;
+    if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH)
+      return "token_invalid";
+    const taken = await deps.tokens.take(token);
+    if (taken.status === "invalid") return "token_invalid";
+    if (taken.status === "expired") return "token_expired";
+    const { userId, sessionId, nodeId } = taken.grant;
+    if (nodeId !== deps.nodeId) return "wrong_node";
+    // Gone while the token was taken, or the node began to drain: socket.io drops it.
+    if (socket.conn.readyState !== "open" || !deps.ready()) return "unavailable";
+
+    const data: SocketData = { userId, sessionId };
+    socket.data = data;
+    deps.inspect(socket);
+    const actor = new ConnectionActor(socket, userId, sessionId, deps.host);
+    deps.index.add(actor);
+    this.openTransports++;
+    socket.use(this.dropClientEvent);
+    socket.on("disconnect", () => this.release(actor));
+    // socket.io never emits "connection" (nor "disconnect") for a client that leaves before
+    // the middleware ends: the transport's close is the one signal that always comes.
+    socket.conn.once("close", () => {
+      this.release(actor);
+      if (--this.openTransports === 0) this.transportsClosed?.();
+    });
+
+    try {
+      await deps.presence.add(actor);
+    } catch {
+      this.release(actor); // the engine is unreachable (logged by the recorder): refuse
+      return "unavailable";
+    }
+    if (actor.state !== "authenticating") return "unavailable"; // gone or kicked meanwhile
+    deps.logger.debug({ userId, connId: actor.connId }, "connected");
+    return null;
+  }
+
+  /** The actor's connection is gone: out of the index, out of presence (after its add). */
+  private release(actor: ConnectionActor): void {
+    if (!actor.gone()) return;
+    this.deps.index.remove(actor);
+    this.deps.logger.debug(
+      { userId: actor.userId, connId: actor.connId, reason: actor.reason },
+      "disconnected",
+    );
+    this.deps.presence.remove(actor);
+  }
+
+  /**
+   * Clients emit nothing but acks: every event is counted and dropped. A socket middleware
+   * rather than onAny, because it also ends the dispatch (never calling next), so no event name
+   * a client picks (e.g. "error") reaches the socket's own listeners.
+   */
+  private readonly dropClientEvent = (event: unknown[]): void => {
+    this.deps.metrics.droppedClientFrames++;
+    this.clientFrameWarn.warn({
+      event: typeof event[0] === "string" ? event[0].slice(0, 64) : null,
+    });
+  };
+}

@@ -1,0 +1,70 @@
+// Partition mode (IM_ROUTER=partition): business sends each node only its own users' commands,
+// on the node's own bus topic. A receipt goes to the node that owns the sender (this one, or
+// over the bus); a change of the node set kicks the users who moved (server/rebalance.ts).
+import type { ReceiptStatus } from "../engine/protocol.js";
+import type { NodeInfo, Unsubscribe } from "../engine/types.js";
+import { encode, topics, type PushCommand } from "../engine/wire.js";
+import { CommandDispatcher } from "./command-dispatcher.js";
+import type { ConnectionActor } from "./connection-actor.js";
+import { Rebalance } from "./rebalance.js";
+import type { ReceiptRequest } from "./receipt-tracker.js";
+import type { RoutingDeps, RoutingMode } from "./routing-mode.js";
+
+export class PartitionRouting implements RoutingMode {
+  private readonly dispatcher: CommandDispatcher;
+  private readonly rebalance: Rebalance;
+  private unsubscribe: Unsubscribe | null = null;
+
+  constructor(private readonly deps: RoutingDeps) {
+    this.dispatcher = new CommandDispatcher({ ...deps, receipts: this });
+    this.rebalance = new Rebalance(deps);
+  }
+
+  async start(): Promise<void> {
+    this.dispatcher.start();
+    this.unsubscribe = await this.deps.bus.subscribe(topics.node(this.deps.nodeId), (raw) =>
+      this.dispatcher.handle(raw),
+    );
+  }
+
+  admitted(actor: ConnectionActor): void {
+    this.rebalance.admitted(actor);
+  }
+
+  membershipChanged(_nodes: readonly NodeInfo[]): void {
+    this.rebalance.membershipChanged();
+  }
+
+  /** The one receipt goes to the sender's owner node: here directly, elsewhere over the bus. */
+  settle(request: ReceiptRequest, outcome: ReceiptStatus): void {
+    const { deps } = this;
+    deps.metrics.receipts.inc({ status: outcome });
+    const command: PushCommand = {
+      v: 1,
+      kind: "push",
+      event: "receipt",
+      to: [request.from],
+      data: { messageId: request.messageId, to: request.to, status: outcome, ts: Date.now() },
+    };
+    const owner = deps.owners.ownerOf(request.from);
+    if (!owner || owner.nodeId === deps.nodeId) {
+      this.dispatcher.run(command);
+      return;
+    }
+    deps.bus.publish(topics.node(owner.nodeId), encode(command)).catch((err: unknown) => {
+      deps.logger.warn({ err, owner: owner.nodeId }, "receipt not published");
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.rebalance.stop();
+    await this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  settlePending(): void {
+    this.dispatcher.stop();
+  }
+
+  async close(): Promise<void> {}
+}
