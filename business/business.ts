@@ -11,6 +11,8 @@ import { createApp, type AppDeps } from "./app.js";
 import { BusinessMetrics } from "./metrics.js";
 import { PushClient } from "./push-client.js";
 import { PresenceService } from "./services/presence.js";
+import { interimUnreadTotal } from "./webhook/unread.js";
+import { createWebhookQueue, Webhook } from "./webhook/webhook.js";
 
 export interface BusinessOptions {
   config: Config;
@@ -36,6 +38,16 @@ export async function startBusiness(
 ): Promise<Business> {
   const { config, engine, logger } = opts;
   const metrics = opts.metrics ?? new BusinessMetrics();
+  // Only with IM_WEBHOOK_URL are the nodes asked about undelivered messages.
+  const webhook =
+    config.webhook &&
+    new Webhook({
+      config: config.webhook,
+      queue: createWebhookQueue(engine),
+      unreadTotal: interimUnreadTotal(engine.store),
+      registry: metrics.registry,
+      logger,
+    });
   const push = new PushClient({
     engine,
     router: config.router,
@@ -45,8 +57,10 @@ export async function startBusiness(
       published: (kind) => metrics.pushesPublished.inc({ kind }),
       deadNode: () => metrics.deadNodePublishes.inc(),
     },
+    ...(webhook && { undelivered: webhook.report }),
   });
   await push.start();
+  webhook?.start();
   const presence = new PresenceService({ config, engine, push, metrics, logger });
   await presence.start();
 
@@ -64,6 +78,7 @@ export async function startBusiness(
   } catch (err) {
     await presence.stop();
     await push.close();
+    await webhook?.stop();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
@@ -89,6 +104,7 @@ export async function startBusiness(
         clearTimeout(timer);
         await presence.stop();
         await push.close();
+        await webhook?.stop();
         logger.info("business closed");
       })();
       return closing;

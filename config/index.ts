@@ -32,6 +32,17 @@ const schema = z.object({
   IM_MAILBOX_MAX_BYTES: positiveInt.default(1024 * 1024),
   IM_TOKEN_TTL_S: z.coerce.number().int().min(1).max(30).default(30),
   SESSION_TTL_S: positiveInt.default(7 * 24 * 3600),
+  IM_WEBHOOK_URL: z.url({ protocol: /^(http|https)$/ }).optional(),
+  IM_WEBHOOK_SECRET: z.string().min(16, "at least 16 characters").max(1024).optional(),
+  IM_WEBHOOK_TIMEOUT_MS: positiveInt.default(5_000),
+  IM_WEBHOOK_RETRY_BASE_MS: positiveInt.default(1_000),
+  IM_WEBHOOK_RETRY_MAX_MS: positiveInt.default(10 * 60_000),
+  IM_WEBHOOK_RETRY_FOR_S: z.coerce
+    .number()
+    .int()
+    .min(3600)
+    .default(24 * 3600),
+  IM_WEBHOOK_POLL_MS: positiveInt.default(1_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -54,6 +65,23 @@ export interface Config {
   tokenTtlMs: number;
   sessionTtlMs: number;
   logLevel: string;
+  /** Undelivered messages are posted here (IM_WEBHOOK_*); undefined: no webhook. */
+  webhook: WebhookConfig | undefined;
+}
+
+export interface WebhookConfig {
+  url: string;
+  /** The HMAC-SHA256 key of X-Herald-Signature. */
+  secret: string;
+  /** A call that has not answered by then is retried. */
+  timeoutMs: number;
+  /** Backoff: the n-th retry waits a random time in [0, min(retryMaxMs, retryBaseMs·2^n)). */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How long after queueing an event is still retried (at least an hour). */
+  retryForMs: number;
+  /** How often each business instance looks for due events. */
+  pollMs: number;
 }
 
 export class ConfigError extends Error {
@@ -73,6 +101,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   }
   const e = result.data;
+  if (e.IM_WEBHOOK_URL !== undefined && e.IM_WEBHOOK_SECRET === undefined)
+    throw new ConfigError("invalid configuration: IM_WEBHOOK_SECRET: required with IM_WEBHOOK_URL");
   return {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
@@ -90,5 +120,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenTtlMs: e.IM_TOKEN_TTL_S * 1000,
     sessionTtlMs: e.SESSION_TTL_S * 1000,
     logLevel: e.LOG_LEVEL,
+    webhook:
+      e.IM_WEBHOOK_URL === undefined
+        ? undefined
+        : {
+            url: e.IM_WEBHOOK_URL,
+            secret: e.IM_WEBHOOK_SECRET!,
+            timeoutMs: e.IM_WEBHOOK_TIMEOUT_MS,
+            retryBaseMs: e.IM_WEBHOOK_RETRY_BASE_MS,
+            retryMaxMs: e.IM_WEBHOOK_RETRY_MAX_MS,
+            retryForMs: e.IM_WEBHOOK_RETRY_FOR_S * 1000,
+            pollMs: e.IM_WEBHOOK_POLL_MS,
+          },
   };
 }

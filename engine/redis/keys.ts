@@ -8,6 +8,7 @@
 //   {c:<channel>}:…        a channel: its members, its change counter and its conversation
 //   {s:<sessionId>}…       a session and the index of its connect tokens
 //   {nodes}:…              membership (a handful of nodes, read whole)
+//   {webhook}:…            the webhook queue (business/webhook/redis-queue.ts), one slot
 //   username:<lower>, token:<hash>, presence:node:<id>, channels, claim:<key>: one key each
 //
 // A change over several entities runs one slot at a time: the entity's own key decides
@@ -113,6 +114,16 @@ export class RedisKeys {
   /** Set: the ids of nodes that registered (some may have expired since). */
   nodeIds(): string {
     return `${this.prefix}{nodes}:ids`;
+  }
+
+  // The webhook queue: one tag, so each of its scripts moves an event between its keys at once.
+  /**
+   * `events`: hash id → "<queuedAt ms> <body>"; `attempts`: hash id → tries so far; `due`:
+   * sorted set id → when it is due; `leased`: sorted set id → lease deadline; `done`: sorted set
+   * id → when it was finished (remembered a while, so a duplicate report is not queued again).
+   */
+  webhook(part: "events" | "attempts" | "due" | "leased" | "done"): string {
+    return `${this.prefix}{webhook}:${part}`;
   }
 
   /** String: a claimed piece of shared work (Bus.claim), with its TTL. */

@@ -19,6 +19,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     tokenTtlMs: 30_000,
     sessionTtlMs: 3_600_000,
     logLevel: "silent",
+    webhook: undefined,
     ...overrides,
   };
 }
