@@ -38,6 +38,8 @@ export class WebhookSender {
   /** An event was queued while a round ran: look again at once. */
   private again = false;
   private stopped = true;
+  /** The queue failed on the last round: logged once, until it answers again. */
+  private unreachable = false;
 
   constructor(private readonly deps: WebhookSenderDeps) {}
 
@@ -86,8 +88,11 @@ export class WebhookSender {
         await Promise.all(claimed.map((event) => this.attempt(event)));
       } while (!this.stopped && (claimed.length === BATCH || this.again));
       metrics.depth.set(await queue.depth());
+      if (this.unreachable) logger.info("webhook queue reachable again");
+      this.unreachable = false;
     } catch (err) {
-      logger.warn({ err }, "webhook queue unreachable; trying again later");
+      if (!this.unreachable) logger.warn({ err }, "webhook queue unreachable; trying again later");
+      this.unreachable = true;
     }
   }
 
