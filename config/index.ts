@@ -27,10 +27,17 @@ const schema = z.object({
   IM_ROUTER: z.enum(["partition", "adapter"]).default("partition"),
   IM_DM_POLICY: z.enum(["friends", "open"]).default("friends"),
   IM_ADMINS: list.default([]),
+  IM_ADMIN_PASSWORD: z.string().min(8).max(256).optional(),
   IM_ACK_TIMEOUT_MS: positiveInt.default(10_000),
   IM_MAILBOX_MAX: positiveInt.default(1024),
   IM_TOKEN_TTL_S: z.coerce.number().int().min(1).max(30).default(30),
   SESSION_TTL_S: positiveInt.default(7 * 24 * 3600),
+  RATE_REGISTER_PER_MIN: positiveInt.default(20),
+  RATE_LOGIN_FAILURES_PER_MIN: positiveInt.default(10),
+  RATE_USER_PER_S: positiveInt.default(60),
+  RATE_CONNECT_PER_MIN: positiveInt.default(60),
+  QUOTA_USER_BYTES_PER_DAY: positiveInt.default(50 * 1024 * 1024),
+  TRUST_PROXY: z.enum(["0", "1"]).default("0"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -46,11 +53,24 @@ export interface Config {
   router: "partition" | "adapter";
   dmPolicy: "friends" | "open";
   admins: string[];
+  /** Embedded engine only: the password every IM_ADMINS account is created with at start. */
+  adminPassword: string | undefined;
   ackTimeoutMs: number;
   mailboxMax: number;
   tokenTtlMs: number;
   sessionTtlMs: number;
+  rates: RateConfig;
+  quotaBytesPerDay: number;
+  /** Take the client address from X-Forwarded-For (first entry): only behind a proxy. */
+  trustProxy: boolean;
   logLevel: string;
+}
+
+export interface RateConfig {
+  registerPerMin: number;
+  loginFailuresPerMin: number;
+  userPerS: number;
+  connectPerMin: number;
 }
 
 export class ConfigError extends Error {
@@ -70,6 +90,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   }
   const e = result.data;
+  if (e.IM_ADMIN_PASSWORD !== undefined && e.REDIS_URL !== undefined)
+    throw new ConfigError(
+      "invalid configuration: IM_ADMIN_PASSWORD: only for the embedded engine; " +
+        "with REDIS_URL create operators with `npm run admin -- create <username>`",
+    );
   return {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
@@ -81,10 +106,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     router: e.IM_ROUTER,
     dmPolicy: e.IM_DM_POLICY,
     admins: e.IM_ADMINS,
+    adminPassword: e.IM_ADMIN_PASSWORD,
     ackTimeoutMs: e.IM_ACK_TIMEOUT_MS,
     mailboxMax: e.IM_MAILBOX_MAX,
     tokenTtlMs: e.IM_TOKEN_TTL_S * 1000,
     sessionTtlMs: e.SESSION_TTL_S * 1000,
+    rates: {
+      registerPerMin: e.RATE_REGISTER_PER_MIN,
+      loginFailuresPerMin: e.RATE_LOGIN_FAILURES_PER_MIN,
+      userPerS: e.RATE_USER_PER_S,
+      connectPerMin: e.RATE_CONNECT_PER_MIN,
+    },
+    quotaBytesPerDay: e.QUOTA_USER_BYTES_PER_DAY,
+    trustProxy: e.TRUST_PROXY === "1",
     logLevel: e.LOG_LEVEL,
   };
 }

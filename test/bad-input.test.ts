@@ -749,7 +749,7 @@ function badInputSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
     before(async () => {
       h = await startHarness(makeEngine, { env: { IM_ADMINS: "operator_a" } });
       node = await h.fakeNode("n1");
-      const [a, b, c] = [await h.user("operator_a"), await h.user(), await h.user()];
+      const [a, b, c] = [await h.operator("operator_a"), await h.user(), await h.user()];
       f = { a, b, c };
       await h.api("POST", `/api/friends/${b.userId}`, { token: a.token });
       await h.api("POST", `/api/friends/${a.userId}`, { token: b.token });
