@@ -7,17 +7,20 @@ export function normalizeUsername(name: string): string {
   return name.normalize("NFKC");
 }
 
-/** Lookalikes folded after lower-casing; capital I is folded first, as it lowers to a dotted i. */
+/**
+ * Lookalikes folded after lower-casing. Case is ignored and capital I looks like l, so i, I, l
+ * and 1 are all one letter (I is i by case, l by look): `alice`, `ALICE`, `aIice`, `a1ice`.
+ */
 const LOOKALIKES: [RegExp, string][] = [
   [/rn/g, "m"],
   [/vv/g, "w"],
-  [/[1|]/g, "l"],
+  [/[i1|]/g, "l"],
   [/0/g, "o"],
 ];
 
 /** The uniqueness key of a username: equal keys are one account (and one reserved name). */
 export function usernameKey(name: string): string {
-  let key = normalizeUsername(name).replace(/I/g, "l").toLowerCase();
+  let key = normalizeUsername(name).toLowerCase();
   for (const [lookalike, folded] of LOOKALIKES) key = key.replace(lookalike, folded);
   return key;
 }

@@ -526,6 +526,7 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
         const list = await h.api("GET", "/api/channels", { token: b.token });
         expect(list.body).to.deep.equal({
           channels: [{ name: "general_1", members: 1, online: 1 }],
+          next: null,
         });
         const info = await h.api("GET", "/api/channels/general_1", { token: b.token });
         expect(info.body).to.deep.equal({ name: "general_1", members: [a.userId], online: 1 });
