@@ -17,6 +17,7 @@ export interface Limiter {
 }
 
 export interface Limits {
-  /** A limiter whose keys are its own: limiters of different names never share a count. */
+  /** The limiter of that name: every holder of a name (and rule) shares its counts, across
+   * processes when the twin is shared; different names never share a count. */
   limiter(name: string, rule: LimitRule): Limiter;
 }
