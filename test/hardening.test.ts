@@ -355,7 +355,7 @@ function hardeningSuite({ name: engineName, make: makeEngine, stop }: EngineKind
 
 for (const kind of engineKinds()) hardeningSuite(kind);
 
-describe("hardening: operators on the server", function () {
+describe("hardening over one private Redis", function () {
   let redis: TestRedis;
   before(async () => {
     redis = await startRedis();
@@ -364,188 +364,179 @@ describe("hardening: operators on the server", function () {
     await redis.destroy();
   });
 
-  it("npm run admin -- create makes the operator on Redis, and a second run resets it", async () => {
-    const prefix = `admin${process.pid}:`;
-    const env = { REDIS_URL: redis.url, REDIS_PREFIX: prefix, IM_ADMINS: "chief" };
-    const made = await runAdminCli(["create", "chief"], "first password\n", env);
-    expect(made.code, made.stderr).to.equal(0);
-    expect(made.stdout).to.match(/created operator chief/);
-    const h = await startHarness(() => RedisEngine.connect({ url: redis.url, prefix }), {
-      env: { IM_ADMINS: "chief" },
-    });
-    try {
-      await h.fakeNode("n1");
-      const login = (password: string) =>
-        h.api("POST", "/api/login", { body: { username: "chief", password } });
-      const first = await login("first password");
-      expect(first.status).to.equal(200);
-      const sent = await h.api("POST", "/api/broadcast", {
-        token: first.body.token,
-        body: { content: "notice" },
+  describe("operators on the server", function () {
+    it("npm run admin -- create makes the operator on Redis, and a second run resets it", async () => {
+      const prefix = `admin${process.pid}:`;
+      const env = { REDIS_URL: redis.url, REDIS_PREFIX: prefix, IM_ADMINS: "chief" };
+      const made = await runAdminCli(["create", "chief"], "first password\n", env);
+      expect(made.code, made.stderr).to.equal(0);
+      expect(made.stdout).to.match(/created operator chief/);
+      const h = await startHarness(() => RedisEngine.connect({ url: redis.url, prefix }), {
+        env: { IM_ADMINS: "chief" },
       });
-      expect(sent.status).to.equal(202);
-
-      const reset = await runAdminCli(["create", "chief"], "second password\n", env);
-      expect(reset.code, reset.stderr).to.equal(0);
-      expect(reset.stdout).to.match(/reset operator chief/);
-      expect((await h.api("GET", "/api/me", { token: first.body.token })).status).to.equal(401);
-      expect((await login("first password")).status).to.equal(401);
-      expect((await login("second password")).status).to.equal(200);
-      // Output and errors never show the password.
-      expect(made.stdout + made.stderr + reset.stdout + reset.stderr).not.to.include("password");
-    } finally {
-      await h.close();
-    }
-  });
-
-  it("npm run admin refuses clearly: no REDIS_URL, a name not in IM_ADMINS, a short password", async () => {
-    const embedded = await runAdminCli(["create", "chief"], "long enough\n", {
-      IM_ADMINS: "chief",
-    });
-    expect(embedded.code).to.equal(2);
-    expect(embedded.stderr).to.match(/REDIS_URL is not set.*IM_ADMIN_PASSWORD/s);
-    const env = { REDIS_URL: redis.url, REDIS_PREFIX: "refuse:", IM_ADMINS: "chief" };
-    const stranger = await runAdminCli(["create", "someone"], "long enough\n", env);
-    expect(stranger.code).to.equal(2);
-    expect(stranger.stderr).to.match(/not in IM_ADMINS/);
-    const short = await runAdminCli(["create", "chief"], "short\n", env);
-    expect(short.code).to.equal(2);
-    expect(short.stderr).to.match(/8-256 characters/);
-    const usage = await runAdminCli(["delete", "chief"], "", env);
-    expect(usage.code).to.equal(2);
-    expect(usage.stderr).to.match(/usage: npm run admin -- create <username>/);
-  });
-
-  it("on the embedded engine, IM_ADMIN_PASSWORD makes every IM_ADMINS account at start", async () => {
-    const h = await startHarness(() => new MemoryEngine(), {
-      env: { IM_ADMINS: "boss,chief", IM_ADMIN_PASSWORD: "start-up secret" },
-    });
-    try {
-      for (const username of ["boss", "chief"]) {
-        const login = await h.api("POST", "/api/login", {
-          body: { username, password: "start-up secret" },
-        });
-        expect(login.status, username).to.equal(200);
-      }
-    } finally {
-      await h.close();
-    }
-  });
-
-  it("IM_ADMIN_PASSWORD with REDIS_URL stops start-up, naming the variable", () => {
-    expect(() =>
-      loadConfig({ REDIS_URL: redis.url, IM_ADMINS: "boss", IM_ADMIN_PASSWORD: "long enough" }),
-    )
-      .to.throw(ConfigError)
-      .with.property("message")
-      .that.matches(/IM_ADMIN_PASSWORD/);
-  });
-});
-
-describe("hardening: limits hold across business instances (Redis)", function () {
-  let redis: TestRedis;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis.destroy();
-  });
-
-  it("failed logins counted by two business processes on one Redis add up", async () => {
-    const prefix = `shared${process.pid}:`;
-    const env = { ...TEST_RATE_ENV, RATE_LOGIN_FAILURES_PER_MIN: "10" };
-    const connect = () => RedisEngine.connect({ url: redis.url, prefix });
-    const [one, two] = [await startHarness(connect, { env }), await startHarness(connect, { env })];
-    try {
-      const u = await one.user();
-      const fail = (h: Harness) =>
-        h.api("POST", "/api/login", { body: { username: u.username, password: "wrong guess" } });
-      for (let i = 0; i < 5; i++) {
-        expect((await fail(one)).status).to.equal(401);
-        expect((await fail(two)).status).to.equal(401);
-      }
-      expect((await fail(one)).status).to.equal(429);
-      expect((await fail(two)).status).to.equal(429);
-    } finally {
-      await one.close();
-      await two.close();
-    }
-  });
-});
-
-describe("hardening: logs never hold secrets or content", function () {
-  let redis: TestRedis;
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis.destroy();
-  });
-
-  it("serializeError keeps an error's class, message and causes, never a command's arguments", () => {
-    const reply = Object.assign(new Error("OOM command not allowed"), {
-      name: "ReplyError",
-      command: { name: "set", args: ["herald:{u:1}:user", '{"passwordHash":"scrypt$..."}'] },
-      rawPacket: Buffer.from("Authorization: Bearer secret"),
-    });
-    const wrapped = new Error("request failed", { cause: reply });
-    const line = JSON.stringify(serializeError(wrapped));
-    expect(line).to.include("OOM command not allowed");
-    expect(line).to.include("request failed");
-    expect(line).not.to.include("scrypt$");
-    expect(line).not.to.include("passwordHash");
-    expect(line).not.to.include("Bearer");
-  });
-
-  it("Redis answering errors (OOM, then no permission to write) logs no hash, token or DM text", async () => {
-    const lines: string[] = [];
-    const logger = createLogger("debug", {}, { write: (line: string) => void lines.push(line) });
-    const prefix = `logs${process.pid}:`;
-    const h = await startHarness(() => RedisEngine.connect({ url: redis.url, prefix }), {
-      logger,
-    });
-    const admin = new Redis(redis.url);
-    try {
-      await h.fakeNode("n1");
-      const [a, b] = [await h.user(), await h.user()];
-      await befriend(h, a, b);
-      const secrets = [a.token, b.token, "scrypt$"];
-      const attempt = async (round: string) => {
-        const text = `the secret text of ${round}`;
-        secrets.push(text);
-        const answers = [
-          await register(h, uniqueName()),
-          await h.api("POST", "/api/login", { body: { username: a.username, password: PASSWORD } }),
-          await h.api("POST", "/api/messages", {
-            token: a.token,
-            body: { to: b.userId, content: { text } },
-          }),
-        ];
-        for (const r of answers) expect(r.status, JSON.stringify(r.body)).to.be.at.least(500);
-      };
-
-      await admin.config("SET", "maxmemory-policy", "noeviction");
-      await admin.config("SET", "maxmemory", "1");
-      await attempt("an OOM");
-      await admin.config("SET", "maxmemory", "0");
-
-      // Writes refused except to the limiters' keys, so each request reaches the store's write
-      // (the password hash, the session, the message) and fails there.
-      await admin.call("ACL", "SETUSER", "default", "resetkeys", "%R~*", `~${prefix}limit:*`);
       try {
-        await attempt("a refused write");
-      } finally {
-        await admin.call("ACL", "SETUSER", "default", "resetkeys", "~*");
-      }
+        await h.fakeNode("n1");
+        const login = (password: string) =>
+          h.api("POST", "/api/login", { body: { username: "chief", password } });
+        const first = await login("first password");
+        expect(first.status).to.equal(200);
+        const sent = await h.api("POST", "/api/broadcast", {
+          token: first.body.token,
+          body: { content: "notice" },
+        });
+        expect(sent.status).to.equal(202);
 
-      const log = lines.join("\n");
-      expect(log).to.include("request failed");
-      for (const secret of secrets) expect(log, secret).not.to.include(secret);
-    } finally {
-      await admin.config("SET", "maxmemory", "0").catch(() => {});
-      admin.disconnect();
-      await h.close();
-    }
+        const reset = await runAdminCli(["create", "chief"], "second password\n", env);
+        expect(reset.code, reset.stderr).to.equal(0);
+        expect(reset.stdout).to.match(/reset operator chief/);
+        expect((await h.api("GET", "/api/me", { token: first.body.token })).status).to.equal(401);
+        expect((await login("first password")).status).to.equal(401);
+        expect((await login("second password")).status).to.equal(200);
+        // Output and errors never show the password.
+        expect(made.stdout + made.stderr + reset.stdout + reset.stderr).not.to.include("password");
+      } finally {
+        await h.close();
+      }
+    });
+
+    it("npm run admin refuses clearly: no REDIS_URL, a name not in IM_ADMINS, a short password", async () => {
+      const embedded = await runAdminCli(["create", "chief"], "long enough\n", {
+        IM_ADMINS: "chief",
+      });
+      expect(embedded.code).to.equal(2);
+      expect(embedded.stderr).to.match(/REDIS_URL is not set.*IM_ADMIN_PASSWORD/s);
+      const env = { REDIS_URL: redis.url, REDIS_PREFIX: "refuse:", IM_ADMINS: "chief" };
+      const stranger = await runAdminCli(["create", "someone"], "long enough\n", env);
+      expect(stranger.code).to.equal(2);
+      expect(stranger.stderr).to.match(/not in IM_ADMINS/);
+      const short = await runAdminCli(["create", "chief"], "short\n", env);
+      expect(short.code).to.equal(2);
+      expect(short.stderr).to.match(/8-256 characters/);
+      const usage = await runAdminCli(["delete", "chief"], "", env);
+      expect(usage.code).to.equal(2);
+      expect(usage.stderr).to.match(/usage: npm run admin -- create <username>/);
+    });
+
+    it("on the embedded engine, IM_ADMIN_PASSWORD makes every IM_ADMINS account at start", async () => {
+      const h = await startHarness(() => new MemoryEngine(), {
+        env: { IM_ADMINS: "boss,chief", IM_ADMIN_PASSWORD: "start-up secret" },
+      });
+      try {
+        for (const username of ["boss", "chief"]) {
+          const login = await h.api("POST", "/api/login", {
+            body: { username, password: "start-up secret" },
+          });
+          expect(login.status, username).to.equal(200);
+        }
+      } finally {
+        await h.close();
+      }
+    });
+
+    it("IM_ADMIN_PASSWORD with REDIS_URL stops start-up, naming the variable", () => {
+      expect(() =>
+        loadConfig({ REDIS_URL: redis.url, IM_ADMINS: "boss", IM_ADMIN_PASSWORD: "long enough" }),
+      )
+        .to.throw(ConfigError)
+        .with.property("message")
+        .that.matches(/IM_ADMIN_PASSWORD/);
+    });
+  });
+
+  describe("limits hold across business instances", function () {
+    it("failed logins counted by two business processes on one Redis add up", async () => {
+      const prefix = `shared${process.pid}:`;
+      const env = { ...TEST_RATE_ENV, RATE_LOGIN_FAILURES_PER_MIN: "10" };
+      const connect = () => RedisEngine.connect({ url: redis.url, prefix });
+      const [one, two] = [
+        await startHarness(connect, { env }),
+        await startHarness(connect, { env }),
+      ];
+      try {
+        const u = await one.user();
+        const fail = (h: Harness) =>
+          h.api("POST", "/api/login", { body: { username: u.username, password: "wrong guess" } });
+        for (let i = 0; i < 5; i++) {
+          expect((await fail(one)).status).to.equal(401);
+          expect((await fail(two)).status).to.equal(401);
+        }
+        expect((await fail(one)).status).to.equal(429);
+        expect((await fail(two)).status).to.equal(429);
+      } finally {
+        await one.close();
+        await two.close();
+      }
+    });
+  });
+
+  describe("logs never hold secrets or content", function () {
+    it("serializeError keeps an error's class, message and causes, never a command's arguments", () => {
+      const reply = Object.assign(new Error("OOM command not allowed"), {
+        name: "ReplyError",
+        command: { name: "set", args: ["herald:{u:1}:user", '{"passwordHash":"scrypt$..."}'] },
+        rawPacket: Buffer.from("Authorization: Bearer secret"),
+      });
+      const wrapped = new Error("request failed", { cause: reply });
+      const line = JSON.stringify(serializeError(wrapped));
+      expect(line).to.include("OOM command not allowed");
+      expect(line).to.include("request failed");
+      expect(line).not.to.include("scrypt$");
+      expect(line).not.to.include("passwordHash");
+      expect(line).not.to.include("Bearer");
+    });
+
+    it("Redis answering errors (OOM, then no permission to write) logs no hash, token or DM text", async () => {
+      const lines: string[] = [];
+      const logger = createLogger("debug", {}, { write: (line: string) => void lines.push(line) });
+      const prefix = `logs${process.pid}:`;
+      const h = await startHarness(() => RedisEngine.connect({ url: redis.url, prefix }), {
+        logger,
+      });
+      const admin = new Redis(redis.url);
+      try {
+        await h.fakeNode("n1");
+        const [a, b] = [await h.user(), await h.user()];
+        await befriend(h, a, b);
+        const secrets = [a.token, b.token, "scrypt$"];
+        const attempt = async (round: string) => {
+          const text = `the secret text of ${round}`;
+          secrets.push(text);
+          const answers = [
+            await register(h, uniqueName()),
+            await h.api("POST", "/api/login", {
+              body: { username: a.username, password: PASSWORD },
+            }),
+            await h.api("POST", "/api/messages", {
+              token: a.token,
+              body: { to: b.userId, content: { text } },
+            }),
+          ];
+          for (const r of answers) expect(r.status, JSON.stringify(r.body)).to.be.at.least(500);
+        };
+
+        await admin.config("SET", "maxmemory-policy", "noeviction");
+        await admin.config("SET", "maxmemory", "1");
+        await attempt("an OOM");
+        await admin.config("SET", "maxmemory", "0");
+
+        // Writes refused except to the limiters' keys, so each request reaches the store's write
+        // (the password hash, the session, the message) and fails there.
+        await admin.call("ACL", "SETUSER", "default", "resetkeys", "%R~*", `~${prefix}limit:*`);
+        try {
+          await attempt("a refused write");
+        } finally {
+          await admin.call("ACL", "SETUSER", "default", "resetkeys", "~*");
+        }
+
+        const log = lines.join("\n");
+        expect(log).to.include("request failed");
+        for (const secret of secrets) expect(log, secret).not.to.include(secret);
+      } finally {
+        await admin.config("SET", "maxmemory", "0").catch(() => {});
+        admin.disconnect();
+        await h.close();
+      }
+    });
   });
 });
 

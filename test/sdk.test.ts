@@ -496,7 +496,9 @@ describe("SDK end to end (single node, memory engine)", function () {
 
   beforeEach(async () => {
     engine = new MemoryEngine();
-    herald = await startHerald(testConfig({ admins: ["boss"], adminPassword: PASSWORD }), { engine });
+    herald = await startHerald(testConfig({ admins: ["boss"], adminPassword: PASSWORD }), {
+      engine,
+    });
   });
 
   afterEach(async () => {
@@ -788,7 +790,10 @@ describe("SDK end to end (single node, memory engine)", function () {
       { kind: "direct", a: a.id, b: b.id },
       { id: "while-down", from: a.id, to: b.id, content: "while down", ts: Date.now() },
     );
-    herald = await startHerald(testConfig({ admins: ["boss"], adminPassword: PASSWORD, businessPort, imPort }), { engine });
+    herald = await startHerald(
+      testConfig({ admins: ["boss"], adminPassword: PASSWORD, businessPort, imPort }),
+      { engine },
+    );
     await b.rec.until(() => b.rec.stored().length === 1, "the message stored while down");
     await b.rec.until(() => b.client.status === "connected", "connected");
     await a.client.send(b.id, "after restart");

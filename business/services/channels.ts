@@ -15,7 +15,10 @@ export class ChannelService {
   async list(
     after: string,
     limit: number,
-  ): Promise<{ channels: { name: string; members: number; online: number }[]; next: string | null }> {
+  ): Promise<{
+    channels: { name: string; members: number; online: number }[];
+    next: string | null;
+  }> {
     const { store } = this.deps.engine;
     const page = await store.listChannels(after, limit + 1);
     const more = page.length > limit;

@@ -76,7 +76,10 @@ export class MemoryStore implements Store {
   ): Promise<{ token: string; sessionId: string }> {
     const token = newToken();
     const sessionId = hashToken(token);
-    this.sessions.set(sessionId, { session: { sessionId, userId }, expiresAt: this.clock() + ttlMs });
+    this.sessions.set(sessionId, {
+      session: { sessionId, userId },
+      expiresAt: this.clock() + ttlMs,
+    });
     let ids = this.sessionsOf.get(userId);
     if (!ids) this.sessionsOf.set(userId, (ids = new Set()));
     ids.add(sessionId);

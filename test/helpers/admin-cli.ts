@@ -25,7 +25,5 @@ export function runAdminCli(
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdin.end(stdin);
-  return new Promise((resolve) =>
-    child.once("exit", (code) => resolve({ code, stdout, stderr })),
-  );
+  return new Promise((resolve) => child.once("exit", (code) => resolve({ code, stdout, stderr })));
 }
