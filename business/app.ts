@@ -1,5 +1,5 @@
-// The business HTTP app: security headers → metrics → errors → routes → web chat. No global state: everything comes
-// from `deps`, so a test can build one on a fresh engine and listen on port 0.
+// The business HTTP app: security headers → metrics → errors → routes → web chat. No global
+// state: everything comes from `deps`, so a test can build one on a fresh engine on port 0.
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bodyParser } from "@koa/bodyparser";

@@ -237,7 +237,13 @@ describe("scale-out: three imServer processes over one Redis", function () {
         await waitFor("the clients to stop", () =>
           targets.every((t) => t.client.status === "disconnected"),
         );
-        for (const target of targets) await target.client.connect();
+        // Force offline ended their sessions too: they must log in again.
+        for (const target of targets) {
+          const refused = await target.client.connect().catch((err: unknown) => err);
+          expect(refused).to.include({ status: 401 });
+          await target.client.login(target.name, PASSWORD);
+          await target.client.connect();
+        }
         for (const target of targets) expect(target.client.status).to.equal("connected");
       });
 
