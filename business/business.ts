@@ -9,6 +9,8 @@ import type { Logger } from "../config/logger.js";
 import type { Engine } from "../engine/types.js";
 import { createApp, type AppDeps } from "./app.js";
 import { BusinessMetrics } from "./metrics.js";
+import { createOperator } from "./operators.js";
+import { DEFAULT_COST } from "./passwords.js";
 import { PushClient } from "./push-client.js";
 import { PresenceService } from "./services/presence.js";
 import { interimUnreadTotal } from "./webhook/unread.js";
@@ -59,6 +61,10 @@ export async function startBusiness(
     },
     ...(webhook && { undelivered: webhook.report }),
   });
+  // The embedded engine forgets accounts with the process: its operators come from the config.
+  if (config.adminPassword !== undefined)
+    for (const name of config.admins)
+      await createOperator(engine, name, config.adminPassword, opts.passwordCost ?? DEFAULT_COST);
   await push.start();
   webhook?.start();
   const presence = new PresenceService({ config, engine, push, metrics, logger });

@@ -9,10 +9,12 @@ export type DomainCode =
   | "invalid_credentials"
   | "not_friends"
   | "not_member"
+  | "quota_exceeded"
   | "rate_limited"
   | "unauthorized"
   | "unavailable"
   | "user_not_found"
+  | "username_reserved"
   | "username_taken";
 
 export class DomainError extends Error {

@@ -31,6 +31,8 @@ const STATUS_BY_DOMAIN_CODE: Record<DomainCode, number> = {
   not_member: 403,
   channel_not_found: 404,
   user_not_found: 404,
+  quota_exceeded: 413,
+  username_reserved: 403,
   username_taken: 409,
   rate_limited: 429,
   unavailable: 503,

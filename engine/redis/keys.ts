@@ -9,7 +9,8 @@
 //   {s:<sessionId>}…       a session and the index of its connect tokens
 //   {nodes}:…              membership (a handful of nodes, read whole)
 //   {webhook}:…            the webhook queue (business/webhook/redis-queue.ts), one slot
-//   username:<lower>, token:<hash>, presence:node:<id>, channels, claim:<key>: one key each
+//   username:<skeleton>, token:<hash>, presence:node:<id>, channels, claim:<key>,
+//   limit:<name>:<key>: one key each
 //
 // A change over several entities runs one slot at a time: the entity's own key decides
 // atomically (a pair's friendship, a channel's members), then the per-user indexes follow. An
@@ -30,9 +31,9 @@ export class RedisKeys {
 
   // Accounts: the name's key is claimed (SET NX) after the record is written, so a taken name
   // always has its record.
-  /** String: the userId owning a lower-cased username. */
-  username(lowerName: string): string {
-    return `${this.prefix}username:${lowerName}`;
+  /** String: the userId owning a username, by its uniqueness key (engine/usernames.ts). */
+  username(nameKey: string): string {
+    return `${this.prefix}username:${nameKey}`;
   }
   /** String: JSON {username, passwordHash}. */
   user(userId: UserId): string {
@@ -47,6 +48,10 @@ export class RedisKeys {
   /** Set: hashes of the connect tokens issued for a session (for revokeSession). */
   sessionTokens(sessionId: string): string {
     return `${this.prefix}{s:${sessionId}}:tokens`;
+  }
+  /** Set: the ids of a user's sessions (force offline ends them all); may name expired ones. */
+  userSessions(userId: UserId): string {
+    return `${this.prefix}{u:${userId}}:sessions`;
   }
   /** String: a connect token's grant (JSON), stored under the token's hash. */
   token(tokenHash: string): string {
@@ -124,6 +129,11 @@ export class RedisKeys {
    */
   webhook(part: "events" | "attempts" | "due" | "leased" | "done"): string {
     return `${this.prefix}{webhook}:${part}`;
+  }
+
+  /** The key prefix of a rate limiter's counters (rate-limiter-flexible adds `:<key>`). */
+  limit(name: string): string {
+    return `${this.prefix}limit:${name}`;
   }
 
   /** String: a claimed piece of shared work (Bus.claim), with its TTL. */
