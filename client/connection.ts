@@ -5,10 +5,10 @@ import type {
   BroadcastPush,
   KickedPush,
   KickReason,
-  MessagePush,
   PresencePush,
   ReceiptPush,
   ServerToClientEvents,
+  StreamItem,
 } from "../engine/protocol.js";
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
 import { HeraldError } from "./http.js";
@@ -29,7 +29,7 @@ export interface ConnectionHandlers {
   grant(): Promise<ConnectGrant>;
   /** The socket is registered; resolves when the catch-up after (re)connecting is done. */
   connected(): Promise<void>;
-  message(push: MessagePush | BroadcastPush): void;
+  message(push: StreamItem | BroadcastPush): void;
   receipt(push: ReceiptPush): void;
   presence(push: PresencePush): void;
   kicked(push: KickedPush): void;

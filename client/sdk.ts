@@ -7,6 +7,7 @@ import type {
   MessagePush,
   PresencePush,
   ReceiptPush,
+  StreamItem,
   UserId,
 } from "../engine/protocol.js";
 import { DEFAULT_MAX_DELAY_MS, DEFAULT_MIN_DELAY_MS, backoffDelay } from "./backoff.js";
@@ -284,6 +285,7 @@ export class HeraldClient {
     this.streams.accept(cursorKey({ kind: "direct", peer: to }), {
       id: result.id,
       seq: result.seq,
+      kind: "message",
       from,
       to,
       content: stored,
@@ -304,6 +306,7 @@ export class HeraldClient {
     this.streams.accept(cursorKey({ kind: "channel", channel: name }), {
       id: result.id,
       seq: result.seq,
+      kind: "message",
       from,
       channel: name,
       content: stored,
@@ -475,7 +478,7 @@ export class HeraldClient {
     this.events.emit("status", status);
   }
 
-  private onMessage(push: MessagePush | BroadcastPush): void {
+  private onMessage(push: StreamItem | BroadcastPush): void {
     if ("broadcast" in push && push.broadcast === true) {
       this.events.emit("message", push);
       return;
