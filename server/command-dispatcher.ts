@@ -2,14 +2,7 @@
 // each push is encoded once, whatever the number of local connections it reaches.
 import type { Server } from "socket.io";
 import type { Logger } from "../config/logger.js";
-import type {
-  BroadcastPush,
-  KickReason,
-  MessagePush,
-  PresencePush,
-  ReceiptPush,
-  UserId,
-} from "../engine/protocol.js";
+import type { BroadcastPush, KickReason, ReceiptPush, UserId } from "../engine/protocol.js";
 import type { PartitionRouter } from "../engine/router.js";
 import type { Bus } from "../engine/types.js";
 import {
@@ -29,7 +22,8 @@ import { ThrottledWarn } from "./throttled-warn.js";
 /** Where a node's own receipt outcome goes in adapter mode (see CommandDispatcher.execute). */
 export type ReceiptReport = (status: ReceiptPush["status"]) => void;
 
-/** A direct message whose sender asked for a receipt about a recipient listed in `to`. */
+/** A direct message whose sender asked for a receipt about a recipient listed in `to` (the wire
+ * allows `receipt` only on `kind: "message"` items). */
 export function wantsReceipt(command: NodeCommand): boolean {
   return (
     command.kind === "push" &&
@@ -162,7 +156,7 @@ export class CommandDispatcher {
       this.deliver(command.event, command.to, command.data, null);
       return;
     }
-    const data: MessagePush = command.data;
+    const { data } = command;
     let receipt: ReceiptRequest | null = null;
     // `to` also lists the sender (their other devices); only the recipient, if held here, counts.
     if (wantsReceipt(command)) {
@@ -182,9 +176,9 @@ export class CommandDispatcher {
   }
 
   private deliver(
-    event: "message" | "receipt" | "presence",
+    event: PushCommand["event"],
     userIds: readonly UserId[],
-    data: MessagePush | ReceiptPush | PresencePush,
+    data: PushCommand["data"],
     receipt: ReceiptRequest | null,
   ): void {
     const no = ++this.pushNo;

@@ -958,7 +958,15 @@ describe("createPushClient standalone over Redis", () => {
       const connect = await push.prevConnect("user-1", "session-1");
       expect(connect).to.include({ nodeId: "n1", url: "http://127.0.0.1:1", path: "/socket.io" });
       expect((await herald.tokens.take(connect!.token)).status).to.equal("ok");
-      const message = { id: "m1", seq: 1, from: "user-1", to: "user-2", content: "hi", ts: 1 };
+      const message = {
+        id: "m1",
+        seq: 1,
+        kind: "message" as const,
+        from: "user-1",
+        to: "user-2",
+        content: "hi",
+        ts: 1,
+      };
       const result = await push.send(message, { receipt: true });
       expect(result).to.deep.equal({ nodes: 1, offline: [] });
       await arrived;

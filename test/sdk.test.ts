@@ -22,7 +22,7 @@ import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 
 function msg(seq: number, key = "d:peer", id = `${key}#${seq}`): MessagePush {
-  return { id, seq, from: "peer", to: "me", content: { n: seq }, ts: 1000 + seq };
+  return { id, seq, kind: "message", from: "peer", to: "me", content: { n: seq }, ts: 1000 + seq };
 }
 
 /** A fake history: the messages stored per conversation, with a log of every page asked for. */
@@ -632,7 +632,14 @@ describe("SDK end to end (single node, memory engine)", function () {
 
     const lost = await engine.store.appendMessage(
       { kind: "direct", a: a.id, b: b.id },
-      { id: "lost-message", from: a.id, to: b.id, content: "lost", ts: Date.now() },
+      {
+        id: "lost-message",
+        kind: "message",
+        from: a.id,
+        to: b.id,
+        content: "lost",
+        ts: Date.now(),
+      },
     );
     expect(lost.seq).to.equal(2);
     await a.client.send(b.id, "three");
@@ -787,7 +794,14 @@ describe("SDK end to end (single node, memory engine)", function () {
     // Stored while the servers were down, so never pushed: only the sync on reconnect finds it.
     await engine.store.appendMessage(
       { kind: "direct", a: a.id, b: b.id },
-      { id: "while-down", from: a.id, to: b.id, content: "while down", ts: Date.now() },
+      {
+        id: "while-down",
+        kind: "message",
+        from: a.id,
+        to: b.id,
+        content: "while down",
+        ts: Date.now(),
+      },
     );
     herald = await startHerald(testConfig({ admins: ["boss"], businessPort, imPort }), { engine });
     await b.rec.until(() => b.rec.stored().length === 1, "the message stored while down");

@@ -538,6 +538,7 @@ describe("web chat (Chromium)", function () {
         { kind: "direct", a: quinn.userId!, b: pia.userId! },
         {
           id: `seed-${counter}-${i}`,
+          kind: "message",
           from: quinn.userId!,
           to: pia.userId!,
           content: `note ${i}`,

@@ -41,7 +41,7 @@ export class ChannelService {
     await this.requireMember(name, from);
     const message = await engine.store.appendMessage(
       { kind: "channel", name },
-      { id: randomUUID(), from, channel: name, content, ts: Date.now() },
+      { id: randomUUID(), kind: "message", from, channel: name, content, ts: Date.now() },
     );
     metrics.messagesStored.inc({ kind: "channel" });
     await pushAfterStore(this.deps, "channel message", async () =>

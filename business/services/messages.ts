@@ -42,7 +42,7 @@ export class MessageService {
     for (const peer of to) {
       const message = await engine.store.appendMessage(
         { kind: "direct", a: from, b: peer },
-        { id: randomUUID(), from, to: peer, content, ts: Date.now() },
+        { id: randomUUID(), kind: "message", from, to: peer, content, ts: Date.now() },
       );
       metrics.messagesStored.inc({ kind: "direct" });
       stored.push(message);

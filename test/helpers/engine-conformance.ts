@@ -38,9 +38,10 @@ export function collector() {
   };
 }
 
-export function message(from: string, extra: Partial<NewMessage> = {}): NewMessage {
+export function message(from: string, extra: Partial<Omit<NewMessage, "kind">> = {}): NewMessage {
   return {
     id: `m-${Math.random().toString(36).slice(2)}`,
+    kind: "message",
     from,
     content: "hi",
     ts: 1_000,
