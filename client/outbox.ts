@@ -65,5 +65,7 @@ export class Outbox {
 
 /** No answer, or one that says "not now": the send may or may not be stored, so post it again. */
 function isLost(err: unknown): err is HeraldError {
-  return err instanceof HeraldError && (err.status === 0 || err.status === 429 || err.status >= 500);
+  return (
+    err instanceof HeraldError && (err.status === 0 || err.status === 429 || err.status >= 500)
+  );
 }

@@ -120,7 +120,14 @@ export class ReadState {
   }
 
   private start(key: string, countedTo: number): Tracked {
-    const t: Tracked = { readSeq: 0, unread: 0, mentions: 0, countedTo, exactFrom: countedTo, seen: [] };
+    const t: Tracked = {
+      readSeq: 0,
+      unread: 0,
+      mentions: 0,
+      countedTo,
+      exactFrom: countedTo,
+      seen: [],
+    };
     this.tracked.set(key, t);
     return t;
   }

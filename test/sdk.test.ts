@@ -8,13 +8,19 @@ import type {
   MessagePush,
   PresencePush,
   ReceiptPush,
+  StreamItem,
 } from "../engine/protocol.js";
 import { MemoryEngine } from "../engine/memory-engine.js";
 import { encode, topics, type KickCommand } from "../engine/wire.js";
 import { startHerald, type Herald } from "../herald.js";
 import { HeraldClient, type ConnectionStatus, type HeraldClientOptions } from "../client/sdk.js";
 import { backoffDelay } from "../client/backoff.js";
-import { ConversationStreams, type FetchPage } from "../client/conversation-stream.js";
+import {
+  ConversationStreams,
+  type FetchPage,
+  type FoldedItem,
+} from "../client/conversation-stream.js";
+import { ReadState } from "../client/read-state.js";
 import { HeraldError, HttpClient } from "../client/http.js";
 import { Connection } from "../client/connection.js";
 import { createServer } from "node:http";
@@ -27,7 +33,7 @@ function msg(seq: number, key = "d:peer", id = `${key}#${seq}`): MessagePush {
 
 /** A fake history: the messages stored per conversation, with a log of every page asked for. */
 class FakeHistory {
-  readonly stored = new Map<string, MessagePush[]>();
+  readonly stored = new Map<string, StreamItem[]>();
   readonly calls: { key: string; after: number; limit: number }[] = [];
   inFlight = 0;
   maxInFlight = 0;
@@ -103,7 +109,7 @@ describe("SDK conversation stream (ordering, dedup, gaps)", () => {
     expect(seqs()).to.deep.equal([1, 2]);
     expect(emitted.map((e) => e.id)).to.deep.equal(["d:peer#1", "d:peer#2"]);
     expect(history.calls).to.deep.equal([]);
-    expect(streams.cursors()).to.deep.equal({ "d:peer": 2 });
+    expect(streams.cursors()).to.deep.equal({ "d:peer": 3 });
   });
 
   it("on a seq gap buffers the later message, fetches history after the cursor, emits in order", async () => {
@@ -276,6 +282,184 @@ describe("SDK conversation stream (ordering, dedup, gaps)", () => {
   });
 });
 
+describe("SDK stream fold (edits, recalls, reactions)", () => {
+  const base = (seq: number) => ({ id: `i${seq}`, seq, from: "peer", to: "me", ts: 1000 + seq });
+  const edit = (seq: number, target: string, content: unknown): StreamItem => ({
+    ...base(seq),
+    kind: "edit",
+    target,
+    content,
+  });
+  const recall = (seq: number, target: string): StreamItem => ({
+    ...base(seq),
+    kind: "recall",
+    target,
+  });
+  const reaction = (
+    seq: number,
+    target: string,
+    emoji: string,
+    op: "add" | "remove",
+    from = "peer",
+  ): StreamItem => ({ ...base(seq), from, kind: "reaction", target, emoji, op });
+
+  function folded(opts: { cursors?: Record<string, number> } = {}) {
+    const history = new FakeHistory();
+    const events: FoldedItem[] = [];
+    const ordered: number[] = [];
+    const streams = new ConversationStreams({
+      fetchPage: history.fetchPage,
+      emit: (_key, item) => events.push(item),
+      ordered: (_key, item) => ordered.push(item.seq),
+      me: () => "me",
+      cursors: opts.cursors ?? { "d:peer": 0 },
+      gapGraceMs: 0,
+    });
+    const summary = () =>
+      events.map((e) =>
+        e.kind === "reaction"
+          ? `${e.kind}:${e.target}:${e.reactions.map((r) => `${r.emoji}${r.count}${r.me ? "*" : ""}`).join(",")}`
+          : `${e.kind}:${e.kind === "message" ? e.id : e.target}`,
+      );
+    return { history, streams, events, ordered, summary };
+  }
+
+  it("emits a message once, then its edit, reactions and recall in seq order; nothing after a recall", () => {
+    const { streams, events, summary } = folded();
+    streams.accept("d:peer", msg(1));
+    streams.accept("d:peer", edit(2, "d:peer#1", "changed"));
+    streams.accept("d:peer", reaction(3, "d:peer#1", "👍", "add"));
+    streams.accept("d:peer", reaction(4, "d:peer#1", "👍", "add", "me"));
+    streams.accept("d:peer", reaction(5, "d:peer#1", "🎉", "add", "me"));
+    streams.accept("d:peer", reaction(6, "d:peer#1", "👍", "remove", "me"));
+    streams.accept("d:peer", reaction(7, "d:peer#1", "🎉", "remove", "me"));
+    streams.accept("d:peer", recall(8, "d:peer#1"));
+    streams.accept("d:peer", edit(9, "d:peer#1", "too late"));
+    expect(summary()).to.deep.equal([
+      "message:d:peer#1",
+      "edit:d:peer#1",
+      "reaction:d:peer#1:👍1",
+      "reaction:d:peer#1:👍2*",
+      "reaction:d:peer#1:👍2*,🎉1*",
+      "reaction:d:peer#1:👍1,🎉1*",
+      "reaction:d:peer#1:👍1",
+      "recall:d:peer#1",
+    ]);
+    expect(events[1]).to.deep.include({ kind: "edit", content: "changed" });
+  });
+
+  it("an item whose target the app never loaded raises nothing, yet keeps the order moving", () => {
+    const { streams, ordered, summary } = folded();
+    streams.accept("d:peer", edit(1, "never-loaded", "x"));
+    streams.accept("d:peer", reaction(2, "never-loaded", "👍", "add"));
+    streams.accept("d:peer", msg(3));
+    expect(summary()).to.deep.equal(["message:d:peer#3"]);
+    expect(ordered).to.deep.equal([1, 2, 3]);
+    expect(streams.cursors()).to.deep.equal({ "d:peer": 3 });
+  });
+
+  it("a message the app loaded from history takes later changes only, and is not emitted again", () => {
+    const { streams, ordered, summary } = folded({ cursors: { "d:peer": 3 } });
+    // History as of seq 5: message 4 already shows the reaction at seq 5.
+    streams.loaded("d:peer", [
+      { ...msg(4), reactions: [{ emoji: "👍", count: 1, me: false }] },
+      reaction(5, "d:peer#4", "👍", "add"),
+    ]);
+    streams.accept("d:peer", msg(4));
+    streams.accept("d:peer", reaction(5, "d:peer#4", "👍", "add"));
+    streams.accept("d:peer", reaction(6, "d:peer#4", "👍", "add", "me"));
+    expect(summary()).to.deep.equal(["reaction:d:peer#4:👍2*"]);
+    expect(ordered).to.deep.equal([4, 5, 6]);
+  });
+
+  it("a gap filled from history folds nothing twice: messages there are already current", async () => {
+    const { history, streams, summary } = folded();
+    history.stored.set("d:peer", [
+      {
+        ...msg(1),
+        content: "edited",
+        editedAt: 1002,
+        reactions: [{ emoji: "👍", count: 2, me: true }],
+      },
+      edit(2, "d:peer#1", "edited"),
+      reaction(3, "d:peer#1", "👍", "add", "me"),
+      reaction(4, "d:peer#1", "👍", "add"),
+    ]);
+    streams.accept("d:peer", reaction(4, "d:peer#1", "👍", "add"));
+    await streams.idle();
+    expect(summary()).to.deep.equal(["message:d:peer#1"]);
+    streams.accept("d:peer", reaction(5, "d:peer#1", "👍", "remove", "me"));
+    expect(summary()).to.deep.equal(["message:d:peer#1", "reaction:d:peer#1:👍1"]);
+  });
+});
+
+describe("SDK read figures (unread, mentions, cursors)", () => {
+  const item = (seq: number, from: string, extra: Partial<MessagePush> = {}): StreamItem => ({
+    ...msg(seq, "c:room"),
+    from,
+    ...extra,
+  });
+
+  function tracker() {
+    const stale: string[] = [];
+    const reads = new ReadState(
+      () => "me",
+      (key) => stale.push(key),
+    );
+    return { reads, stale, unread: () => reads.figures("c:room")?.unread };
+  }
+
+  it("counts others' messages after the summary, never mine; sending reads everything before it", () => {
+    const { reads, unread } = tracker();
+    reads.summary("c:room", { readSeq: 2, unread: 1, mentions: 0, lastSeq: 3 });
+    reads.item("c:room", item(3, "ann")); // already in the summary
+    reads.item("c:room", item(4, "ann"));
+    reads.item("c:room", {
+      ...item(5, "ann"),
+      kind: "edit",
+      target: "x",
+      content: "y",
+    } as StreamItem);
+    expect(unread()).to.equal(2);
+    reads.item("c:room", item(6, "me"));
+    expect(reads.figures("c:room")).to.deep.equal({ readSeq: 6, unread: 0, mentions: 0 });
+    reads.item("c:room", item(7, "bob", { mentions: ["me"] }));
+    reads.item("c:room", item(8, "bob", { mentions: ["ann"] }));
+    expect(reads.figures("c:room")).to.deep.equal({ readSeq: 6, unread: 2, mentions: 1 });
+  });
+
+  it("a cursor moved on another device, even past what this one has seen, reads exactly that far", () => {
+    const { reads, unread, stale } = tracker();
+    reads.summary("c:room", { readSeq: 0, unread: 0, mentions: 0, lastSeq: 0 });
+    for (const seq of [1, 2, 3]) reads.item("c:room", item(seq, "ann"));
+    expect(reads.read("c:room", 2)).to.equal(true);
+    expect(unread()).to.equal(1);
+    expect(reads.read("c:room", 1)).to.equal(false); // never back
+    expect(reads.read("c:room", 5)).to.equal(true);
+    reads.item("c:room", item(4, "ann")); // at or before the cursor: read already
+    reads.item("c:room", item(5, "ann"));
+    expect(unread()).to.equal(0);
+    reads.item("c:room", item(6, "ann"));
+    expect(unread()).to.equal(1);
+    expect(stale).to.deep.equal([]);
+  });
+
+  it("a move into the part only the server counted asks for a fresh summary, which then rules", () => {
+    const { reads, unread, stale } = tracker();
+    reads.summary("c:room", { readSeq: 2, unread: 3, mentions: 1, lastSeq: 5 });
+    reads.read("c:room", 4);
+    expect(stale).to.deep.equal(["c:room"]);
+    reads.summary("c:room", { readSeq: 4, unread: 1, mentions: 0, lastSeq: 5 });
+    expect(unread()).to.equal(1);
+    // An older snapshot than what is counted changes nothing.
+    reads.item("c:room", item(6, "ann"));
+    reads.summary("c:room", { readSeq: 4, unread: 1, mentions: 0, lastSeq: 5 });
+    expect(unread()).to.equal(2);
+    reads.read("c:room", 6);
+    expect(unread()).to.equal(0);
+  });
+});
+
 describe("SDK HTTP errors and backoff", () => {
   const errorFetch: typeof fetch = async () =>
     new Response(JSON.stringify({ error: { code: "rate_limited", message: "slow down" } }), {
@@ -369,6 +553,10 @@ describe("SDK connection loop", () => {
         message: () => undefined,
         receipt: () => undefined,
         presence: () => undefined,
+        read: () => undefined,
+        typing: () => undefined,
+        friend: () => undefined,
+        conversation: () => undefined,
         kicked: () => undefined,
         status: () => undefined,
         failed: () => undefined,
@@ -676,7 +864,10 @@ describe("SDK end to end (single node, memory engine)", function () {
     ]);
     expect(b.client.cursors()[`c:${room}`]).to.equal(4);
     const backlog = await b.client.history({ kind: "channel", channel: room }, { limit: 2 });
-    expect(backlog.map((m) => m.content)).to.deep.equal(["backlog 1", "backlog 2"]);
+    expect(backlog.map((m) => m.kind === "message" && m.content)).to.deep.equal([
+      "backlog 1",
+      "backlog 2",
+    ]);
   });
 
   it("a restarted app with saved cursors gets exactly what it missed; one without starts at now", async () => {
