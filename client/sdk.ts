@@ -31,6 +31,7 @@ import { Outbox, newClientMsgId } from "./outbox.js";
 import { ReadState, type ReadFigures } from "./read-state.js";
 
 export { HeraldError } from "./http.js";
+export { newClientMsgId } from "./outbox.js";
 export type { ConnectionStatus, ConnectGrant, SocketFactory } from "./connection.js";
 export type { ReactionEvent } from "./conversation-stream.js";
 export type { ReadFigures } from "./read-state.js";

@@ -274,16 +274,24 @@ function ConversationRow({
 function Unread({ conv }: { conv: ConversationState | undefined }) {
   if (!conv || conv.unread === 0) return null;
   return (
-    <span class="badge" data-testid="unread-badge" aria-label={`${conv.unread} unread`}>
-      {conv.unread > 99 ? "99+" : conv.unread}
+    <span class="badges">
+      {conv.mentions > 0 && (
+        <span class="badge mention" data-testid="mention-badge" aria-label="You were mentioned">
+          @
+        </span>
+      )}
+      <span class="badge" data-testid="unread-badge" aria-label={`${conv.unread} unread`}>
+        {conv.unread > 99 ? "99+" : conv.unread}
+      </span>
     </span>
   );
 }
 
 function preview(conv: ConversationState | undefined, me: string): string | undefined {
+  if (conv && Object.keys(conv.typing).length > 0) return "typing…";
   const last = conv?.messages[conv.messages.length - 1];
   if (!last) return undefined;
-  const text = contentText(last.content).replace(/\s+/g, " ");
+  const text = last.recalled ? "Message deleted" : contentText(last.content).replace(/\s+/g, " ");
   return last.from === me ? `You: ${text}` : text;
 }
 
