@@ -554,9 +554,10 @@ export class ChatModel {
     if (mine?.seq === undefined) return;
     try {
       const readers = await this.client.readers(ref.channel, mine.seq);
+      // Sending moved this user's own cursor there: the others are everyone but them.
       this.setConversation(key, {
         ...this.conversation(key),
-        readBy: { seq: readers.seq, count: readers.count },
+        readBy: { seq: readers.seq, count: Math.max(0, readers.count - 1) },
       });
     } catch (err) {
       this.fail(err, { quiet: true });

@@ -557,7 +557,7 @@ function Composer({ initial, members, onSubmit, onType, placeholder }: ComposerP
     const mentions = Object.entries(picked)
       .filter(([name]) => mentionParts(text, [name]).some((p) => p.mention))
       .map(([, id]) => id);
-    onSubmit({ text, mentions });
+    onSubmit({ text: text.trimEnd(), mentions });
     setText("");
     setPicked({});
     input.current?.focus();
