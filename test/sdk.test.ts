@@ -13,7 +13,18 @@ import type {
 import { MemoryEngine } from "../engine/memory-engine.js";
 import { encode, topics, type KickCommand } from "../engine/wire.js";
 import { startHerald, type Herald } from "../herald.js";
-import { HeraldClient, type ConnectionStatus, type HeraldClientOptions } from "../client/sdk.js";
+import {
+  HeraldClient,
+  type ConnectionStatus,
+  type ConversationPush,
+  type EditItem,
+  type FriendPush,
+  type HeraldClientOptions,
+  type ReactionEvent,
+  type ReadEvent,
+  type RecallItem,
+  type TypingEvent,
+} from "../client/sdk.js";
 import { backoffDelay } from "../client/backoff.js";
 import {
   ConversationStreams,
@@ -589,9 +600,22 @@ class Recorder {
   readonly kicks: KickedPush[] = [];
   readonly statuses: ConnectionStatus[] = [];
   readonly errors: HeraldError[] = [];
+  /** Edits, recalls and reactions, as the fold emitted them. */
+  readonly changes: (EditItem | RecallItem | ReactionEvent)[] = [];
+  readonly reads: ReadEvent[] = [];
+  readonly typing: TypingEvent[] = [];
+  readonly friends: FriendPush[] = [];
+  readonly channels: ConversationPush[] = [];
   private readonly waiters = new Set<() => void>();
 
   constructor(client: HeraldClient) {
+    client.on("edit", (e) => this.record(this.changes, e));
+    client.on("recall", (r) => this.record(this.changes, r));
+    client.on("reaction", (r) => this.record(this.changes, r));
+    client.on("read", (r) => this.record(this.reads, r));
+    client.on("typing", (t) => this.record(this.typing, t));
+    client.on("friend", (f) => this.record(this.friends, f));
+    client.on("conversation", (c) => this.record(this.channels, c));
     client.on("message", (m) => this.record(this.messages, m));
     client.on("receipt", (r) => this.record(this.receipts, r));
     client.on("presence", (p) => this.record(this.presence, p));
@@ -808,6 +832,201 @@ describe("SDK end to end (single node, memory engine)", function () {
     await a.client.send(b.id, "live");
     await b.rec.until(() => b.rec.stored().length === 7, "live message");
     expect(new Set(b.rec.stored().map((m) => m.id)).size).to.equal(7);
+  });
+
+  it("folds the stream: the message once, then its edit, reactions and recall, on both sides", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await befriend(a.client, b.client);
+    await Promise.all([a.client.connect(), b.client.connect()]);
+
+    const hi = await a.client.send(b.id, "hi");
+    await b.rec.until(() => b.rec.stored().length === 1, "the message");
+    const re = await b.client.send(a.id, "re", { replyTo: hi.id });
+    await a.rec.until(() => a.rec.stored().length === 2, "the reply");
+    expect(a.rec.stored()[1]).to.deep.include({ id: re.id, replyTo: hi.id, kind: "message" });
+    expect(a.rec.stored()[0]!.clientMsgId).to.match(/^[A-Za-z0-9_-]{1,64}$/);
+
+    await a.client.edit(hi.id, "hi!");
+    expect(await b.client.react(hi.id, "👍")).to.not.equal(null);
+    expect(await b.client.react(hi.id, "👍")).to.equal(null); // already there: nothing stored
+    await a.client.react(hi.id, "👍");
+    await a.client.recall(hi.id);
+    const seen = (r: Recorder) =>
+      r.changes.map((c) =>
+        c.kind === "reaction"
+          ? `${c.kind} ${c.reactions.map((x) => `${x.emoji}${x.count}${x.me ? "*" : ""}`).join()}`
+          : `${c.kind} ${c.target === hi.id}`,
+      );
+    for (const r of [a.rec, b.rec]) await r.until(() => r.changes.length === 4, "four changes");
+    expect(seen(a.rec)).to.deep.equal([
+      "edit true",
+      "reaction 👍1",
+      "reaction 👍2*",
+      "recall true",
+    ]);
+    expect(seen(b.rec)).to.deep.equal([
+      "edit true",
+      "reaction 👍1*",
+      "reaction 👍2*",
+      "recall true",
+    ]);
+    expect(b.rec.changes[0]).to.deep.include({ kind: "edit", content: "hi!" });
+    await wait(50);
+    expect(a.rec.changes).to.have.length(4); // the 202 and the push of each: folded once
+    expect(b.rec.stored()).to.have.length(2);
+  });
+
+  it("a change to a message the app never loaded raises nothing; once loaded from history, it does", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await befriend(a.client, b.client);
+    const old = await a.client.send(b.id, "old");
+    await Promise.all([a.client.connect(), b.client.connect()]); // b starts at now: "old" is history
+    await a.client.edit(old.id, "old, edited");
+    await a.client.send(b.id, "marker");
+    await b.rec.until(() => b.rec.stored().length === 1, "the marker");
+    expect(b.rec.changes).to.deep.equal([]);
+
+    const items = await b.client.history({ kind: "direct", peer: a.id });
+    expect(items.map((i) => i.kind)).to.deep.equal(["message", "edit", "message"]);
+    expect(items[0]).to.deep.include({ content: "old, edited", kind: "message" });
+    await a.client.react(old.id, "🎉");
+    await b.rec.until(() => b.rec.changes.length === 1, "the reaction");
+    expect(b.rec.changes[0]).to.deep.include({
+      target: old.id,
+      reactions: [{ emoji: "🎉", count: 1, me: false }],
+    });
+  });
+
+  it("a send whose answer was lost is posted again with the same clientMsgId and stored once", async () => {
+    let lose = 1;
+    const bodies: string[] = [];
+    const losingFetch: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (String(input).endsWith("/api/messages") && init?.method === "POST") {
+        bodies.push(String(init.body));
+        if (lose-- > 0) throw new TypeError("fetch failed: the answer was lost");
+      }
+      return response;
+    };
+    const a = await user("alice", { fetch: losingFetch });
+    const b = await user("bob");
+    await befriend(a.client, b.client);
+    await b.client.connect();
+
+    const sent = await a.client.send(b.id, "only once");
+    expect(bodies).to.have.length(2);
+    expect(JSON.parse(bodies[0]!).clientMsgId).to.equal(JSON.parse(bodies[1]!).clientMsgId);
+    await b.rec.until(() => b.rec.stored().length === 1, "the message");
+    const history = await b.client.history({ kind: "direct", peer: a.id });
+    expect(history.map((m) => [m.id, m.seq])).to.deep.equal([[sent.id, 1]]);
+    // The app may retry under its own id, too: the same answer, nothing new stored.
+    const again = await a.client.send(b.id, "only once", {
+      clientMsgId: JSON.parse(bodies[0]!).clientMsgId,
+    });
+    expect(again).to.deep.equal(sent);
+    await wait(50);
+    expect(b.rec.stored()).to.have.length(1);
+  });
+
+  it("unread figures stay in step on two devices; a DM read is the peer's read receipt", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await befriend(a.client, b.client);
+    const b2 = newClient();
+    await b2.login(b.name, PASSWORD);
+    const b2rec = new Recorder(b2);
+    await Promise.all([a.client.connect(), b.client.connect(), b2.connect()]);
+    const dm = { kind: "direct" as const, peer: a.id };
+
+    for (const text of ["one", "two", "three"]) await a.client.send(b.id, text);
+    for (const r of [b.rec, b2rec]) await r.until(() => r.stored().length === 3, "three messages");
+    expect(b.client.unread(dm)).to.deep.include({ unread: 3, readSeq: 0 });
+    expect(b2.unread(dm)).to.deep.include({ unread: 3 });
+
+    expect(await b.client.markRead(dm, 2)).to.deep.equal({ readSeq: 2, unread: 1 });
+    await b2rec.until(() => b2rec.reads.length === 1, "the other device's read event");
+    expect(b2rec.reads[0]).to.deep.include({ userId: b.id, seq: 2, unread: 1, mentions: 0 });
+    expect(b2rec.reads[0]!.conversation).to.deep.equal(dm);
+    await a.rec.until(() => a.rec.reads.length === 1, "the read receipt");
+    expect(a.rec.reads[0]).to.deep.include({ userId: b.id, seq: 2 });
+    expect(a.rec.reads[0]!.conversation).to.deep.equal({ kind: "direct", peer: b.id });
+
+    // Never back; the sender's own messages never count.
+    expect(await b2.markRead(dm, 1)).to.deep.equal({ readSeq: 2, unread: 1 });
+    await b2.send(a.id, "mine");
+    await b.rec.until(() => b.rec.stored().length === 4, "the other device's message");
+    expect(b.client.unread(dm)).to.deep.include({ unread: 0, readSeq: 4 });
+    const [summary] = await b.client.conversations();
+    expect(summary).to.deep.include({ unread: 0, readSeq: 4 });
+  });
+
+  it("typing, friend and conversation pushes come as typed events", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await Promise.all([a.client.connect(), b.client.connect()]);
+    await a.client.requestFriend(b.id);
+    await b.rec.until(() => b.rec.friends.length === 1, "the friend request");
+    expect(b.rec.friends[0]).to.deep.include({ userId: a.id, username: a.name, status: "pending" });
+    await b.client.requestFriend(a.id);
+    await a.rec.until(() => a.rec.friends.some((f) => f.status === "friends"), "accepted");
+
+    await a.client.typing({ kind: "direct", peer: b.id });
+    await a.client.typing({ kind: "direct", peer: b.id }); // within 2 s: not even asked
+    await b.rec.until(() => b.rec.typing.length === 1, "typing");
+    expect(b.rec.typing[0]).to.deep.include({
+      from: a.id,
+      conversation: { kind: "direct", peer: a.id },
+    });
+
+    const room = `room${++seq}`;
+    await a.client.joinChannel(room);
+    await b.client.joinChannel(room);
+    await a.rec.until(
+      () => a.rec.channels.some((c) => c.channel === room && c.members === 2),
+      "the channel's new counts",
+    );
+    await wait(50);
+    expect(a.rec.typing).to.deep.equal([]);
+  });
+
+  it("catches up after a drop with one POST /api/sync for every conversation", async () => {
+    const requests: string[] = [];
+    const gate = new Gate();
+    const watchedFetch: typeof fetch = async (input, init) => {
+      const url = new URL(String(input));
+      if (url.pathname === "/api/connect") await gate.pass();
+      requests.push(`${init?.method ?? "GET"} ${url.pathname}`);
+      return fetch(input, init);
+    };
+    const a = await user("alice");
+    const b = await user("bob", { fetch: watchedFetch });
+    await befriend(a.client, b.client);
+    const rooms = [`r${++seq}`, `r${++seq}`];
+    for (const room of rooms) {
+      await a.client.joinChannel(room);
+      await b.client.joinChannel(room);
+    }
+    await Promise.all([a.client.connect(), b.client.connect()]);
+    await a.client.send(b.id, "before");
+    await b.rec.until(() => b.rec.stored().length === 1, "first message");
+
+    gate.close();
+    dropConnections(b.id);
+    await b.rec.until(() => b.client.status === "reconnecting", "reconnecting");
+    await gate.arrived(2);
+    requests.length = 0;
+    await a.client.send(b.id, "missed dm");
+    for (const room of rooms) await a.client.sendChannel(room, `missed in ${room}`);
+    gate.open();
+    await b.rec.until(() => b.rec.stored().length === 4, "the missed messages");
+    expect(b.rec.contents()).to.have.members([
+      "before",
+      "missed dm",
+      ...rooms.map((r) => `missed in ${r}`),
+    ]);
+    expect(requests).to.deep.equal(["POST /api/connect", "POST /api/sync"]);
   });
 
   it("a lost push (stored, never pushed) is fetched from history when the next seq shows the gap", async () => {
