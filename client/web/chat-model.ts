@@ -592,11 +592,12 @@ export class ChatModel {
     this.client.markRead(refOf(key), seq).catch((err: unknown) => this.fail(err, { quiet: true }));
   }
 
+  /** A message arrived in `key`: if it is the one in view, it is read in a moment. */
   private scheduleMarkSeen(key: string): void {
-    if (this.markTimer) return;
+    if (this.markTimer || this.state.active !== key) return;
     this.markTimer = setTimeout(() => {
       this.markTimer = null;
-      this.markSeen(key);
+      if (this.state.active) this.markSeen(this.state.active);
     }, MARK_READ_DELAY_MS);
   }
 
