@@ -35,11 +35,11 @@ export interface MessageItem extends ItemBase {
   reactions?: ReactionCount[];
 }
 
-/** The new content of message `target`. */
+/** The new content of message `target` (absent in history once that message is recalled). */
 export interface EditItem extends ItemBase {
   kind: "edit";
   target: string;
-  content: unknown;
+  content?: unknown;
 }
 
 /** Message `target` was withdrawn (its content is deleted from storage). */

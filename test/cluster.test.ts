@@ -195,7 +195,7 @@ describe("redis cluster", function () {
           30_000,
         );
         await engine.presence.add(user.userId, "n", `c${i}`);
-        await engine.store.appendMessage(
+        await engine.store.append(
           { kind: "direct", a: user.userId, b: "peer" },
           message(user.userId, { to: "peer" }),
         );
@@ -229,7 +229,7 @@ describe("redis cluster", function () {
       expect(await engine.presence.online(users)).to.deep.equal(users.map(() => false));
       const refs: ConversationRef[] = users.map((u) => ({ kind: "direct", a: "me", b: u }));
       await Promise.all(
-        refs.map((ref, i) => engine.store.appendMessage(ref, message("me", { ts: i + 1 }))),
+        refs.map((ref, i) => engine.store.append(ref, message("me", { ts: i + 1 }))),
       );
       const mine = await engine.store.conversationsOf("me");
       expect(mine.map((c) => c.lastTs)).to.deep.equal(users.map((_, i) => users.length - i));
@@ -322,6 +322,7 @@ describe("redis cluster", function () {
         expect(bob.seen.messages.find((m) => m.id === sent.id)).to.deep.equal({
           id: sent.id,
           seq: 1,
+          kind: "message",
           from: alice.id,
           to: bob.id,
           content: { text: "hi bob" },

@@ -7,7 +7,12 @@ import { MemoryEngine } from "../engine/memory-engine.js";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
 import type { ConversationRef } from "../engine/types.js";
 import { topics } from "../engine/wire.js";
-import { collector, describeEngineConformance, message } from "./helpers/engine-conformance.js";
+import {
+  collector,
+  describeEngineConformance,
+  message,
+  storedItem,
+} from "./helpers/engine-conformance.js";
 import { freePort, startRedis, type TestRedis } from "./helpers/redis.js";
 
 describeEngineConformance("memory", {
@@ -70,11 +75,8 @@ describe("engine: redis only", function () {
     await engine.presence.add(user.userId, "n", "c");
     await engine.store.requestFriend(user.userId, "other");
     await engine.store.joinChannel("general", user.userId);
-    await engine.store.appendMessage(
-      { kind: "direct", a: user.userId, b: "other" },
-      message(user.userId),
-    );
-    await engine.store.appendMessage({ kind: "channel", name: "general" }, message(user.userId));
+    await engine.store.append({ kind: "direct", a: user.userId, b: "other" }, message(user.userId));
+    await engine.store.append({ kind: "channel", name: "general" }, message(user.userId));
     await engine.membership.register({ nodeId: "n", url: "http://x" }, 10_000);
     await seen.until(1);
     const keys = await engine.redis.keys("*");
@@ -117,9 +119,11 @@ describe("engine: redis only", function () {
     await first.store.requestFriend(bob.userId, alice.userId);
     await first.store.joinChannel("general", alice.userId);
     const dm: ConversationRef = { kind: "direct", a: alice.userId, b: bob.userId };
-    const sent = await first.store.appendMessage(
-      dm,
-      message(alice.userId, { to: bob.userId, content: { list: [] } }),
+    const sent = storedItem(
+      await first.store.append(
+        dm,
+        message(alice.userId, { to: bob.userId, content: { list: [] } }),
+      ),
     );
     const got = collector();
     await first.bus.subscribe(topics.node("im-1"), got.handler);
@@ -136,7 +140,7 @@ describe("engine: redis only", function () {
     expect(await second.store.friendState(bob.userId, alice.userId)).to.equal("friends");
     expect(await second.store.channelMembers("general")).to.deep.equal([alice.userId]);
     expect(await second.store.history(dm, 0, 10)).to.deep.equal([sent]);
-    expect((await second.store.appendMessage(dm, message(bob.userId))).seq).to.equal(2);
+    expect(storedItem(await second.store.append(dm, message(bob.userId))).seq).to.equal(2);
 
     // The old engine reconnects and re-subscribes on its own (ioredis autoResubscribe).
     const deadline = Date.now() + 5_000;

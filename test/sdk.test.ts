@@ -1037,7 +1037,7 @@ describe("SDK end to end (single node, memory engine)", function () {
     await a.client.send(b.id, "one");
     await b.rec.until(() => b.rec.stored().length === 1, "first message");
 
-    const lost = await engine.store.appendMessage(
+    const lost = await engine.store.append(
       { kind: "direct", a: a.id, b: b.id },
       {
         id: "lost-message",
@@ -1048,7 +1048,8 @@ describe("SDK end to end (single node, memory engine)", function () {
         ts: Date.now(),
       },
     );
-    expect(lost.seq).to.equal(2);
+    expect(lost).to.deep.include({ duplicate: false });
+    expect((lost as { item: { seq: number } }).item.seq).to.equal(2);
     await a.client.send(b.id, "three");
     await b.rec.until(() => b.rec.stored().length === 3, "gap filled");
     expect(b.rec.contents()).to.deep.equal(["one", "lost", "three"]);
@@ -1202,7 +1203,7 @@ describe("SDK end to end (single node, memory engine)", function () {
     await b.rec.until(() => b.client.status === "reconnecting", "reconnecting");
     expect(b.rec.kicks).to.deep.equal([{ reason: "shutdown" }]);
     // Stored while the servers were down, so never pushed: only the sync on reconnect finds it.
-    await engine.store.appendMessage(
+    await engine.store.append(
       { kind: "direct", a: a.id, b: b.id },
       {
         id: "while-down",

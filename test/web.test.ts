@@ -803,7 +803,7 @@ describe("web chat (Chromium)", function () {
     const quinnName = (await quinn.me()).username;
     const total = 130;
     for (let i = 1; i <= total; i++) {
-      await herald.engine.store.appendMessage(
+      await herald.engine.store.append(
         { kind: "direct", a: quinn.userId!, b: pia.userId! },
         {
           id: `seed-${counter}-${i}`,

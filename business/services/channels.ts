@@ -39,15 +39,15 @@ export class ChannelService {
   async post(name: string, from: UserId, content: unknown): Promise<MessagePush> {
     const { engine, push, metrics } = this.deps;
     await this.requireMember(name, from);
-    const message = await engine.store.appendMessage(
+    const message = (await engine.store.append(
       { kind: "channel", name },
       { id: randomUUID(), kind: "message", from, channel: name, content, ts: Date.now() },
-    );
+    )) as { item: MessagePush };
     metrics.messagesStored.inc({ kind: "channel" });
     await pushAfterStore(this.deps, "channel message", async () =>
-      push.sendChannel(message, await engine.store.channelMembers(name)),
+      push.sendChannel(message.item, await engine.store.channelMembers(name)),
     );
-    return message;
+    return message.item;
   }
 
   async history(name: string, userId: UserId, after: number, limit: number) {

@@ -40,10 +40,10 @@ export class MessageService {
     }
     const stored: MessagePush[] = [];
     for (const peer of to) {
-      const message = await engine.store.appendMessage(
+      const { item: message } = (await engine.store.append(
         { kind: "direct", a: from, b: peer },
         { id: randomUUID(), kind: "message", from, to: peer, content, ts: Date.now() },
-      );
+      )) as { item: MessagePush };
       metrics.messagesStored.inc({ kind: "direct" });
       stored.push(message);
     }
@@ -53,12 +53,7 @@ export class MessageService {
     return stored.map((m) => ({ to: m.to!, id: m.id, seq: m.seq, ts: m.ts }));
   }
 
-  async history(
-    userId: UserId,
-    peer: UserId,
-    after: number,
-    limit: number,
-  ): Promise<MessagePush[]> {
+  async history(userId: UserId, peer: UserId, after: number, limit: number) {
     if (peer === userId)
       throw new DomainError("cannot_target_self", "there is no conversation with yourself");
     await requireUser(this.deps.engine, peer);
