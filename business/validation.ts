@@ -49,8 +49,8 @@ export const sendOptionsSchema = {
 /** `{peer}` or `{channel}`: exactly one. */
 export function conversationTargetSchema<T extends z.ZodRawShape>(extra: T) {
   return z.union([
-    z.object({ peer: userIdSchema, channel: z.undefined(), ...extra }),
-    z.object({ channel: channelNameSchema, peer: z.undefined(), ...extra }),
+    z.object({ peer: userIdSchema, channel: z.never().optional(), ...extra }),
+    z.object({ channel: channelNameSchema, peer: z.never().optional(), ...extra }),
   ]);
 }
 
