@@ -10,6 +10,7 @@ import type { Engine } from "../engine/types.js";
 import { createApp, type AppDeps } from "./app.js";
 import { BusinessMetrics } from "./metrics.js";
 import { PushClient } from "./push-client.js";
+import { ChannelPushes } from "./services/channel-pushes.js";
 import { PresenceService } from "./services/presence.js";
 
 export interface BusinessOptions {
@@ -49,9 +50,17 @@ export async function startBusiness(
   await push.start();
   const presence = new PresenceService({ config, engine, push, metrics, logger });
   await presence.start();
+  const channelPushes = new ChannelPushes({ config, engine, push, metrics, logger });
 
   let draining = false;
-  const app = createApp({ ...opts, push, metrics, presence, isDraining: () => draining });
+  const app = createApp({
+    ...opts,
+    push,
+    metrics,
+    presence,
+    channelPushes,
+    isDraining: () => draining,
+  });
   const server: Server = createServer(app.callback());
   try {
     await new Promise<void>((resolve, reject) => {
@@ -87,6 +96,7 @@ export async function startBusiness(
         timer.unref();
         await closed;
         clearTimeout(timer);
+        channelPushes.stop();
         await presence.stop();
         await push.close();
         logger.info("business closed");

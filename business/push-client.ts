@@ -7,13 +7,13 @@ import { NodeView } from "../engine/node-view.js";
 import type {
   BroadcastPush,
   KickReason,
-  MessagePush,
   PresencePush,
   ReceiptPush,
+  StreamItem,
   UserId,
 } from "../engine/protocol.js";
 import type { Engine, Unsubscribe } from "../engine/types.js";
-import { decodeEvent, topics, type PresenceEvent } from "../engine/wire.js";
+import { decodeEvent, topics, type PresenceEvent, type PushCommand } from "../engine/wire.js";
 import {
   AdapterPushRouter,
   PartitionPushRouter,
@@ -112,16 +112,19 @@ export class PushClient {
   }
 
   /**
-   * Pushes a stored direct message to its recipient and to the sender's own connections. With
-   * `receipt`, the recipient's node answers the sender with a receipt; if that node is gone, this
-   * sends the `offline` receipt itself.
+   * Pushes a stored item of a direct conversation to its recipient and to the sender's own
+   * connections. With `receipt` (messages only), the recipient's node answers the sender with a
+   * receipt; if that node is gone, this sends the `offline` receipt itself.
    */
-  async send(message: MessagePush, options: { receipt?: boolean } = {}): Promise<PushResult> {
+  async send(message: StreamItem, options: { receipt?: boolean } = {}): Promise<PushResult> {
     const recipients = new Set([message.from]);
     if (message.to !== undefined) recipients.add(message.to);
     const result = await this.pushRouter.route(recipients, (to) => {
       const receipt =
-        options.receipt === true && message.to !== undefined && to.includes(message.to);
+        options.receipt === true &&
+        message.kind === "message" &&
+        message.to !== undefined &&
+        to.includes(message.to);
       return {
         v: 1,
         kind: "push",
@@ -149,26 +152,26 @@ export class PushClient {
     return result;
   }
 
-  /** Pushes a stored channel message: one command per node, naming that node's members. */
-  sendChannel(message: MessagePush, members: readonly UserId[]): Promise<PushResult> {
-    return this.pushRouter.route(new Set(members), (to) => ({
-      v: 1,
-      kind: "push",
-      event: "message",
-      to,
-      data: message,
-    }));
+  /** Pushes a stored channel item: one command per node, naming that node's members. */
+  sendChannel(message: StreamItem, members: readonly UserId[]): Promise<PushResult> {
+    return this.pushTo("message", message, members);
   }
 
   /** Tells `to` (a user's friends) that the user came or went. */
   sendPresence(push: PresencePush, to: readonly UserId[]): Promise<PushResult> {
-    return this.pushRouter.route(new Set(to), (ids) => ({
-      v: 1,
-      kind: "push",
-      event: "presence",
-      to: ids,
-      data: push,
-    }));
+    return this.pushTo("presence", push, to);
+  }
+
+  /** Pushes `event` with `data` to every connection of the users in `to`. */
+  pushTo<E extends PushCommand["event"]>(
+    event: E,
+    data: Extract<PushCommand, { event: E }>["data"],
+    to: readonly UserId[],
+  ): Promise<PushResult> {
+    return this.pushRouter.route(
+      new Set(to),
+      (ids) => ({ v: 1, kind: "push", event, to: ids, data }) as PushCommand,
+    );
   }
 
   /** An operator broadcast to every connection of every live node; not stored. */

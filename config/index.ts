@@ -31,6 +31,8 @@ const schema = z.object({
   IM_MAILBOX_MAX: positiveInt.default(1024),
   IM_TOKEN_TTL_S: z.coerce.number().int().min(1).max(30).default(30),
   SESSION_TTL_S: positiveInt.default(7 * 24 * 3600),
+  IM_EDIT_WINDOW_S: positiveInt.default(172_800),
+  IM_RECALL_WINDOW_S: positiveInt.default(172_800),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -50,6 +52,10 @@ export interface Config {
   mailboxMax: number;
   tokenTtlMs: number;
   sessionTtlMs: number;
+  /** How long after sending its sender may edit a message. */
+  editWindowMs: number;
+  /** How long after sending its sender may recall a message. */
+  recallWindowMs: number;
   logLevel: string;
 }
 
@@ -85,6 +91,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailboxMax: e.IM_MAILBOX_MAX,
     tokenTtlMs: e.IM_TOKEN_TTL_S * 1000,
     sessionTtlMs: e.SESSION_TTL_S * 1000,
+    editWindowMs: e.IM_EDIT_WINDOW_S * 1000,
+    recallWindowMs: e.IM_RECALL_WINDOW_S * 1000,
     logLevel: e.LOG_LEVEL,
   };
 }

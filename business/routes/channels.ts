@@ -9,11 +9,14 @@ import {
   parseBody,
   parseParams,
   parseQuery,
+  querySeqSchema,
+  sendOptionsSchema,
 } from "../validation.js";
 import type { RouteDeps } from "./types.js";
 
 const channel = z.object({ name: channelNameSchema });
-const postBody = z.object({ content: contentSchema });
+const postBody = z.object({ content: contentSchema, ...sendOptionsSchema });
+const readersQuery = z.object({ seq: querySeqSchema });
 
 export function channelRoutes(routes: Router, { services, session, json }: RouteDeps): void {
   const { channels } = services;
@@ -41,9 +44,9 @@ export function channelRoutes(routes: Router, { services, session, json }: Route
 
   routes.post("/api/channels/:name/messages", session, json, async (ctx) => {
     const { name } = parseParams(channel, ctx.params);
-    const { content } = parseBody(postBody, ctx.request.body);
+    const { content, ...options } = parseBody(postBody, ctx.request.body);
     checkContentSize(content);
-    const { id, seq, ts } = await channels.post(name, sessionOf(ctx).userId, content);
+    const { id, seq, ts } = await channels.post(name, sessionOf(ctx).userId, content, options);
     ctx.status = 202;
     ctx.body = { id, seq, ts };
   });
@@ -52,5 +55,11 @@ export function channelRoutes(routes: Router, { services, session, json }: Route
     const { name } = parseParams(channel, ctx.params);
     const { after, limit } = parseQuery(pageQuerySchema, ctx.query);
     ctx.body = { messages: await channels.history(name, sessionOf(ctx).userId, after, limit) };
+  });
+
+  routes.get("/api/channels/:name/readers", session, async (ctx) => {
+    const { name } = parseParams(channel, ctx.params);
+    const { seq } = parseQuery(readersQuery, ctx.query);
+    ctx.body = await channels.readers(name, sessionOf(ctx).userId, seq);
   });
 }

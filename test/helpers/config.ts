@@ -17,6 +17,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     mailboxMax: 1024,
     tokenTtlMs: 30_000,
     sessionTtlMs: 3_600_000,
+    editWindowMs: 172_800_000,
+    recallWindowMs: 172_800_000,
     logLevel: "silent",
     ...overrides,
   };
