@@ -767,8 +767,19 @@ describe("SDK end to end (single node, memory engine)", function () {
       () => a.rec.receipts.some((r) => r.messageId === sent.id && r.status === "delivered"),
       "delivered receipt",
     );
+    const clientMsgId = b.rec.stored()[0]?.clientMsgId;
+    expect(clientMsgId).to.match(/^[A-Za-z0-9_-]{1,64}$/);
     expect(b.rec.stored()).to.deep.equal([
-      { id: sent.id, seq: 1, from: a.id, to: b.id, content: { text: "hi" }, ts: sent.ts },
+      {
+        id: sent.id,
+        seq: 1,
+        kind: "message",
+        from: a.id,
+        to: b.id,
+        content: { text: "hi" },
+        clientMsgId,
+        ts: sent.ts,
+      },
     ]);
     // The sender's view comes from the 202; the push copy to its own socket is dropped by id.
     expect(a.rec.stored()).to.deep.equal(b.rec.stored());
@@ -845,7 +856,6 @@ describe("SDK end to end (single node, memory engine)", function () {
     const re = await b.client.send(a.id, "re", { replyTo: hi.id });
     await a.rec.until(() => a.rec.stored().length === 2, "the reply");
     expect(a.rec.stored()[1]).to.deep.include({ id: re.id, replyTo: hi.id, kind: "message" });
-    expect(a.rec.stored()[0]!.clientMsgId).to.match(/^[A-Za-z0-9_-]{1,64}$/);
 
     await a.client.edit(hi.id, "hi!");
     expect(await b.client.react(hi.id, "👍")).to.not.equal(null);

@@ -428,9 +428,11 @@ describe("web chat (Chromium)", function () {
       await kim.page.getByTestId("conversation-title").filter({ hasText: channel }).waitFor();
       await channelRow(kim.page, channel).getByText("1 member · 1 online").waitFor();
 
-      // Leo types the name; Mia picks it from the channels she is not in yet.
+      // Leo types the name; Mia picks it from the channels she is not in yet (read when she
+      // goes to the channel field: nothing polls for new channels).
       await leo.page.getByTestId("join-channel-input").fill(channel);
       await leo.page.getByTestId("join-channel-submit").click();
+      await mia.page.getByTestId("join-channel-input").focus();
       await mia.page
         .locator(`[data-testid="discover-channel"][data-name="${channel}"]`)
         .click({ timeout: WAIT_MS });

@@ -297,6 +297,16 @@ export class ChatModel {
     return this.friendsReading;
   }
 
+  /** Every channel on the server, for "More channels": read when the person goes looking. */
+  async refreshChannels(): Promise<void> {
+    try {
+      const channels = await this.client.channels();
+      this.set({ channels: same(this.state.channels, channels) });
+    } catch (err) {
+      this.fail(err, { quiet: true });
+    }
+  }
+
   async addFriend(username: string): Promise<boolean> {
     const name = username.trim();
     if (name === "") return false;
@@ -584,12 +594,16 @@ export class ChatModel {
 
   /** Moves the read cursor to the newest message shown, if the person can see it. */
   private markSeen(key: string): void {
-    if (this.state.active !== key || document.visibilityState !== "visible") return;
+    if (!this.inView(key)) return;
     const conv = this.conversation(key);
     const seq = Math.max(newestSeq(conv.messages), this.client.cursors()[key] ?? 0);
     const figures = this.client.unread(refOf(key));
     if (seq === 0 || (figures && figures.readSeq >= seq && figures.unread === 0)) return;
     this.client.markRead(refOf(key), seq).catch((err: unknown) => this.fail(err, { quiet: true }));
+  }
+
+  private inView(key: string): boolean {
+    return this.state.active === key && document.visibilityState === "visible";
   }
 
   /** A message arrived in `key`: if it is the one in view, it is read in a moment. */
@@ -620,11 +634,13 @@ export class ChatModel {
     const typing = Object.fromEntries(
       Object.entries(conv.typing).filter(([userId]) => userId !== push.from),
     );
+    // The conversation in view is being read: its count stays 0 until the server's says so.
+    const seen = this.inView(key);
     this.setConversation(key, {
       ...conv,
       messages,
-      unread: figures?.unread ?? conv.unread,
-      mentions: figures?.mentions ?? conv.mentions,
+      unread: seen ? conv.unread : (figures?.unread ?? conv.unread),
+      mentions: seen ? conv.mentions : (figures?.mentions ?? conv.mentions),
       lastTs: Math.max(conv.lastTs, push.ts),
       typing,
     });

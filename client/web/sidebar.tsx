@@ -192,6 +192,7 @@ export function Sidebar({ model, state }: Props) {
             label="Join"
             testid="join-channel"
             maxLength={64}
+            onFocus={() => void model.refreshChannels()}
             validate={(name) =>
               CHANNEL_NAME.test(name) ? undefined : "Channel names: letters, digits, _ and -"
             }
@@ -301,6 +302,7 @@ interface InlineFormProps {
   testid: string;
   maxLength: number;
   validate?: (value: string) => string | undefined;
+  onFocus?: () => void;
   /** Resolves true when done, so the field is cleared. */
   onSubmit: (value: string) => Promise<boolean>;
 }
@@ -311,6 +313,7 @@ function InlineForm({
   testid,
   maxLength,
   validate,
+  onFocus,
   onSubmit,
 }: InlineFormProps) {
   const [value, setValue] = useState("");
@@ -347,6 +350,7 @@ function InlineForm({
           spellcheck={false}
           maxLength={maxLength}
           value={value}
+          onFocus={onFocus}
           onInput={(e) => {
             setValue(e.currentTarget.value);
             setError(undefined);
