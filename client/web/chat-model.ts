@@ -579,6 +579,8 @@ export class ChatModel {
       const detail = await this.client.channel(channel);
       this.wantNames(detail.members);
       this.set({ members: { ...this.state.members, [channel]: detail.members } });
+      // Its counts too: who is online changes with no push of its own.
+      this.setCounts({ name: channel, members: detail.members.length, online: detail.online });
     } catch (err) {
       this.fail(err, { quiet: true });
     }
@@ -742,13 +744,7 @@ export class ChatModel {
   };
 
   private readonly onConversation = (push: ConversationPush): void => {
-    const counts = { name: push.channel, members: push.members, online: push.online };
-    const known = this.state.channels.some((c) => c.name === push.channel);
-    this.set({
-      channels: known
-        ? this.state.channels.map((c) => (c.name === push.channel ? counts : c))
-        : [...this.state.channels, counts],
-    });
+    this.setCounts({ name: push.channel, members: push.members, online: push.online });
     // Joined from another device: its conversation and figures come with the lists.
     if (!this.state.joined.includes(push.channel)) void this.refresh();
     else if (this.state.active === `c:${push.channel}`) void this.readMembers(push.channel);
@@ -888,6 +884,15 @@ export class ChatModel {
   }
 
   // --- state ---
+
+  private setCounts(counts: ChannelSummary): void {
+    const known = this.state.channels.some((c) => c.name === counts.name);
+    this.set({
+      channels: known
+        ? this.state.channels.map((c) => (c.name === counts.name ? counts : c))
+        : [...this.state.channels, counts],
+    });
+  }
 
   /** A conversation with its figures: the SDK's (a summary older than what it counted loses). */
   private withFigures(conv: ConversationState, c: ConversationSummary): ConversationState {
