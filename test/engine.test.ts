@@ -86,6 +86,43 @@ describe("engine: redis only", function () {
     await monitor.quit();
   });
 
+  it("a recall deletes the message's content, replyTo, mentions and edits from Redis itself", async function () {
+    server = await startRedis();
+    const engine = await open(server.url, "recall:");
+    const room: ConversationRef = { kind: "channel", name: "room" };
+    await engine.store.joinChannel("room", "carol");
+    const sent = storedItem(
+      await engine.store.append(
+        room,
+        message("carol", {
+          channel: "room",
+          content: { text: "top secret" },
+          replyTo: "reply-target-id",
+          mentions: ["mentioned-user-id"],
+        }),
+      ),
+    );
+    const edit = { id: "e1", kind: "edit", from: "carol", channel: "room", ts: 2 } as const;
+    await engine.store.append(room, { ...edit, target: sent.id, content: "still top secret" });
+    const everything = async () => {
+      const values: string[] = [];
+      for (const key of await engine.redis.keys("recall:*")) {
+        const type = await engine.redis.type(key);
+        if (type === "string") values.push((await engine.redis.get(key))!);
+        if (type === "list") values.push(...(await engine.redis.lrange(key, 0, -1)));
+        if (type === "hash") values.push(JSON.stringify(await engine.redis.hgetall(key)));
+      }
+      return values.join("\n");
+    };
+    expect(await everything())
+      .to.contain("top secret")
+      .and.contain("reply-target-id");
+    await engine.store.append(room, { ...edit, id: "r1", kind: "recall", target: sent.id });
+    const after = await everything();
+    for (const gone of ["top secret", "reply-target-id", "mentioned-user-id"])
+      expect(after).to.not.contain(gone);
+  });
+
   it("two processes subscribed to a topic count as two subscribers", async function () {
     server = await startRedis();
     const a = await open(server.url);
