@@ -319,15 +319,19 @@ describe("redis cluster", function () {
 
         const sent = await alice.client.send(bob.id, { text: "hi bob" }, { receipt: true });
         await bob.seen.until(() => bob.seen.messages.some((m) => m.id === sent.id), "bob's DM");
-        expect(bob.seen.messages.find((m) => m.id === sent.id)).to.deep.equal({
+        const dm = bob.seen.messages.find((m) => m.id === sent.id);
+        // The SDK gives every send a clientMsgId, so a retry of it is stored once.
+        expect(dm).to.deep.equal({
           id: sent.id,
           seq: 1,
           kind: "message",
           from: alice.id,
           to: bob.id,
           content: { text: "hi bob" },
+          clientMsgId: (dm as { clientMsgId?: string } | undefined)?.clientMsgId,
           ts: sent.ts,
         });
+        expect(dm).to.have.property("clientMsgId").that.is.a("string");
         await alice.seen.until(
           () =>
             alice.seen.receipts.some((r) => r.messageId === sent.id && r.status === "delivered"),
