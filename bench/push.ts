@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
+import type { MessagePush } from "../engine/protocol.js";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
 import { encode, topics } from "../engine/wire.js";
 import { startRedis } from "../support/redis-server.js";
@@ -94,9 +95,10 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 }
 
 function command(to: string[], n: number): string {
-  const data = {
+  const data: MessagePush = {
     id: `m-${n}`,
     seq: n + 1,
+    kind: "message",
     from: "bench",
     content: { text: "hello, world" },
     ts: Date.now(),

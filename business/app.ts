@@ -18,6 +18,7 @@ import { RateLimits, rateRules, type RateRules } from "./rate-limits.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { adminRoutes } from "./routes/admin.js";
 import { channelRoutes } from "./routes/channels.js";
+import { conversationRoutes } from "./routes/conversations.js";
 import { friendRoutes } from "./routes/friends.js";
 import { messageRoutes } from "./routes/messages.js";
 import { opsRoutes } from "./routes/ops.js";
@@ -25,11 +26,16 @@ import { presenceRoutes } from "./routes/presence.js";
 import type { RouteDeps, Services } from "./routes/types.js";
 import { AccountService } from "./services/accounts.js";
 import { AdminService } from "./services/admin.js";
+import { ChannelPushes } from "./services/channel-pushes.js";
 import { ChannelService } from "./services/channels.js";
+import { ConversationAccess } from "./services/conversation-access.js";
 import type { ServiceDeps } from "./services/deps.js";
 import { FriendService } from "./services/friends.js";
+import { MessageChangeService } from "./services/message-changes.js";
 import { MessageService } from "./services/messages.js";
 import { PresenceService } from "./services/presence.js";
+import { ReadStateService } from "./services/read-state.js";
+import { TypingService } from "./services/typing.js";
 import { sessionMiddleware } from "./session.js";
 import { securityHeaders, webMiddleware } from "./web.js";
 
@@ -44,6 +50,8 @@ export interface AppDeps {
   metrics?: BusinessMetrics;
   /** Built by createApp when absent; startBusiness passes its own to start the event fan-out. */
   presence?: PresenceService;
+  /** Built by createApp when absent; startBusiness passes its own to stop its timers on close. */
+  channelPushes?: ChannelPushes;
   webRoot?: string;
   /** Replaces rules built from the config (tests: a short window, or a session limit off). */
   rates?: Partial<RateRules>;
@@ -79,11 +87,15 @@ export function engineProbe(engine: Engine): () => Promise<boolean> {
 export function buildServices(deps: ServiceDeps, app: AppDeps, rates: RateLimits): Services {
   const quota = new StorageQuota(deps.engine.limits, deps.config.quotaBytesPerDay);
   const operators = new OperatorNames(deps.config.admins);
+  const access = new ConversationAccess(deps);
   return {
     accounts: new AccountService(deps, rates, operators, app.passwordCost ?? DEFAULT_COST),
     friends: new FriendService(deps),
-    messages: new MessageService(deps, quota),
-    channels: new ChannelService(deps, quota),
+    messages: new MessageService(deps, access, quota),
+    changes: new MessageChangeService(deps, access, quota),
+    channels: new ChannelService(deps, access, app.channelPushes ?? new ChannelPushes(deps), quota),
+    reads: new ReadStateService(deps, access),
+    typing: new TypingService(deps, access),
     presence: app.presence ?? new PresenceService(deps),
     admin: new AdminService(deps, operators),
   };
@@ -139,6 +151,7 @@ export function createApp(deps: AppDeps): Koa {
   friendRoutes(routes, routeDeps);
   messageRoutes(routes, routeDeps);
   channelRoutes(routes, routeDeps);
+  conversationRoutes(routes, routeDeps);
   presenceRoutes(routes, routeDeps);
   adminRoutes(routes, routeDeps);
 

@@ -12,8 +12,9 @@ import { BusinessMetrics } from "./metrics.js";
 import { createOperator } from "./operators.js";
 import { DEFAULT_COST } from "./passwords.js";
 import { PushClient } from "./push-client.js";
+import { ChannelPushes } from "./services/channel-pushes.js";
 import { PresenceService } from "./services/presence.js";
-import { interimUnreadTotal } from "./webhook/unread.js";
+import { unreadTotal } from "./webhook/unread.js";
 import { createWebhookQueue, Webhook } from "./webhook/webhook.js";
 
 export interface BusinessOptions {
@@ -46,7 +47,7 @@ export async function startBusiness(
     new Webhook({
       config: config.webhook,
       queue: createWebhookQueue(engine),
-      unreadTotal: interimUnreadTotal(engine.store),
+      unreadTotal: unreadTotal(engine.store),
       registry: metrics.registry,
       logger,
     });
@@ -69,9 +70,17 @@ export async function startBusiness(
   webhook?.start();
   const presence = new PresenceService({ config, engine, push, metrics, logger });
   await presence.start();
+  const channelPushes = new ChannelPushes({ config, engine, push, metrics, logger });
 
   let draining = false;
-  const app = createApp({ ...opts, push, metrics, presence, isDraining: () => draining });
+  const app = createApp({
+    ...opts,
+    push,
+    metrics,
+    presence,
+    channelPushes,
+    isDraining: () => draining,
+  });
   const server: Server = createServer(app.callback());
   try {
     await new Promise<void>((resolve, reject) => {
@@ -108,6 +117,7 @@ export async function startBusiness(
         timer.unref();
         await closed;
         clearTimeout(timer);
+        channelPushes.stop();
         await presence.stop();
         await push.close();
         await webhook?.stop();

@@ -7,15 +7,22 @@ export type DomainCode =
   | "channel_not_found"
   | "forbidden"
   | "invalid_credentials"
+  | "invalid_mentions"
+  | "message_not_found"
+  | "not_editable"
   | "not_friends"
   | "not_member"
   | "quota_exceeded"
+  | "not_sender"
   | "rate_limited"
+  | "recalled"
+  | "too_many_reactions"
   | "unauthorized"
   | "unavailable"
   | "user_not_found"
   | "username_reserved"
-  | "username_taken";
+  | "username_taken"
+  | "window_passed";
 
 export class DomainError extends Error {
   override name = "DomainError";

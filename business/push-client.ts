@@ -7,9 +7,9 @@ import { NodeView } from "../engine/node-view.js";
 import type {
   BroadcastPush,
   KickReason,
-  MessagePush,
   PresencePush,
   ReceiptPush,
+  StreamItem,
   UserId,
 } from "../engine/protocol.js";
 import type { Engine, Unsubscribe } from "../engine/types.js";
@@ -20,6 +20,7 @@ import {
   type MessageRef,
   type NodeEvent,
   type PresenceEvent,
+  type PushCommand,
 } from "../engine/wire.js";
 import {
   AdapterPushRouter,
@@ -138,21 +139,27 @@ export class PushClient {
   }
 
   /**
-   * Pushes a stored direct message to its recipient and to the sender's own connections. With
-   * `receipt`, the recipient's node answers the sender with a receipt; if that node is gone, this
-   * sends the `offline` receipt itself.
+   * Pushes a stored item of a direct conversation to its recipient and to the sender's own
+   * connections. With `receipt` (messages only), the recipient's node answers the sender with a
+   * receipt; if that node is gone, this sends the `offline` receipt itself.
    */
-  async send(message: MessagePush, options: { receipt?: boolean } = {}): Promise<PushResult> {
+  async send(message: StreamItem, options: { receipt?: boolean } = {}): Promise<PushResult> {
     const recipients = new Set([message.from]);
     if (message.to !== undefined) recipients.add(message.to);
-    const notify = message.to === undefined ? [] : [message.to];
+    // Only a message asks for a receipt or an outcome; edits, recalls and reactions never do.
+    const isMessage = message.kind === "message" && message.to !== undefined;
     const result = await this.routeMessage(
       recipients,
       message,
-      notify,
-      (to) => options.receipt === true && message.to !== undefined && to.includes(message.to),
+      isMessage ? [message.to!] : [],
+      (to) => options.receipt === true && isMessage && to.includes(message.to!),
     );
-    if (options.receipt && message.to !== undefined && result.offline.includes(message.to)) {
+    if (
+      options.receipt &&
+      isMessage &&
+      message.to !== undefined &&
+      result.offline.includes(message.to)
+    ) {
       const receipt: ReceiptPush = {
         messageId: message.id,
         to: message.to,
@@ -171,26 +178,33 @@ export class PushClient {
   }
 
   /**
-   * Pushes a stored channel message: one command per node, naming that node's members.
-   * `notify`: the members whose outcome business wants (those the message mentions).
+   * Pushes a stored channel item: one command per node, naming that node's members.
+   * `notify`: the members whose outcome business wants (those a message mentions).
    */
   sendChannel(
-    message: MessagePush,
+    message: StreamItem,
     members: readonly UserId[],
     options: { notify?: readonly UserId[] } = {},
   ): Promise<PushResult> {
-    return this.routeMessage(new Set(members), message, options.notify ?? [], () => false);
+    const notify = message.kind === "message" ? (options.notify ?? []) : [];
+    return this.routeMessage(new Set(members), message, notify, () => false);
   }
 
   /** Tells `to` (a user's friends) that the user came or went. */
   sendPresence(push: PresencePush, to: readonly UserId[]): Promise<PushResult> {
-    return this.pushRouter.route(new Set(to), (ids) => ({
-      v: 1,
-      kind: "push",
-      event: "presence",
-      to: ids,
-      data: push,
-    }));
+    return this.pushTo("presence", push, to);
+  }
+
+  /** Pushes `event` with `data` to every connection of the users in `to`. */
+  pushTo<E extends PushCommand["event"]>(
+    event: E,
+    data: Extract<PushCommand, { event: E }>["data"],
+    to: readonly UserId[],
+  ): Promise<PushResult> {
+    return this.pushRouter.route(
+      new Set(to),
+      (ids) => ({ v: 1, kind: "push", event, to: ids, data }) as PushCommand,
+    );
   }
 
   /** An operator broadcast to every connection of every live node; not stored. */
@@ -241,7 +255,7 @@ export class PushClient {
    */
   private async routeMessage(
     recipients: Set<UserId>,
-    message: MessagePush,
+    message: StreamItem,
     notify: readonly UserId[],
     receiptOn: (to: UserId[]) => boolean,
   ): Promise<PushResult> {

@@ -18,10 +18,23 @@ export class StorageQuota {
    * `quota_exceeded`, with nothing counted, when it does not fit.
    */
   async charge(userId: UserId, content: unknown, copies = 1): Promise<void> {
-    const bytes = Buffer.byteLength(JSON.stringify(content), "utf8") * copies;
-    const key = `${userId}:${Math.floor(Date.now() / DAY_MS)}`;
+    const bytes = this.bytes(content, copies);
+    const key = this.key(userId);
     if ((await this.daily.take(key, bytes)).ok) return;
     await this.daily.giveBack(key, bytes);
     throw new DomainError("quota_exceeded", "today's storage quota is used up");
+  }
+
+  /** Gives back what `charge` counted for content that was not stored after all (a repeat). */
+  async refund(userId: UserId, content: unknown, copies = 1): Promise<void> {
+    await this.daily.giveBack(this.key(userId), this.bytes(content, copies));
+  }
+
+  private key(userId: UserId): string {
+    return `${userId}:${Math.floor(Date.now() / DAY_MS)}`;
+  }
+
+  private bytes(content: unknown, copies: number): number {
+    return Buffer.byteLength(JSON.stringify(content), "utf8") * copies;
   }
 }

@@ -31,6 +31,52 @@ export const channelNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, _ and -");
 
+/** A message or other stream item id, as a path parameter or in a body. */
+export const itemIdSchema = z.string().min(1).max(256);
+
+/** A sender's idempotency key (CONTRACT.md "Conversation streams"). */
+export const clientMsgIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, _ and -");
+
+export const mentionsSchema = z
+  .array(userIdSchema)
+  .max(50)
+  .refine((ids) => new Set(ids).size === ids.length, "mentions must be distinct");
+
+/** 1-16 characters (code points), none of them whitespace or a control character. */
+export const emojiSchema = z
+  .string()
+  .regex(/^[^\s\p{Cc}]+$/u, "no whitespace or control characters")
+  .refine((s) => [...s].length <= 16, "at most 16 characters");
+
+/** A seq in a body: a non-negative integer. */
+export const seqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/** What a send takes besides `content` and its target. */
+export const sendOptionsSchema = {
+  clientMsgId: clientMsgIdSchema.optional(),
+  replyTo: itemIdSchema.optional(),
+  mentions: mentionsSchema.optional(),
+};
+
+/** `{peer}` or `{channel}`: exactly one. */
+export function conversationTargetSchema<T extends z.ZodRawShape>(extra: T) {
+  return z.union([
+    z.object({ peer: userIdSchema, channel: z.never().optional(), ...extra }),
+    z.object({ channel: channelNameSchema, peer: z.never().optional(), ...extra }),
+  ]);
+}
+
+/** Comma-separated ids in a query string, at most `max`. */
+export function idListSchema(max: number) {
+  return z
+    .string()
+    .max(max * 257)
+    .transform((s) => s.split(",").filter((id) => id.length > 0))
+    .pipe(z.array(userIdSchema).max(max));
+}
+
 /** Any JSON value but null; a missing key is undefined and fails too. */
 export const contentSchema = z
   .unknown()
@@ -41,6 +87,9 @@ export const queryIntSchema = z
   .string()
   .regex(/^\d{1,15}$/, "a non-negative integer")
   .transform(Number);
+
+/** A seq in a query string. */
+export const querySeqSchema = queryIntSchema;
 
 export const pageQuerySchema = z.object({
   after: queryIntSchema.default(0),

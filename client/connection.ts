@@ -3,12 +3,16 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import type {
   BroadcastPush,
+  ConversationPush,
+  FriendPush,
   KickedPush,
   KickReason,
-  MessagePush,
   PresencePush,
+  ReadPush,
   ReceiptPush,
   ServerToClientEvents,
+  StreamItem,
+  TypingPush,
 } from "../engine/protocol.js";
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
 import { HeraldError } from "./http.js";
@@ -29,9 +33,13 @@ export interface ConnectionHandlers {
   grant(): Promise<ConnectGrant>;
   /** The socket is registered; resolves when the catch-up after (re)connecting is done. */
   connected(): Promise<void>;
-  message(push: MessagePush | BroadcastPush): void;
+  message(push: StreamItem | BroadcastPush): void;
   receipt(push: ReceiptPush): void;
   presence(push: PresencePush): void;
+  read(push: ReadPush): void;
+  typing(push: TypingPush): void;
+  friend(push: FriendPush): void;
+  conversation(push: ConversationPush): void;
   kicked(push: KickedPush): void;
   status(status: ConnectionStatus): void;
   /** The loop stopped for good on an error no retry can fix (e.g. 401: the session is gone). */
@@ -161,6 +169,12 @@ export class Connection {
     socket.on("message", (push, ack) => acked(ack, () => live() && this.handlers.message(push)));
     socket.on("receipt", (push, ack) => acked(ack, () => live() && this.handlers.receipt(push)));
     socket.on("presence", (push, ack) => acked(ack, () => live() && this.handlers.presence(push)));
+    socket.on("read", (push, ack) => acked(ack, () => live() && this.handlers.read(push)));
+    socket.on("typing", (push, ack) => acked(ack, () => live() && this.handlers.typing(push)));
+    socket.on("friend", (push, ack) => acked(ack, () => live() && this.handlers.friend(push)));
+    socket.on("conversation", (push, ack) =>
+      acked(ack, () => live() && this.handlers.conversation(push)),
+    );
     socket.on("kicked", (push, ack) =>
       acked(ack, () => {
         if (!live()) return;

@@ -29,7 +29,7 @@ export type FetchLike = typeof fetch;
 
 const NETWORK_ATTEMPTS = 3;
 
-export type HttpMethod = "GET" | "POST" | "DELETE";
+export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
 
 export interface HttpClientOptions {
   baseUrl: string;

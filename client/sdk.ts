@@ -1,12 +1,20 @@
 // Herald's client SDK for browsers and Node: the HTTP API as typed methods, and a connection that
 // keeps the app's promise (README, "The client SDK's promise"): every stored message reaches
-// the app once, in seq order per conversation, across drops, restarts and lost pushes.
+// the app once, in seq order per conversation, across drops, restarts and lost pushes; then the
+// edits, recalls and reactions of the messages it has, and its read figures, kept current.
 import type {
   BroadcastPush,
+  ConversationPush,
+  EditItem,
+  FriendPush,
   KickedPush,
-  MessagePush,
+  MessageItem,
   PresencePush,
+  ReadPush,
+  RecallItem,
   ReceiptPush,
+  StreamItem,
+  TypingPush,
   UserId,
 } from "../engine/protocol.js";
 import { DEFAULT_MAX_DELAY_MS, DEFAULT_MIN_DELAY_MS, backoffDelay } from "./backoff.js";
@@ -16,20 +24,36 @@ import {
   type ConnectionStatus,
   type SocketFactory,
 } from "./connection.js";
-import { ConversationStreams } from "./conversation-stream.js";
+import { ConversationStreams, type FoldedItem, type ReactionEvent } from "./conversation-stream.js";
 import { TypedEmitter } from "./emitter.js";
 import { HeraldError, HttpClient, type FetchLike } from "./http.js";
+import { Outbox, newClientMsgId } from "./outbox.js";
+import { ReadState, type ReadFigures } from "./read-state.js";
 
 export { HeraldError } from "./http.js";
+export { newClientMsgId } from "./outbox.js";
 export type { ConnectionStatus, ConnectGrant, SocketFactory } from "./connection.js";
+export type { ReactionEvent } from "./conversation-stream.js";
+export type { ReadFigures } from "./read-state.js";
 export type {
   BroadcastPush,
+  ConversationPush,
+  EditItem,
+  FriendPush,
+  FriendStatus,
   KickedPush,
   KickReason,
+  MessageItem,
   MessagePush,
   PresencePush,
+  ReactionCount,
+  ReactionItem,
+  ReadPush,
+  RecallItem,
   ReceiptPush,
   ReceiptStatus,
+  StreamItem,
+  TypingPush,
   UserId,
 } from "../engine/protocol.js";
 
@@ -89,11 +113,62 @@ export interface ChannelDetail {
 export type ConversationRef =
   { kind: "direct"; peer: UserId } | { kind: "channel"; channel: string };
 
-export type ConversationSummary = ConversationRef & { lastSeq: number; lastTs: number };
+/** A conversation as `GET /api/conversations` lists it, with the caller's read figures. */
+export type ConversationSummary = ConversationRef & {
+  lastSeq: number;
+  lastTs: number;
+  readSeq: number;
+  unread: number;
+  mentions: number;
+  /** Direct conversations: how far the peer has read. */
+  peerReadSeq?: number;
+};
+
+export interface Readers {
+  seq: number;
+  /** Members whose read cursor is at or past `seq`. */
+  count: number;
+  /** At most 200 of them. */
+  userIds: UserId[];
+}
+
+/** Options of a send; `clientMsgId` is generated when not given (give it to retry a send). */
+export interface SendOptions {
+  replyTo?: string;
+  clientMsgId?: string;
+}
+
+/** A read cursor moved; `unread`/`mentions` are the caller's figures after it. */
+export interface ReadEvent {
+  conversation: ConversationRef;
+  /** The caller (this device or another) or, in a DM, the peer: a read receipt. */
+  userId: UserId;
+  seq: number;
+  ts: number;
+  unread: number;
+  mentions: number;
+}
+
+export interface TypingEvent {
+  conversation: ConversationRef;
+  from: UserId;
+  ts: number;
+}
 
 export interface HeraldEvents {
   /** Stored messages once each, in seq order per conversation; broadcasts as they come. */
-  message: (message: MessagePush | BroadcastPush) => void;
+  message: (message: MessageItem | BroadcastPush) => void;
+  /** A message the app has was edited: `content` is its new content. */
+  edit: (edit: EditItem) => void;
+  /** A message the app has was recalled: drop its content. */
+  recall: (recall: RecallItem) => void;
+  /** A reaction on a message the app has; `reactions` is the message's set after it. */
+  reaction: (reaction: ReactionEvent) => void;
+  read: (read: ReadEvent) => void;
+  typing: (typing: TypingEvent) => void;
+  friend: (friend: FriendPush) => void;
+  /** A channel's member counts changed. */
+  conversation: (conversation: ConversationPush) => void;
   receipt: (receipt: ReceiptPush) => void;
   presence: (presence: PresencePush) => void;
   kicked: (kicked: KickedPush) => void;
@@ -107,8 +182,15 @@ export function cursorKey(ref: ConversationRef): string {
   return ref.kind === "direct" ? `d:${ref.peer}` : `c:${ref.channel}`;
 }
 
-/** Which conversation a stored message belongs to, seen by `me`; null if it names no peer. */
-export function conversationOf(message: MessagePush, me: UserId): ConversationRef | null {
+/** The conversation of a cursor key. */
+export function refOf(key: string): ConversationRef {
+  return key.startsWith("c:")
+    ? { kind: "channel", channel: key.slice(2) }
+    : { kind: "direct", peer: key.slice(2) };
+}
+
+/** Which conversation a stored item belongs to, seen by `me`; null if it names no peer. */
+export function conversationOf(message: StreamItem, me: UserId): ConversationRef | null {
   if (message.channel !== undefined) return { kind: "channel", channel: message.channel };
   const peer = message.from === me ? message.to : message.from;
   return peer === undefined ? null : { kind: "direct", peer };
@@ -116,9 +198,15 @@ export function conversationOf(message: MessagePush, me: UserId): ConversationRe
 
 /** Internal history reads retry a few times on 429/503/network before the fill gives up. */
 const FETCH_ATTEMPTS = 3;
-/** Conversations caught up at once after a reconnect, to stay far below the rate limit. */
+/** Conversations filled through history at once after a sync, to stay far below the rate limit. */
 const SYNC_CONCURRENCY = 4;
 const PAGE_SIZE = 200;
+/** Items per conversation in the one catch-up request (the contract's maximum). */
+const SYNC_LIMIT = 500;
+/** The server pushes at most one `typing` per user and conversation this often. */
+const TYPING_EVERY_MS = 2000;
+/** Ids per `GET /api/users?ids=`. */
+const USERS_PER_LOOKUP = 100;
 /** POSTs whose repetition is harmless, so a request lost on a dead connection is sent again. */
 const IDEMPOTENT = { idempotent: true };
 
@@ -128,13 +216,20 @@ export class HeraldClient {
   private readonly connection: Connection;
   private readonly reconnectOpts: { minDelayMs: number; maxDelayMs: number };
   private readonly gapGraceMs: number | undefined;
+  private readonly outbox: Outbox;
   private streams: ConversationStreams;
+  private reads: ReadState;
   private tokenValue: string | undefined;
   private userIdValue: UserId | undefined;
   private resyncTimer: ReturnType<typeof setTimeout> | null = null;
   private resyncFailures = 0;
   /** Set by a failed gap fill, so a sync that "succeeded" around it does not reset the backoff. */
   private fillFailed = false;
+  /** When each conversation last asked for a typing push (keys from cursorKey). */
+  private readonly typedAt = new Map<string, number>();
+  /** Conversations whose figures only a fresh summary can tell; one refresh at a time. */
+  private readonly stale = new Set<string>();
+  private refreshing: Promise<void> | null = null;
 
   constructor(opts: HeraldClientOptions) {
     this.tokenValue = opts.token;
@@ -148,7 +243,9 @@ export class HeraldClient {
       maxDelayMs: opts.reconnect?.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
     };
     this.gapGraceMs = opts.gapGraceMs;
+    this.outbox = new Outbox(this.http, this.reconnectOpts);
     this.streams = this.newStreams(opts.cursors);
+    this.reads = this.newReadState();
     this.connection = new Connection(
       {
         grant: () => this.prepareAttempt(),
@@ -156,6 +253,10 @@ export class HeraldClient {
         message: (push) => this.onMessage(push),
         receipt: (push) => this.events.emit("receipt", push),
         presence: (push) => this.events.emit("presence", push),
+        read: (push) => this.onRead(push),
+        typing: (push) => this.onTyping(push),
+        friend: (push) => this.events.emit("friend", push),
+        conversation: (push) => this.events.emit("conversation", push),
         kicked: (push) => this.events.emit("kicked", push),
         status: (status) => this.onStatus(status),
         failed: (error) => this.events.emit("error", error),
@@ -180,6 +281,11 @@ export class HeraldClient {
   /** Last seq emitted per conversation (keys from cursorKey), for an app to persist. */
   cursors(): Record<string, number> {
     return this.streams.cursors();
+  }
+
+  /** The caller's read figures in a conversation, as last learned (undefined: none yet). */
+  unread(conversation: ConversationRef): ReadFigures | undefined {
+    return this.reads.figures(cursorKey(conversation));
   }
 
   on<K extends keyof HeraldEvents>(event: K, listener: HeraldEvents[K]): this {
@@ -208,6 +314,7 @@ export class HeraldClient {
       this.disconnect();
       this.streams.dispose();
       this.streams = this.newStreams();
+      this.reads = this.newReadState();
     }
     this.tokenValue = result.token;
     this.userIdValue = result.userId;
@@ -264,6 +371,23 @@ export class HeraldClient {
     }
   }
 
+  /** The names of these users (unknown ids are left out), in batches of 100 per request. */
+  async users(ids: readonly UserId[]): Promise<User[]> {
+    const unique = [...new Set(ids)];
+    const batches: UserId[][] = [];
+    for (let i = 0; i < unique.length; i += USERS_PER_LOOKUP) {
+      batches.push(unique.slice(i, i + USERS_PER_LOOKUP));
+    }
+    const answers = await Promise.all(
+      batches.map((batch) =>
+        this.http.request<{ users: User[] }>("GET", "/api/users", undefined, {
+          ids: batch.join(","),
+        }),
+      ),
+    );
+    return answers.flatMap((a) => a.users);
+  }
+
   /** Online flags for the caller and their friends; other ids are left out. */
   async presence(ids: readonly UserId[]): Promise<Record<UserId, boolean>> {
     if (ids.length === 0) return {};
@@ -274,63 +398,79 @@ export class HeraldClient {
 
   // --- messages ---
 
-  /** Sends a direct message; it is also emitted as a "message" event, in its place in order. */
-  async send(to: UserId, content: unknown, opts: { receipt?: boolean } = {}): Promise<SendResult> {
-    const body: { to: UserId; content: unknown; receipt?: boolean } = { to, content };
-    if (opts.receipt !== undefined) body.receipt = opts.receipt;
-    const stored = roundTrip(content);
-    const result = await this.http.request<SendResult>("POST", "/api/messages", body);
-    const from = await this.ensureUserId();
-    this.streams.accept(cursorKey({ kind: "direct", peer: to }), {
-      id: result.id,
-      seq: result.seq,
-      from,
-      to,
-      content: stored,
-      ts: result.ts,
-    });
+  /**
+   * Sends a direct message; it is also emitted as a "message" event, in its place in order.
+   * A send whose answer is lost is posted again with the same clientMsgId (stored once).
+   */
+  async send(
+    to: UserId,
+    content: unknown,
+    opts: SendOptions & { receipt?: boolean } = {},
+  ): Promise<SendResult> {
+    const body = { to, content, ...sendFields(opts), receipt: opts.receipt };
+    const result = await this.outbox.post<SendResult>("/api/messages", body);
+    await this.acceptSent({ kind: "direct", peer: to }, body, result);
     return result;
   }
 
   /** Posts to a channel; it is also emitted as a "message" event, in its place in order. */
-  async sendChannel(name: string, content: unknown): Promise<SendResult> {
-    const stored = roundTrip(content);
-    const result = await this.http.request<SendResult>(
-      "POST",
-      `/api/channels/${encodeURIComponent(name)}/messages`,
-      { content },
-    );
-    const from = await this.ensureUserId();
-    this.streams.accept(cursorKey({ kind: "channel", channel: name }), {
-      id: result.id,
-      seq: result.seq,
-      from,
-      channel: name,
-      content: stored,
-      ts: result.ts,
-    });
+  async sendChannel(
+    name: string,
+    content: unknown,
+    opts: SendOptions & { mentions?: UserId[] } = {},
+  ): Promise<SendResult> {
+    const body = { content, ...sendFields(opts), mentions: opts.mentions };
+    const path = `/api/channels/${encodeURIComponent(name)}/messages`;
+    const result = await this.outbox.post<SendResult>(path, body);
+    await this.acceptSent({ kind: "channel", channel: name }, body, result);
     return result;
   }
 
-  /** Stored messages after `after` (default 0), oldest first, at most `limit` (default 50). */
+  /** Replaces the content of one of the caller's messages; emitted as an "edit" event. */
+  async edit(messageId: string, content: unknown): Promise<SendResult> {
+    const result = await this.http.request<SendResult>("PATCH", messagePath(messageId), {
+      content,
+    });
+    await this.acceptChange(messageId, result, { kind: "edit", content: roundTrip(content) });
+    return result;
+  }
+
+  /** Withdraws a message (its content is deleted); emitted as a "recall" event. */
+  async recall(messageId: string): Promise<SendResult> {
+    const result = await this.http.request<SendResult>("DELETE", messagePath(messageId));
+    await this.acceptChange(messageId, result, { kind: "recall" });
+    return result;
+  }
+
+  /** Adds the caller's reaction; null when it was there already (nothing stored). */
+  async react(messageId: string, emoji: string): Promise<SendResult | null> {
+    const path = `${messagePath(messageId)}/reactions`;
+    const result = await this.http.request<SendResult | undefined>("POST", path, { emoji });
+    if (!result) return null;
+    await this.acceptChange(messageId, result, { kind: "reaction", emoji, op: "add" });
+    return result;
+  }
+
+  /** Takes the caller's reaction back; null when there was none. */
+  async unreact(messageId: string, emoji: string): Promise<SendResult | null> {
+    const path = `${messagePath(messageId)}/reactions/${encodeURIComponent(emoji)}`;
+    const result = await this.http.request<SendResult | undefined>("DELETE", path);
+    if (!result) return null;
+    await this.acceptChange(messageId, result, { kind: "reaction", emoji, op: "remove" });
+    return result;
+  }
+
+  /**
+   * Stored items after `after` (default 0), oldest first, at most `limit` (default 50); messages
+   * in their current state. Later edits, recalls and reactions of these messages are emitted.
+   */
   async history(
     conversation: ConversationRef,
     opts: { after?: number; limit?: number } = {},
-  ): Promise<MessagePush[]> {
-    const r =
-      conversation.kind === "direct"
-        ? await this.http.request<{ messages: MessagePush[] }>("GET", "/api/messages", undefined, {
-            peer: conversation.peer,
-            after: opts.after,
-            limit: opts.limit,
-          })
-        : await this.http.request<{ messages: MessagePush[] }>(
-            "GET",
-            `/api/channels/${encodeURIComponent(conversation.channel)}/messages`,
-            undefined,
-            { after: opts.after, limit: opts.limit },
-          );
-    return r.messages;
+  ): Promise<StreamItem[]> {
+    const items = await this.readHistory(conversation, opts);
+    this.streams.loaded(cursorKey(conversation), items);
+    return items;
   }
 
   /** Direct conversations with a stored message and the caller's channels, newest first. */
@@ -339,7 +479,41 @@ export class HeraldClient {
       "GET",
       "/api/conversations",
     );
+    for (const c of r.conversations) this.reads.summary(cursorKey(c), c);
     return r.conversations;
+  }
+
+  /**
+   * Moves the caller's read cursor to `seq` (default: the last item the SDK has passed on). The
+   * other devices follow through their `read` push; so does a DM's peer (a read receipt).
+   */
+  async markRead(
+    conversation: ConversationRef,
+    seq?: number,
+  ): Promise<{ readSeq: number; unread: number }> {
+    const key = cursorKey(conversation);
+    const at = seq ?? this.streams.cursors()[key] ?? 0;
+    const r = await this.http.request<{ readSeq: number; unread: number }>(
+      "POST",
+      "/api/read",
+      { ...refBody(conversation), seq: at },
+      undefined,
+      IDEMPOTENT,
+    );
+    this.movedRead(key, await this.ensureUserId(), r.readSeq, Date.now());
+    return r;
+  }
+
+  /**
+   * Tells the conversation the caller is typing. Call it on every keystroke: it asks the server
+   * at most once per 2 s per conversation, the rate at which the server pushes anyway.
+   */
+  async typing(conversation: ConversationRef): Promise<void> {
+    const key = cursorKey(conversation);
+    const now = Date.now();
+    if (now - (this.typedAt.get(key) ?? 0) < TYPING_EVERY_MS) return;
+    this.typedAt.set(key, now);
+    await this.http.request<undefined>("POST", "/api/typing", refBody(conversation));
   }
 
   // --- channels ---
@@ -361,6 +535,12 @@ export class HeraldClient {
 
   channel(name: string): Promise<ChannelDetail> {
     return this.http.request<ChannelDetail>("GET", `/api/channels/${encodeURIComponent(name)}`);
+  }
+
+  /** The members who have read the channel up to `seq` ("read by N"). */
+  readers(name: string, seq: number): Promise<Readers> {
+    const path = `/api/channels/${encodeURIComponent(name)}/readers`;
+    return this.http.request<Readers>("GET", path, undefined, { seq });
   }
 
   // --- operators ---
@@ -397,8 +577,10 @@ export class HeraldClient {
       cursors,
       pageSize: PAGE_SIZE,
       gapGraceMs: this.gapGraceMs,
+      me: () => this.userIdValue,
       fetchPage: (key, after, limit) => this.fetchPage(key, after, limit),
-      emit: (_key, message) => this.events.emit("message", message),
+      ordered: (key, item) => this.reads.item(key, item),
+      emit: (_key, item) => this.emitFolded(item),
       onFillError: () => {
         this.fillFailed = true;
         this.scheduleResync();
@@ -408,9 +590,75 @@ export class HeraldClient {
     });
   }
 
+  private newReadState(): ReadState {
+    return new ReadState(
+      () => this.userIdValue,
+      (key) => {
+        this.stale.add(key);
+        void this.refreshFigures();
+      },
+    );
+  }
+
+  private emitFolded(item: FoldedItem): void {
+    switch (item.kind) {
+      case "message":
+        this.events.emit("message", item);
+        return;
+      case "edit":
+        this.events.emit("edit", item);
+        return;
+      case "recall":
+        this.events.emit("recall", item);
+        return;
+      case "reaction":
+        this.events.emit("reaction", item);
+    }
+  }
+
   private async ensureUserId(): Promise<UserId> {
     if (this.userIdValue === undefined) await this.me();
     return this.userIdValue!;
+  }
+
+  /** The sender's own 202: the message takes its place in the stream at once. */
+  private async acceptSent(
+    ref: ConversationRef,
+    body: { content: unknown; clientMsgId: string; replyTo?: string; mentions?: UserId[] },
+    result: SendResult,
+  ): Promise<void> {
+    const from = await this.ensureUserId();
+    const item: MessageItem = {
+      id: result.id,
+      seq: result.seq,
+      kind: "message",
+      from,
+      ...(ref.kind === "direct" ? { to: ref.peer } : { channel: ref.channel }),
+      content: roundTrip(body.content),
+      clientMsgId: body.clientMsgId,
+      ts: result.ts,
+    };
+    if (body.replyTo !== undefined) item.replyTo = body.replyTo;
+    if (body.mentions !== undefined) item.mentions = body.mentions;
+    this.streams.accept(cursorKey(ref), item);
+  }
+
+  /** The 202 of an edit, recall or reaction: folded in its place when the target is known here. */
+  private async acceptChange(
+    target: string,
+    result: SendResult,
+    change:
+      | { kind: "edit"; content: unknown }
+      | { kind: "recall" }
+      | { kind: "reaction"; emoji: string; op: "add" | "remove" },
+  ): Promise<void> {
+    const key = this.streams.keyOf(target);
+    if (key === undefined) return; // its push still brings it in order
+    const from = await this.ensureUserId();
+    const ref = refOf(key);
+    const where = ref.kind === "direct" ? { to: ref.peer } : { channel: ref.channel };
+    const base = { id: result.id, seq: result.seq, from, ...where, ts: result.ts, target };
+    this.streams.accept(key, { ...base, ...change } as StreamItem);
   }
 
   /**
@@ -433,8 +681,9 @@ export class HeraldClient {
     );
   }
 
-  /** After each (re)connect: catch up every conversation whose lastSeq is past its cursor. */
+  /** After each (re)connect: one sync, and sends waiting for another attempt go now. */
   private async syncAfterConnect(): Promise<void> {
+    this.outbox.flush();
     try {
       this.fillFailed = false;
       await this.syncAll();
@@ -444,14 +693,89 @@ export class HeraldClient {
     }
   }
 
+  /**
+   * One `POST /api/sync` with every cursor: the items missed, and every conversation's figures.
+   * Only a conversation with more than a page missed, or new to the SDK, reads history after it.
+   */
   private async syncAll(): Promise<void> {
-    const list = await this.conversations();
     const streams = this.streams;
-    const queue = list.map((c) => () => streams.catchUp(cursorKey(c), c.lastSeq));
+    const cursors = Object.entries(streams.cursors()).map(([key, seq]) => ({
+      ...refBody(refOf(key)),
+      seq,
+    }));
+    const r = await this.http.request<{ conversations: SyncedConversation[] }>(
+      "POST",
+      "/api/sync",
+      { cursors, limit: SYNC_LIMIT },
+      undefined,
+      IDEMPOTENT,
+    );
+    for (const c of r.conversations) {
+      const key = cursorKey(c);
+      this.noteSummary(key, c);
+      streams.synced(key, c.items ?? []);
+    }
+    const queue = r.conversations.map((c) => () => streams.catchUp(cursorKey(c), c.lastSeq));
     const workers = Array.from({ length: Math.min(SYNC_CONCURRENCY, queue.length) }, async () => {
       for (let job = queue.shift(); job; job = queue.shift()) await job();
     });
     await Promise.all(workers);
+  }
+
+  /** A summary from the server; a change of figures is told as a `read` event. */
+  private noteSummary(key: string, c: ConversationSummary): void {
+    const before = this.reads.figures(key);
+    this.reads.summary(key, c);
+    const after = this.reads.figures(key)!;
+    const me = this.userIdValue ?? "";
+    const ref = refOf(key);
+    if (before && after.peerReadSeq !== before.peerReadSeq && ref.kind === "direct") {
+      this.emitRead(key, ref.peer, after.peerReadSeq ?? 0, c.lastTs);
+    }
+    if (
+      this.stale.delete(key) ||
+      (before && (before.readSeq !== after.readSeq || before.unread !== after.unread))
+    ) {
+      this.emitRead(key, me, after.readSeq, c.lastTs);
+    }
+  }
+
+  /** One `GET /api/conversations` for the figures a cursor move left unknown. */
+  private async refreshFigures(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = (async () => {
+      try {
+        const r = await this.http.request<{ conversations: ConversationSummary[] }>(
+          "GET",
+          "/api/conversations",
+        );
+        for (const c of r.conversations) this.noteSummary(cursorKey(c), c);
+      } catch {
+        // The figures stay an estimate until the next summary (a reconnect, another move).
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  /** A read cursor moved (the caller's on any device, or a DM peer's): emitted if it changed. */
+  private movedRead(key: string, userId: UserId, seq: number, ts: number): void {
+    const moved =
+      userId === this.userIdValue ? this.reads.read(key, seq) : this.reads.peerRead(key, seq);
+    if (moved) this.emitRead(key, userId, seq, ts);
+  }
+
+  private emitRead(key: string, userId: UserId, seq: number, ts: number): void {
+    const figures = this.reads.figures(key);
+    this.events.emit("read", {
+      conversation: refOf(key),
+      userId,
+      seq,
+      ts,
+      unread: figures?.unread ?? 0,
+      mentions: figures?.mentions ?? 0,
+    });
   }
 
   /** A sync or gap fill failed while connected: try again later, backing off. */
@@ -475,32 +799,58 @@ export class HeraldClient {
     this.events.emit("status", status);
   }
 
-  private onMessage(push: MessagePush | BroadcastPush): void {
+  private onMessage(push: StreamItem | BroadcastPush): void {
     if ("broadcast" in push && push.broadcast === true) {
       this.events.emit("message", push);
       return;
     }
-    const message = push as MessagePush;
+    const item = push as StreamItem;
     const me = this.userIdValue;
-    if (me === undefined || typeof message.seq !== "number" || typeof message.id !== "string") {
+    if (me === undefined || typeof item.seq !== "number" || typeof item.id !== "string") {
       return;
     }
-    const ref = conversationOf(message, me);
-    if (ref) this.streams.accept(cursorKey(ref), message);
+    const ref = conversationOf(item, me);
+    if (ref) this.streams.accept(cursorKey(ref), item);
+  }
+
+  private onRead(push: ReadPush): void {
+    const ref: ConversationRef | null =
+      push.channel !== undefined
+        ? { kind: "channel", channel: push.channel }
+        : push.peer !== undefined
+          ? { kind: "direct", peer: push.peer }
+          : null;
+    if (ref) this.movedRead(cursorKey(ref), push.userId, push.seq, push.ts);
+  }
+
+  private onTyping(push: TypingPush): void {
+    const conversation: ConversationRef =
+      push.channel !== undefined
+        ? { kind: "channel", channel: push.channel }
+        : { kind: "direct", peer: push.from };
+    this.events.emit("typing", { conversation, from: push.from, ts: push.ts });
+  }
+
+  private readHistory(
+    conversation: ConversationRef,
+    opts: { after?: number; limit?: number },
+  ): Promise<StreamItem[]> {
+    const query = { after: opts.after, limit: opts.limit };
+    const path =
+      conversation.kind === "direct"
+        ? "/api/messages"
+        : `/api/channels/${encodeURIComponent(conversation.channel)}/messages`;
+    const q = conversation.kind === "direct" ? { peer: conversation.peer, ...query } : query;
+    return this.http
+      .request<{ messages: StreamItem[] }>("GET", path, undefined, q)
+      .then((r) => r.messages);
   }
 
   /** One history page for a gap fill; null when the caller may no longer read it. */
-  private async fetchPage(
-    key: string,
-    after: number,
-    limit: number,
-  ): Promise<MessagePush[] | null> {
-    const ref: ConversationRef = key.startsWith("c:")
-      ? { kind: "channel", channel: key.slice(2) }
-      : { kind: "direct", peer: key.slice(2) };
+  private async fetchPage(key: string, after: number, limit: number): Promise<StreamItem[] | null> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.history(ref, { after, limit });
+        return await this.readHistory(refOf(key), { after, limit });
       } catch (err) {
         if (!(err instanceof HeraldError)) throw err;
         if (err.status === 403 || err.status === 404) return null;
@@ -514,6 +864,27 @@ export class HeraldClient {
       }
     }
   }
+}
+
+/** A conversation of `POST /api/sync`: its summary, and the items after the cursor given. */
+type SyncedConversation = ConversationSummary & { items?: StreamItem[]; more?: boolean };
+
+/** The fields every send carries: its clientMsgId (new unless retried) and its reply. */
+function sendFields(opts: SendOptions): { clientMsgId: string; replyTo?: string } {
+  const fields: { clientMsgId: string; replyTo?: string } = {
+    clientMsgId: opts.clientMsgId ?? newClientMsgId(),
+  };
+  if (opts.replyTo !== undefined) fields.replyTo = opts.replyTo;
+  return fields;
+}
+
+/** `{peer}` or `{channel}`: how request bodies name a conversation. */
+function refBody(ref: ConversationRef): { peer: UserId } | { channel: string } {
+  return ref.kind === "direct" ? { peer: ref.peer } : { channel: ref.channel };
+}
+
+function messagePath(messageId: string): string {
+  return `/api/messages/${encodeURIComponent(messageId)}`;
 }
 
 /** The content as the server stores and pushes it: its JSON round trip. */

@@ -50,6 +50,8 @@ const schema = z.object({
   RATE_CONNECT_PER_MIN: positiveInt.default(60),
   QUOTA_USER_BYTES_PER_DAY: positiveInt.default(50 * 1024 * 1024),
   TRUST_PROXY: z.enum(["0", "1"]).default("0"),
+  IM_EDIT_WINDOW_S: positiveInt.default(172_800),
+  IM_RECALL_WINDOW_S: positiveInt.default(172_800),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -77,6 +79,10 @@ export interface Config {
   quotaBytesPerDay: number;
   /** Take the client address from X-Forwarded-For (first entry): only behind a proxy. */
   trustProxy: boolean;
+  /** How long after sending its sender may edit a message. */
+  editWindowMs: number;
+  /** How long after sending its sender may recall a message. */
+  recallWindowMs: number;
   logLevel: string;
   /** Undelivered messages are posted here (IM_WEBHOOK_*); undefined: no webhook. */
   webhook: WebhookConfig | undefined;
@@ -153,6 +159,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     quotaBytesPerDay: e.QUOTA_USER_BYTES_PER_DAY,
     trustProxy: e.TRUST_PROXY === "1",
+    editWindowMs: e.IM_EDIT_WINDOW_S * 1000,
+    recallWindowMs: e.IM_RECALL_WINDOW_S * 1000,
     logLevel: e.LOG_LEVEL,
     webhook:
       e.IM_WEBHOOK_URL === undefined

@@ -17,3 +17,11 @@ export function conversationKey(ref: ConversationRef): string {
   if (ref.kind === "channel") return `c:${ref.name}`;
   return ref.a < ref.b ? `d:${ref.a}:${ref.b}` : `d:${ref.b}:${ref.a}`;
 }
+
+/** The conversation a key of conversationKey names; null for anything else. */
+export function refOfKey(key: string): ConversationRef | null {
+  if (key.startsWith("c:")) return { kind: "channel", name: key.slice(2) };
+  const [kind, a, b, ...rest] = key.split(":");
+  if (kind !== "d" || !a || !b || rest.length > 0) return null;
+  return { kind: "direct", a, b };
+}

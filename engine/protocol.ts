@@ -2,16 +2,67 @@
 
 export type UserId = string;
 
-/** A stored message as pushed and as returned by history. Exactly one of `to` / `channel`. */
-export interface MessagePush {
+/** What every item of a conversation stream carries. Exactly one of `to` / `channel`. */
+interface ItemBase {
   id: string;
+  /** 1, 2, 3 … per conversation, whatever the item's kind (CONTRACT.md "Conversation streams"). */
   seq: number;
   from: UserId;
   to?: UserId;
   channel?: string;
-  content: unknown;
   ts: number;
 }
+
+/** A message's reactions as history shows them to one caller (`me`: the caller reacted). */
+export interface ReactionCount {
+  emoji: string;
+  count: number;
+  me: boolean;
+}
+
+/**
+ * A message. Pushed as sent; history shows its current state: `content` as last edited with
+ * `editedAt`, or `recalled: true` with no content, replyTo or mentions, plus `reactions`.
+ */
+export interface MessageItem extends ItemBase {
+  kind: "message";
+  content?: unknown;
+  replyTo?: string;
+  mentions?: UserId[];
+  clientMsgId?: string;
+  editedAt?: number;
+  recalled?: true;
+  reactions?: ReactionCount[];
+}
+
+/** The new content of message `target` (absent in history once that message is recalled). */
+export interface EditItem extends ItemBase {
+  kind: "edit";
+  target: string;
+  content?: unknown;
+}
+
+/** Message `target` was withdrawn (its content is deleted from storage). */
+export interface RecallItem extends ItemBase {
+  kind: "recall";
+  target: string;
+}
+
+export type ReactionOp = "add" | "remove";
+
+export interface ReactionItem extends ItemBase {
+  kind: "reaction";
+  target: string;
+  emoji: string;
+  op: ReactionOp;
+}
+
+/** One item of a conversation stream, as pushed (event `message`) and as returned by history. */
+export type StreamItem = MessageItem | EditItem | RecallItem | ReactionItem;
+export type StreamItemKind = StreamItem["kind"];
+
+/** v1's name for a stored message, kept for the code paths that only handle messages. */
+export type MessagePush = MessageItem;
 
 /** An operator broadcast: pushed to connected users only, never stored, no seq. */
 export interface BroadcastPush {
@@ -50,14 +101,55 @@ export interface KickedPush {
   reason: KickReason;
 }
 
+/**
+ * A read cursor moved: to the reader's connections (`peer`: the other user of the DM) and, for a
+ * DM, to the peer's as a read receipt (there `peer` is the reader). Exactly one of peer/channel.
+ */
+export interface ReadPush {
+  userId: UserId;
+  peer?: UserId;
+  channel?: string;
+  seq: number;
+  ts: number;
+}
+
+/** `from` is typing: in the DM with the receiver, or in `channel`. Never stored. */
+export interface TypingPush {
+  from: UserId;
+  channel?: string;
+  ts: number;
+}
+
+/** The friendship with `userId` as the receiver sees it after a change (as GET /api/friends). */
+export type FriendStatus = "pending" | "friends" | "none";
+
+export interface FriendPush {
+  userId: UserId;
+  username: string;
+  status: FriendStatus;
+  ts: number;
+}
+
+/** A channel's latest counts after someone joined or left (coalesced per channel). */
+export interface ConversationPush {
+  channel: string;
+  members: number;
+  online: number;
+  ts: number;
+}
+
 /** Stable `connect_error` messages for a refused socket. */
 export const CONNECT_ERRORS = ["token_invalid", "token_expired", "wrong_node"] as const;
 export type ConnectErrorCode = (typeof CONNECT_ERRORS)[number];
 
 /** The events an imServer emits, each with an ack callback. */
 export interface ServerToClientEvents {
-  message: (push: MessagePush | BroadcastPush, ack: () => void) => void;
+  message: (push: StreamItem | BroadcastPush, ack: () => void) => void;
   receipt: (push: ReceiptPush, ack: () => void) => void;
   presence: (push: PresencePush, ack: () => void) => void;
   kicked: (push: KickedPush, ack: () => void) => void;
+  read: (push: ReadPush, ack: () => void) => void;
+  typing: (push: TypingPush, ack: () => void) => void;
+  friend: (push: FriendPush, ack: () => void) => void;
+  conversation: (push: ConversationPush, ack: () => void) => void;
 }

@@ -13,12 +13,18 @@ export type { Bus, Unsubscribe } from "./bus/types.js";
 export type { ConnectGrant, TakeResult, Tokens } from "./tokens/types.js";
 export type { Presence } from "./presence/types.js";
 export type {
+  AppendOptions,
+  AppendResult,
   ChannelSummary,
   ConversationRef,
   ConversationSummary,
   FriendLists,
   FriendState,
+  NewItem,
   NewMessage,
+  Readers,
+  ReadResult,
+  Refusal,
   Session,
   Store,
   User,

@@ -4,10 +4,14 @@ import { z } from "zod";
 import { KICK_REASONS } from "./protocol.js";
 import type {
   BroadcastPush,
+  ConversationPush,
+  FriendPush,
   KickReason,
-  MessagePush,
   PresencePush,
+  ReadPush,
   ReceiptPush,
+  StreamItem,
+  TypingPush,
 } from "./protocol.js";
 
 export const WIRE_VERSION = 1;
@@ -22,15 +26,19 @@ export const topics = {
   membership: "membership",
 } as const;
 
-/** Push `event` with `data` to every connection of the users in `to` held by this node. */
+/**
+ * Push `event` with `data` to every connection of the users in `to` held by this node. Events
+ * were added without a new version: a node that does not know one drops it and counts it.
+ */
 export type PushCommand =
   | {
       v: 1;
       kind: "push";
       event: "message";
       to: string[];
-      data: MessagePush;
-      /** Emit a receipt for `data.to` back to `data.from`. */
+      /** Any stream item; v1 senders omit `kind` (read as "message"). */
+      data: StreamItem;
+      /** Emit a receipt for `data.to` back to `data.from`; only for a `kind: "message"` item. */
       receipt?: boolean;
       /**
        * Report `offline` / `failed` for these recipients (each also listed in `to`) with an
@@ -39,7 +47,14 @@ export type PushCommand =
       notify?: string[];
     }
   | { v: 1; kind: "push"; event: "receipt"; to: string[]; data: ReceiptPush }
-  | { v: 1; kind: "push"; event: "presence"; to: string[]; data: PresencePush };
+  | { v: 1; kind: "push"; event: "presence"; to: string[]; data: PresencePush }
+  | { v: 1; kind: "push"; event: "read"; to: string[]; data: ReadPush }
+  | { v: 1; kind: "push"; event: "typing"; to: string[]; data: TypingPush }
+  | { v: 1; kind: "push"; event: "friend"; to: string[]; data: FriendPush }
+  | { v: 1; kind: "push"; event: "conversation"; to: string[]; data: ConversationPush };
+
+/** The events a push command may carry. */
+export type PushEvent = PushCommand["event"];
 
 /** Push an operator broadcast to every connection of this node. */
 export interface BroadcastCommand {
@@ -96,15 +111,39 @@ const id = z.string().min(1).max(256);
 const ts = z.number().int().nonnegative();
 const content = z.unknown().refine((c) => c !== undefined && c !== null, "content is required");
 
-const messagePush = z.object({
-  id,
-  seq: z.number().int().positive(),
-  from: id,
-  to: id.optional(),
-  channel: id.optional(),
-  content,
-  ts,
-});
+const seq = z.number().int().positive();
+/** An item of `kind` with its own `fields`, keys in the order items are written. */
+function item<K extends string, F extends z.ZodRawShape>(kind: K, fields: F) {
+  return z.object({
+    id,
+    seq,
+    kind: z.literal(kind),
+    from: id,
+    to: id.optional(),
+    channel: id.optional(),
+    ...fields,
+    ts,
+  });
+}
+const streamItem = z.discriminatedUnion("kind", [
+  item("message", {
+    content,
+    replyTo: id.optional(),
+    mentions: z.array(id).max(50).optional(),
+    clientMsgId: id.optional(),
+  }),
+  item("edit", { target: id, content }),
+  item("recall", { target: id }),
+  item("reaction", { target: id, emoji: z.string().min(1).max(64), op: z.enum(["add", "remove"]) }),
+]);
+/** v1 message pushes carry no `kind`: they are messages. */
+const itemData = z.preprocess(
+  (data) =>
+    typeof data === "object" && data !== null && !("kind" in data)
+      ? { ...data, kind: "message" }
+      : data,
+  streamItem,
+);
 const receiptPush = z.object({
   messageId: id,
   to: id,
@@ -112,34 +151,50 @@ const receiptPush = z.object({
   ts,
 });
 const presencePush = z.object({ userId: id, online: z.boolean(), ts });
+const readPush = z.object({
+  userId: id,
+  peer: id.optional(),
+  channel: id.optional(),
+  seq: z.number().int().nonnegative(),
+  ts,
+});
+const typingPush = z.object({ from: id, channel: id.optional(), ts });
+const friendPush = z.object({
+  userId: id,
+  username: z.string().min(1).max(256),
+  status: z.enum(["pending", "friends", "none"]),
+  ts,
+});
+const count = z.number().int().nonnegative();
+const conversationPush = z.object({ channel: id, members: count, online: count, ts });
 const recipients = z.array(id).max(100_000);
 
-// Three push shapes share kind "push": zod 4 refuses a repeated discriminator value, so they
+/** A push of `event` carrying `data`. */
+function push<E extends string, D extends z.ZodType>(event: E, data: D) {
+  return z.object({
+    v: z.literal(1),
+    kind: z.literal("push"),
+    event: z.literal(event),
+    to: recipients,
+    data,
+  });
+}
+
+// The push shapes share kind "push": zod 4 refuses a repeated discriminator value, so they
 // form their own union on "event", nested in the union on "kind".
 const pushCommand = z.discriminatedUnion("event", [
-  z.object({
-    v: z.literal(1),
-    kind: z.literal("push"),
-    event: z.literal("message"),
-    to: recipients,
-    data: messagePush,
-    receipt: z.boolean().optional(),
-    notify: z.array(id).max(1_000).optional(),
-  }),
-  z.object({
-    v: z.literal(1),
-    kind: z.literal("push"),
-    event: z.literal("receipt"),
-    to: recipients,
-    data: receiptPush,
-  }),
-  z.object({
-    v: z.literal(1),
-    kind: z.literal("push"),
-    event: z.literal("presence"),
-    to: recipients,
-    data: presencePush,
-  }),
+  push("message", itemData)
+    .extend({ receipt: z.boolean().optional(), notify: z.array(id).max(1_000).optional() })
+    .refine(
+      (c) => c.receipt !== true || c.data.kind === "message",
+      "only a message asks a receipt",
+    ),
+  push("receipt", receiptPush),
+  push("presence", presencePush),
+  push("read", readPush),
+  push("typing", typingPush),
+  push("friend", friendPush),
+  push("conversation", conversationPush),
 ]);
 
 const nodeCommand = z.discriminatedUnion("kind", [
@@ -172,7 +227,7 @@ const nodeEvent = z.discriminatedUnion("kind", [
     kind: z.literal("undelivered"),
     userId: id,
     reason: z.enum(["offline", "failed"]),
-    message: messagePush.omit({ content: true }),
+    message: z.object({ id, seq, from: id, to: id.optional(), channel: id.optional(), ts }),
     nodeId: id,
     ts,
   }),
@@ -200,7 +255,7 @@ export function decodeEvent(raw: string): NodeEvent | null {
 }
 
 /** The message as an `undelivered` event names it: everything but its content. */
-export function messageRef(message: MessagePush): MessageRef {
+export function messageRef(message: StreamItem): MessageRef {
   const { id, seq, from, to, channel, ts } = message;
   return {
     id,

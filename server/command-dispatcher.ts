@@ -4,14 +4,7 @@
 // to the one ReceiptSink it was built with.
 import type { Socket } from "socket.io";
 import type { Logger } from "../config/logger.js";
-import type {
-  BroadcastPush,
-  KickReason,
-  MessagePush,
-  PresencePush,
-  ReceiptPush,
-  UserId,
-} from "../engine/protocol.js";
+import type { BroadcastPush, KickReason, UserId } from "../engine/protocol.js";
 import { decodeCommand, messageRef, type NodeCommand, type PushCommand } from "../engine/wire.js";
 import type { ActorHost, ConnectionActor } from "./connection-actor.js";
 import type { ConnectionIndex } from "./connection-index.js";
@@ -24,8 +17,10 @@ import { ThrottledWarn } from "./throttled-warn.js";
  * direct message's recipient (`receipt`), an `undelivered` event for each of `notify`.
  */
 export function requestsOf(command: NodeCommand): ReceiptRequest[] {
+  // Only a message item asks for outcomes (the wire refuses `receipt` on edits and the like).
   if (command.kind !== "push" || command.event !== "message") return [];
   const { data } = command;
+  if (data.kind !== "message") return [];
   const receiptFor = command.receipt === true ? data.to : undefined;
   if (receiptFor === undefined && command.notify === undefined) return [];
   const notify = new Set(command.notify);
@@ -150,9 +145,9 @@ export class CommandDispatcher {
   }
 
   private deliver(
-    event: "message" | "receipt" | "presence",
+    event: PushCommand["event"],
     userIds: readonly UserId[],
-    data: MessagePush | ReceiptPush | PresencePush,
+    data: PushCommand["data"],
     requests: readonly ReceiptRequest[],
   ): void {
     const no = ++this.pushNo;

@@ -2,9 +2,10 @@
 // several nodes in one process, as in tests, do not collide.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { KickReason } from "../engine/protocol.js";
+import type { PushCommand } from "../engine/wire.js";
 
 export type CloseReason = KickReason | "client_gone";
-export type PushEvent = "message" | "receipt" | "presence" | "broadcast" | "kicked";
+export type PushEvent = PushCommand["event"] | "broadcast" | "kicked";
 
 export class ImMetrics {
   readonly registry = new Registry();

@@ -13,16 +13,20 @@ import {
 
 interface Fixture {
   a: TestUser; // friend of b, member of "room", operator
-  b: TestUser; // friend of a
+  b: TestUser; // friend of a, member of "room"
   c: TestUser; // stranger to both, not in "room"
+  /** a's DM to b, a's post in "room", and an edit of the post. */
+  dm: string;
+  post: string;
+  edit: string;
 }
 
 interface Case {
   name: string;
-  method: "GET" | "POST" | "DELETE";
+  method: "GET" | "POST" | "PATCH" | "DELETE";
   path: string | ((f: Fixture) => string);
   /** Who calls: a user of the fixture, "none" (no header), or a raw Authorization header. */
-  as?: keyof Fixture | "none" | { header: string };
+  as?: "a" | "b" | "c" | "none" | { header: string };
   body?: unknown | ((f: Fixture) => unknown);
   raw?: string;
   contentType?: string;
@@ -61,6 +65,15 @@ const SESSION_ROUTES: [Case["method"], string][] = [
   ["GET", "/api/presence?ids=x"],
   ["POST", "/api/broadcast"],
   ["POST", `/api/users/${UNKNOWN_ID}/disconnect`],
+  ["PATCH", `/api/messages/${UNKNOWN_ID}`],
+  ["DELETE", `/api/messages/${UNKNOWN_ID}`],
+  ["POST", `/api/messages/${UNKNOWN_ID}/reactions`],
+  ["DELETE", `/api/messages/${UNKNOWN_ID}/reactions/x`],
+  ["POST", "/api/read"],
+  ["POST", "/api/typing"],
+  ["POST", "/api/sync"],
+  ["GET", `/api/users?ids=${UNKNOWN_ID}`],
+  ["GET", "/api/channels/room/readers?seq=1"],
 ];
 
 /** Every route that reads a JSON body. */
@@ -70,6 +83,10 @@ const BODY_ROUTES: { path: string; as?: Case["as"] }[] = [
   { path: "/api/messages" },
   { path: "/api/channels/room/messages" },
   { path: "/api/broadcast" },
+  { path: `/api/messages/${UNKNOWN_ID}/reactions` },
+  { path: "/api/read" },
+  { path: "/api/typing" },
+  { path: "/api/sync" },
 ];
 
 const sessionCases: Case[] = SESSION_ROUTES.flatMap(([method, path]): Case[] => [
@@ -166,9 +183,399 @@ const bodyCases: Case[] = BODY_ROUTES.flatMap(({ path, as }): Case[] => [
   },
 ]);
 
+/** Bodies that fail the shape check on a route, each a 400 `invalid_body`. */
+function shapeCases(
+  label: string,
+  method: Case["method"],
+  path: Case["path"],
+  bodies: readonly (readonly [string, unknown])[],
+): Case[] {
+  return bodies.map(([what, body]) => ({
+    name: `${label}: ${what}`,
+    method,
+    path,
+    body,
+    status: 400,
+    code: "invalid_body",
+  }));
+}
+
+/** Conversation state (CONTRACT.md v2): send options, changes, read, typing, sync, readers. */
+const streamCases: Case[] = [
+  ...shapeCases("send", "POST", "/api/messages", [
+    ["clientMsgId with a space", { to: UNKNOWN_ID, content: "hi", clientMsgId: "a b" }],
+    ["clientMsgId of 65", { to: UNKNOWN_ID, content: "hi", clientMsgId: "c".repeat(65) }],
+    ["clientMsgId empty", { to: UNKNOWN_ID, content: "hi", clientMsgId: "" }],
+    ["clientMsgId a number", { to: UNKNOWN_ID, content: "hi", clientMsgId: 7 }],
+    ["replyTo empty", { to: UNKNOWN_ID, content: "hi", replyTo: "" }],
+    ["mentions not an array", { to: UNKNOWN_ID, content: "hi", mentions: "x" }],
+    ["mentions repeated", { to: UNKNOWN_ID, content: "hi", mentions: ["x", "x"] }],
+    [
+      "51 mentions",
+      { to: UNKNOWN_ID, content: "hi", mentions: Array.from({ length: 51 }, (_, i) => `m${i}`) },
+    ],
+  ]),
+  {
+    name: "send: mentions in a direct message",
+    method: "POST",
+    path: "/api/messages",
+    body: (f: Fixture) => ({ to: f.b.userId, content: "hi", mentions: [f.b.userId] }),
+    status: 400,
+    code: "invalid_mentions",
+  },
+  {
+    name: "send: mentions in a DM beat an unknown recipient",
+    method: "POST",
+    path: "/api/messages",
+    body: { to: UNKNOWN_ID, content: "hi", mentions: [UNKNOWN_ID] },
+    status: 400,
+    code: "invalid_mentions",
+  },
+  {
+    name: "send: replyTo an unknown message",
+    method: "POST",
+    path: "/api/messages",
+    body: (f: Fixture) => ({ to: f.b.userId, content: "hi", replyTo: UNKNOWN_ID }),
+    status: 404,
+    code: "message_not_found",
+  },
+  {
+    name: "send: replyTo a message of another conversation",
+    method: "POST",
+    path: "/api/messages",
+    body: (f: Fixture) => ({ to: f.b.userId, content: "hi", replyTo: f.post }),
+    status: 404,
+    code: "message_not_found",
+  },
+  {
+    name: "send: replyTo an edit, not a message",
+    method: "POST",
+    path: "/api/channels/room/messages",
+    body: (f: Fixture) => ({ content: "hi", replyTo: f.edit }),
+    status: 404,
+    code: "message_not_found",
+  },
+  {
+    name: "post: replyTo a DM message",
+    method: "POST",
+    path: "/api/channels/room/messages",
+    body: (f: Fixture) => ({ content: "hi", replyTo: f.dm }),
+    status: 404,
+    code: "message_not_found",
+  },
+  {
+    name: "post: mentions a non-member",
+    method: "POST",
+    path: "/api/channels/room/messages",
+    body: (f: Fixture) => ({ content: "hi", mentions: [f.b.userId, f.c.userId] }),
+    status: 400,
+    code: "invalid_mentions",
+  },
+  {
+    name: "post: a non-member's mentions are not judged",
+    method: "POST",
+    path: "/api/channels/room/messages",
+    as: "c",
+    body: (f: Fixture) => ({ content: "hi", mentions: [f.c.userId] }),
+    status: 403,
+    code: "not_member",
+  },
+  ...shapeCases("post", "POST", "/api/channels/room/messages", [
+    ["clientMsgId with a slash", { content: "hi", clientMsgId: "a/b" }],
+    ["mentions with an empty id", { content: "hi", mentions: [""] }],
+  ]),
+
+  ...shapeCases("edit", "PATCH", (f) => `/api/messages/${f.dm}`, [
+    ["no content", {}],
+    ["content null", { content: null }],
+  ]),
+  {
+    name: "edit: content over 64 KiB",
+    method: "PATCH",
+    path: (f) => `/api/messages/${f.dm}`,
+    body: { content: BIG_CONTENT },
+    status: 413,
+    code: "too_large",
+  },
+  {
+    name: "edit: a bad body beats an unknown id",
+    method: "PATCH",
+    path: `/api/messages/${UNKNOWN_ID}`,
+    body: {},
+    status: 400,
+    code: "invalid_body",
+  },
+  {
+    name: "edit: id too long",
+    method: "PATCH",
+    path: `/api/messages/${LONG_ID}`,
+    body: { content: "x" },
+    status: 400,
+    code: "invalid_param",
+  },
+  {
+    name: "edit: unknown id",
+    method: "PATCH",
+    path: `/api/messages/${UNKNOWN_ID}`,
+    body: { content: "x" },
+    status: 404,
+    code: "message_not_found",
+  },
+  {
+    name: "edit: a DM of others reads as unknown",
+    method: "PATCH",
+    path: (f) => `/api/messages/${f.dm}`,
+    as: "c",
+    body: { content: "x" },
+    status: 404,
+    code: "message_not_found",
+  },
+  {
+    name: "edit: a post in a channel the caller is not in reads as unknown",
+    method: "PATCH",
+    path: (f) => `/api/messages/${f.post}`,
+    as: "c",
+    body: { content: "x" },
+    status: 404,
+    code: "message_not_found",
+  },
+  {
+    name: "edit: an edit item",
+    method: "PATCH",
+    path: (f) => `/api/messages/${f.edit}`,
+    body: { content: "x" },
+    status: 400,
+    code: "not_editable",
+  },
+  {
+    name: "edit: someone else's message",
+    method: "PATCH",
+    path: (f) => `/api/messages/${f.dm}`,
+    as: "b",
+    body: { content: "x" },
+    status: 403,
+    code: "not_sender",
+  },
+  {
+    name: "recall: unknown id",
+    method: "DELETE",
+    path: `/api/messages/${UNKNOWN_ID}`,
+    status: 404,
+    code: "message_not_found",
+  },
+  {
+    name: "recall: id too long",
+    method: "DELETE",
+    path: `/api/messages/${LONG_ID}`,
+    status: 400,
+    code: "invalid_param",
+  },
+  {
+    name: "recall: a DM of others reads as unknown",
+    method: "DELETE",
+    path: (f) => `/api/messages/${f.dm}`,
+    as: "c",
+    status: 404,
+    code: "message_not_found",
+  },
+  {
+    name: "recall: an edit item",
+    method: "DELETE",
+    path: (f) => `/api/messages/${f.edit}`,
+    status: 400,
+    code: "not_editable",
+  },
+  {
+    name: "recall: someone else's post (no channel roles yet)",
+    method: "DELETE",
+    path: (f) => `/api/messages/${f.post}`,
+    as: "b",
+    status: 403,
+    code: "not_sender",
+  },
+  ...shapeCases("react", "POST", (f) => `/api/messages/${f.dm}/reactions`, [
+    ["no emoji", {}],
+    ["emoji empty", { emoji: "" }],
+    ["emoji with a space", { emoji: "👍 👍" }],
+    ["emoji with a tab", { emoji: "	" }],
+    ["emoji with a control character", { emoji: "a" }],
+    ["emoji of 17 characters", { emoji: "x".repeat(17) }],
+    ["emoji a number", { emoji: 1 }],
+  ]),
+  {
+    name: "react: unknown id",
+    method: "POST",
+    path: `/api/messages/${UNKNOWN_ID}/reactions`,
+    body: { emoji: "👍" },
+    status: 404,
+    code: "message_not_found",
+  },
+  {
+    name: "react: a DM of others reads as unknown",
+    method: "POST",
+    path: (f) => `/api/messages/${f.dm}/reactions`,
+    as: "c",
+    body: { emoji: "👍" },
+    status: 404,
+    code: "message_not_found",
+  },
+  {
+    name: "react: an edit item",
+    method: "POST",
+    path: (f) => `/api/messages/${f.edit}/reactions`,
+    body: { emoji: "👍" },
+    status: 400,
+    code: "not_editable",
+  },
+  {
+    name: "unreact: emoji with a space",
+    method: "DELETE",
+    path: (f) => `/api/messages/${f.dm}/reactions/a%20b`,
+    status: 400,
+    code: "invalid_param",
+  },
+  {
+    name: "unreact: unknown id",
+    method: "DELETE",
+    path: `/api/messages/${UNKNOWN_ID}/reactions/x`,
+    status: 404,
+    code: "message_not_found",
+  },
+  {
+    name: "unreact: a post in a channel the caller is not in reads as unknown",
+    method: "DELETE",
+    path: (f) => `/api/messages/${f.post}/reactions/x`,
+    as: "c",
+    status: 404,
+    code: "message_not_found",
+  },
+
+  ...shapeCases("read", "POST", "/api/read", [
+    ["no target", { seq: 1 }],
+    ["no seq", { peer: UNKNOWN_ID }],
+    ["both peer and channel", { peer: UNKNOWN_ID, channel: "room", seq: 1 }],
+    ["a negative seq", { channel: "room", seq: -1 }],
+    ["a fractional seq", { channel: "room", seq: 1.5 }],
+    ["a string seq", { channel: "room", seq: "1" }],
+    ["a bad channel name", { channel: "no spaces", seq: 1 }],
+  ]),
+  {
+    name: "read: an unknown peer",
+    method: "POST",
+    path: "/api/read",
+    body: { peer: UNKNOWN_ID, seq: 1 },
+    status: 404,
+    code: "user_not_found",
+  },
+  {
+    name: "read: yourself",
+    method: "POST",
+    path: "/api/read",
+    body: (f: Fixture) => ({ peer: f.a.userId, seq: 1 }),
+    status: 400,
+    code: "cannot_target_self",
+  },
+  {
+    name: "read: an unknown channel",
+    method: "POST",
+    path: "/api/read",
+    body: { channel: "nowhere", seq: 1 },
+    status: 404,
+    code: "channel_not_found",
+  },
+  {
+    name: "read: a channel the caller is not in",
+    method: "POST",
+    path: "/api/read",
+    as: "c",
+    body: { channel: "room", seq: 1 },
+    status: 403,
+    code: "not_member",
+  },
+  ...shapeCases("typing", "POST", "/api/typing", [
+    ["no target", {}],
+    ["both peer and channel", { peer: UNKNOWN_ID, channel: "room" }],
+    ["peer a number", { peer: 5 }],
+  ]),
+  {
+    name: "typing: an unknown peer",
+    method: "POST",
+    path: "/api/typing",
+    body: { peer: UNKNOWN_ID },
+    status: 404,
+    code: "user_not_found",
+  },
+  {
+    name: "typing: to a non-friend",
+    method: "POST",
+    path: "/api/typing",
+    as: "c",
+    body: (f: Fixture) => ({ peer: f.a.userId }),
+    status: 403,
+    code: "not_friends",
+  },
+  {
+    name: "typing: in a channel the caller is not in",
+    method: "POST",
+    path: "/api/typing",
+    as: "c",
+    body: { channel: "room" },
+    status: 403,
+    code: "not_member",
+  },
+  {
+    name: "typing: in an unknown channel",
+    method: "POST",
+    path: "/api/typing",
+    body: { channel: "nowhere" },
+    status: 404,
+    code: "channel_not_found",
+  },
+  ...shapeCases("sync", "POST", "/api/sync", [
+    ["no cursors", {}],
+    ["cursors not an array", { cursors: { channel: "room", seq: 0 } }],
+    ["a cursor without seq", { cursors: [{ channel: "room" }] }],
+    ["a cursor with both targets", { cursors: [{ channel: "room", peer: "x", seq: 0 }] }],
+    ["limit 0", { cursors: [], limit: 0 }],
+    ["limit 501", { cursors: [], limit: 501 }],
+  ]),
+  ...(
+    [
+      ["no ids", "/api/users?ids="],
+      ["101 ids", `/api/users?ids=${Array.from({ length: 101 }, (_, i) => `u${i}`).join(",")}`],
+      ["an id too long", `/api/users?ids=${LONG_ID}`],
+      ["readers without seq", "/api/channels/room/readers"],
+      ["readers with a negative seq", "/api/channels/room/readers?seq=-1"],
+      ["readers with seq a word", "/api/channels/room/readers?seq=two"],
+    ] as const
+  ).map(([what, path]): Case => ({
+    name: `query: ${what}`,
+    method: "GET",
+    path,
+    status: 400,
+    code: "invalid_query",
+  })),
+  {
+    name: "readers: an unknown channel",
+    method: "GET",
+    path: "/api/channels/nowhere/readers?seq=1",
+    status: 404,
+    code: "channel_not_found",
+  },
+  {
+    name: "readers: a channel the caller is not in",
+    method: "GET",
+    path: "/api/channels/room/readers?seq=1",
+    as: "c",
+    status: 403,
+    code: "not_member",
+  },
+];
+
 const cases: Case[] = [
   ...sessionCases,
   ...bodyCases,
+  ...streamCases,
 
   // The session is judged before the body.
   {
@@ -775,19 +1182,25 @@ function badInputSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
       h = await startHarness(makeEngine, { env: { IM_ADMINS: "operator_a" } });
       node = await h.fakeNode("n1");
       const [a, b, c] = [await h.operator("operator_a"), await h.user(), await h.user()];
-      f = { a, b, c };
       await h.api("POST", `/api/friends/${b.userId}`, { token: a.token });
       await h.api("POST", `/api/friends/${a.userId}`, { token: b.token });
       await h.api("POST", "/api/channels/room/join", { token: a.token });
-      await h.api("POST", "/api/messages", {
+      await h.api("POST", "/api/channels/room/join", { token: b.token });
+      const dm = await h.api("POST", "/api/messages", {
         token: a.token,
         body: { to: b.userId, content: "x" },
       });
-      await h.api("POST", "/api/channels/room/messages", {
+      const post = await h.api("POST", "/api/channels/room/messages", {
         token: a.token,
         body: { content: "y" },
       });
-      await node.waitFor(2);
+      const edit = await h.api("PATCH", `/api/messages/${post.body.id}`, {
+        token: a.token,
+        body: { content: "y!" },
+      });
+      f = { a, b, c, dm: dm.body.id, post: post.body.id, edit: edit.body.id };
+      // 4 friend pushes, the DM, the post, its edit and (within 2 s) one conversation push.
+      await node.waitFor(8, 5_000);
     });
     after(async () => {
       await h.close();

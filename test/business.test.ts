@@ -343,7 +343,6 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
 
     describe("direct messages", () => {
       it("refuses non-friends with 403 not_friends, then stores and pushes once befriended", async () => {
-        const node = await h.fakeNode("n1");
         const [a, b] = [await h.user(), await h.user()];
         const refused = await h.api("POST", "/api/messages", {
           token: a.token,
@@ -354,6 +353,7 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
         expect(await h.engine.store.conversationsOf(a.userId)).to.eql([]);
 
         await befriend(h, a, b);
+        const node = await h.fakeNode("n1"); // after the friend pushes
         const content = { text: "hello <b>", n: [1, 2.5, null, true], nested: { ok: false } };
         const sent = await h.api("POST", "/api/messages", {
           token: a.token,
@@ -372,11 +372,11 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
           kind: "push",
           event: "message",
           receipt: true,
-          data: { ...sent.body, from: a.userId, to: b.userId, content },
+          data: { ...sent.body, kind: "message", from: a.userId, to: b.userId, content },
         });
         const history = await h.api("GET", `/api/messages?peer=${a.userId}`, { token: b.token });
         expect(history.body.messages).to.deep.equal([
-          { ...sent.body, from: a.userId, to: b.userId, content },
+          { ...sent.body, kind: "message", from: a.userId, to: b.userId, content },
         ]);
       });
 
@@ -553,7 +553,13 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
 
         const history = await h.api("GET", "/api/channels/general_1/messages", { token: a.token });
         expect(history.body.messages).to.deep.equal([
-          { ...post.body, from: a.userId, channel: "general_1", content: { text: "first" } },
+          {
+            ...post.body,
+            kind: "message",
+            from: a.userId,
+            channel: "general_1",
+            content: { text: "first" },
+          },
         ]);
 
         expect(
@@ -611,7 +617,7 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
       });
     });
 
-    it("lists conversations newest first with lastSeq and lastTs", async () => {
+    it("lists conversations newest first with lastSeq, lastTs, cursors and unread counts", async () => {
       const [a, b, c] = [await h.user(), await h.user(), await h.user()];
       await befriend(h, a, b);
       await befriend(h, a, c);
@@ -630,12 +636,16 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
       const r = await h.api("GET", "/api/conversations", { token: a.token });
       expect(r.status).to.equal(200);
       const rows = r.body.conversations as { lastTs: number }[];
+      const mine = { unread: 0, mentions: 0 };
       expect(rows.map(({ lastTs: _ts, ...rest }) => rest)).to.deep.equal([
-        { kind: "direct", peer: c.userId, lastSeq: 1 },
-        { kind: "channel", channel: "room", lastSeq: 1 },
-        { kind: "direct", peer: b.userId, lastSeq: 2 },
-        { kind: "channel", channel: "quiet", lastSeq: 0 },
+        { kind: "direct", peer: c.userId, lastSeq: 1, readSeq: 1, peerReadSeq: 0, ...mine },
+        { kind: "channel", channel: "room", lastSeq: 1, readSeq: 1, ...mine },
+        { kind: "direct", peer: b.userId, lastSeq: 2, readSeq: 2, peerReadSeq: 0, ...mine },
+        { kind: "channel", channel: "quiet", lastSeq: 0, readSeq: 0, ...mine },
       ]);
+      expect(r.body.unreadTotal).to.equal(0);
+      const theirs = await h.api("GET", "/api/conversations", { token: b.token });
+      expect(theirs.body.unreadTotal).to.equal(2);
       const ts = rows.map((row) => row.lastTs);
       expect(ts).to.deep.equal([...ts].sort((x, y) => y - x));
     });
@@ -654,9 +664,9 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
       });
 
       it("turns a node's presence event into one presence push per node to the user's friends", async () => {
-        const n1 = await h.fakeNode("n1");
         const [a, b, stranger] = [await h.user(), await h.user(), await h.user()];
         await befriend(h, a, b);
+        const n1 = await h.fakeNode("n1");
         const event: PresenceEvent = {
           v: 1,
           kind: "presence",
@@ -684,9 +694,9 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
           logger: createLogger("silent"),
         });
         try {
-          const n1 = await h.fakeNode("n1");
           const [a, b] = [await h.user(), await h.user()];
           await befriend(h, a, b);
+          const n1 = await h.fakeNode("n1");
           const event: PresenceEvent = {
             v: 1,
             kind: "presence",
@@ -974,7 +984,15 @@ describe("createPushClient standalone over Redis", () => {
       const connect = await push.prevConnect("user-1", "session-1");
       expect(connect).to.include({ nodeId: "n1", url: "http://127.0.0.1:1", path: "/socket.io" });
       expect((await herald.tokens.take(connect!.token)).status).to.equal("ok");
-      const message = { id: "m1", seq: 1, from: "user-1", to: "user-2", content: "hi", ts: 1 };
+      const message = {
+        id: "m1",
+        seq: 1,
+        kind: "message" as const,
+        from: "user-1",
+        to: "user-2",
+        content: "hi",
+        ts: 1,
+      };
       const result = await push.send(message, { receipt: true });
       expect(result).to.deep.equal({ nodes: 1, offline: [] });
       await arrived;

@@ -7,7 +7,12 @@ import { MemoryEngine } from "../engine/memory-engine.js";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
 import type { ConversationRef } from "../engine/types.js";
 import { topics } from "../engine/wire.js";
-import { collector, describeEngineConformance, message } from "./helpers/engine-conformance.js";
+import {
+  collector,
+  describeEngineConformance,
+  message,
+  storedItem,
+} from "./helpers/engine-conformance.js";
 import { freePort, startRedis, type TestRedis } from "./helpers/redis.js";
 
 describeEngineConformance("memory", {
@@ -70,11 +75,8 @@ describe("engine: redis only", function () {
     await engine.presence.add(user.userId, "n", "c");
     await engine.store.requestFriend(user.userId, "other");
     await engine.store.joinChannel("general", user.userId);
-    await engine.store.appendMessage(
-      { kind: "direct", a: user.userId, b: "other" },
-      message(user.userId),
-    );
-    await engine.store.appendMessage({ kind: "channel", name: "general" }, message(user.userId));
+    await engine.store.append({ kind: "direct", a: user.userId, b: "other" }, message(user.userId));
+    await engine.store.append({ kind: "channel", name: "general" }, message(user.userId));
     await engine.membership.register({ nodeId: "n", url: "http://x" }, 10_000);
     await seen.until(1);
     const keys = await engine.redis.keys("*");
@@ -82,6 +84,43 @@ describe("engine: redis only", function () {
     for (const key of keys) expect(key.startsWith("pfx:")).to.equal(true, key);
     expect(seen.items).to.deep.equal(["pfx:membership"]);
     await monitor.quit();
+  });
+
+  it("a recall deletes the message's content, replyTo, mentions and edits from Redis itself", async function () {
+    server = await startRedis();
+    const engine = await open(server.url, "recall:");
+    const room: ConversationRef = { kind: "channel", name: "room" };
+    await engine.store.joinChannel("room", "carol");
+    const sent = storedItem(
+      await engine.store.append(
+        room,
+        message("carol", {
+          channel: "room",
+          content: { text: "top secret" },
+          replyTo: "reply-target-id",
+          mentions: ["mentioned-user-id"],
+        }),
+      ),
+    );
+    const edit = { id: "e1", kind: "edit", from: "carol", channel: "room", ts: 2 } as const;
+    await engine.store.append(room, { ...edit, target: sent.id, content: "still top secret" });
+    const everything = async () => {
+      const values: string[] = [];
+      for (const key of await engine.redis.keys("recall:*")) {
+        const type = await engine.redis.type(key);
+        if (type === "string") values.push((await engine.redis.get(key))!);
+        if (type === "list") values.push(...(await engine.redis.lrange(key, 0, -1)));
+        if (type === "hash") values.push(JSON.stringify(await engine.redis.hgetall(key)));
+      }
+      return values.join("\n");
+    };
+    expect(await everything())
+      .to.contain("top secret")
+      .and.contain("reply-target-id");
+    await engine.store.append(room, { ...edit, id: "r1", kind: "recall", target: sent.id });
+    const after = await everything();
+    for (const gone of ["top secret", "reply-target-id", "mentioned-user-id"])
+      expect(after).to.not.contain(gone);
   });
 
   it("two processes subscribed to a topic count as two subscribers", async function () {
@@ -117,9 +156,11 @@ describe("engine: redis only", function () {
     await first.store.requestFriend(bob.userId, alice.userId);
     await first.store.joinChannel("general", alice.userId);
     const dm: ConversationRef = { kind: "direct", a: alice.userId, b: bob.userId };
-    const sent = await first.store.appendMessage(
-      dm,
-      message(alice.userId, { to: bob.userId, content: { list: [] } }),
+    const sent = storedItem(
+      await first.store.append(
+        dm,
+        message(alice.userId, { to: bob.userId, content: { list: [] } }),
+      ),
     );
     const got = collector();
     await first.bus.subscribe(topics.node("im-1"), got.handler);
@@ -136,7 +177,7 @@ describe("engine: redis only", function () {
     expect(await second.store.friendState(bob.userId, alice.userId)).to.equal("friends");
     expect(await second.store.channelMembers("general")).to.deep.equal([alice.userId]);
     expect(await second.store.history(dm, 0, 10)).to.deep.equal([sent]);
-    expect((await second.store.appendMessage(dm, message(bob.userId))).seq).to.equal(2);
+    expect(storedItem(await second.store.append(dm, message(bob.userId))).seq).to.equal(2);
 
     // The old engine reconnects and re-subscribes on its own (ioredis autoResubscribe).
     const deadline = Date.now() + 5_000;

@@ -10,6 +10,7 @@ import { topics, type NodeCommand } from "../engine/wire.js";
 const message = (id: string): MessagePush => ({
   id,
   seq: 1,
+  kind: "message",
   from: "alice",
   channel: "general",
   content: "hi",

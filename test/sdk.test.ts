@@ -8,13 +8,30 @@ import type {
   MessagePush,
   PresencePush,
   ReceiptPush,
+  StreamItem,
 } from "../engine/protocol.js";
 import { MemoryEngine } from "../engine/memory-engine.js";
 import { encode, topics, type KickCommand } from "../engine/wire.js";
 import { startHerald, type Herald } from "../herald.js";
-import { HeraldClient, type ConnectionStatus, type HeraldClientOptions } from "../client/sdk.js";
+import {
+  HeraldClient,
+  type ConnectionStatus,
+  type ConversationPush,
+  type EditItem,
+  type FriendPush,
+  type HeraldClientOptions,
+  type ReactionEvent,
+  type ReadEvent,
+  type RecallItem,
+  type TypingEvent,
+} from "../client/sdk.js";
 import { backoffDelay } from "../client/backoff.js";
-import { ConversationStreams, type FetchPage } from "../client/conversation-stream.js";
+import {
+  ConversationStreams,
+  type FetchPage,
+  type FoldedItem,
+} from "../client/conversation-stream.js";
+import { ReadState } from "../client/read-state.js";
 import { HeraldError, HttpClient } from "../client/http.js";
 import { Connection } from "../client/connection.js";
 import { createServer } from "node:http";
@@ -22,12 +39,12 @@ import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 
 function msg(seq: number, key = "d:peer", id = `${key}#${seq}`): MessagePush {
-  return { id, seq, from: "peer", to: "me", content: { n: seq }, ts: 1000 + seq };
+  return { id, seq, kind: "message", from: "peer", to: "me", content: { n: seq }, ts: 1000 + seq };
 }
 
 /** A fake history: the messages stored per conversation, with a log of every page asked for. */
 class FakeHistory {
-  readonly stored = new Map<string, MessagePush[]>();
+  readonly stored = new Map<string, StreamItem[]>();
   readonly calls: { key: string; after: number; limit: number }[] = [];
   inFlight = 0;
   maxInFlight = 0;
@@ -103,7 +120,7 @@ describe("SDK conversation stream (ordering, dedup, gaps)", () => {
     expect(seqs()).to.deep.equal([1, 2]);
     expect(emitted.map((e) => e.id)).to.deep.equal(["d:peer#1", "d:peer#2"]);
     expect(history.calls).to.deep.equal([]);
-    expect(streams.cursors()).to.deep.equal({ "d:peer": 2 });
+    expect(streams.cursors()).to.deep.equal({ "d:peer": 3 });
   });
 
   it("on a seq gap buffers the later message, fetches history after the cursor, emits in order", async () => {
@@ -276,6 +293,184 @@ describe("SDK conversation stream (ordering, dedup, gaps)", () => {
   });
 });
 
+describe("SDK stream fold (edits, recalls, reactions)", () => {
+  const base = (seq: number) => ({ id: `i${seq}`, seq, from: "peer", to: "me", ts: 1000 + seq });
+  const edit = (seq: number, target: string, content: unknown): StreamItem => ({
+    ...base(seq),
+    kind: "edit",
+    target,
+    content,
+  });
+  const recall = (seq: number, target: string): StreamItem => ({
+    ...base(seq),
+    kind: "recall",
+    target,
+  });
+  const reaction = (
+    seq: number,
+    target: string,
+    emoji: string,
+    op: "add" | "remove",
+    from = "peer",
+  ): StreamItem => ({ ...base(seq), from, kind: "reaction", target, emoji, op });
+
+  function folded(opts: { cursors?: Record<string, number> } = {}) {
+    const history = new FakeHistory();
+    const events: FoldedItem[] = [];
+    const ordered: number[] = [];
+    const streams = new ConversationStreams({
+      fetchPage: history.fetchPage,
+      emit: (_key, item) => events.push(item),
+      ordered: (_key, item) => ordered.push(item.seq),
+      me: () => "me",
+      cursors: opts.cursors ?? { "d:peer": 0 },
+      gapGraceMs: 0,
+    });
+    const summary = () =>
+      events.map((e) =>
+        e.kind === "reaction"
+          ? `${e.kind}:${e.target}:${e.reactions.map((r) => `${r.emoji}${r.count}${r.me ? "*" : ""}`).join(",")}`
+          : `${e.kind}:${e.kind === "message" ? e.id : e.target}`,
+      );
+    return { history, streams, events, ordered, summary };
+  }
+
+  it("emits a message once, then its edit, reactions and recall in seq order; nothing after a recall", () => {
+    const { streams, events, summary } = folded();
+    streams.accept("d:peer", msg(1));
+    streams.accept("d:peer", edit(2, "d:peer#1", "changed"));
+    streams.accept("d:peer", reaction(3, "d:peer#1", "👍", "add"));
+    streams.accept("d:peer", reaction(4, "d:peer#1", "👍", "add", "me"));
+    streams.accept("d:peer", reaction(5, "d:peer#1", "🎉", "add", "me"));
+    streams.accept("d:peer", reaction(6, "d:peer#1", "👍", "remove", "me"));
+    streams.accept("d:peer", reaction(7, "d:peer#1", "🎉", "remove", "me"));
+    streams.accept("d:peer", recall(8, "d:peer#1"));
+    streams.accept("d:peer", edit(9, "d:peer#1", "too late"));
+    expect(summary()).to.deep.equal([
+      "message:d:peer#1",
+      "edit:d:peer#1",
+      "reaction:d:peer#1:👍1",
+      "reaction:d:peer#1:👍2*",
+      "reaction:d:peer#1:👍2*,🎉1*",
+      "reaction:d:peer#1:👍1,🎉1*",
+      "reaction:d:peer#1:👍1",
+      "recall:d:peer#1",
+    ]);
+    expect(events[1]).to.deep.include({ kind: "edit", content: "changed" });
+  });
+
+  it("an item whose target the app never loaded raises nothing, yet keeps the order moving", () => {
+    const { streams, ordered, summary } = folded();
+    streams.accept("d:peer", edit(1, "never-loaded", "x"));
+    streams.accept("d:peer", reaction(2, "never-loaded", "👍", "add"));
+    streams.accept("d:peer", msg(3));
+    expect(summary()).to.deep.equal(["message:d:peer#3"]);
+    expect(ordered).to.deep.equal([1, 2, 3]);
+    expect(streams.cursors()).to.deep.equal({ "d:peer": 3 });
+  });
+
+  it("a message the app loaded from history takes later changes only, and is not emitted again", () => {
+    const { streams, ordered, summary } = folded({ cursors: { "d:peer": 3 } });
+    // History as of seq 5: message 4 already shows the reaction at seq 5.
+    streams.loaded("d:peer", [
+      { ...msg(4), reactions: [{ emoji: "👍", count: 1, me: false }] },
+      reaction(5, "d:peer#4", "👍", "add"),
+    ]);
+    streams.accept("d:peer", msg(4));
+    streams.accept("d:peer", reaction(5, "d:peer#4", "👍", "add"));
+    streams.accept("d:peer", reaction(6, "d:peer#4", "👍", "add", "me"));
+    expect(summary()).to.deep.equal(["reaction:d:peer#4:👍2*"]);
+    expect(ordered).to.deep.equal([4, 5, 6]);
+  });
+
+  it("a gap filled from history folds nothing twice: messages there are already current", async () => {
+    const { history, streams, summary } = folded();
+    history.stored.set("d:peer", [
+      {
+        ...msg(1),
+        content: "edited",
+        editedAt: 1002,
+        reactions: [{ emoji: "👍", count: 2, me: true }],
+      },
+      edit(2, "d:peer#1", "edited"),
+      reaction(3, "d:peer#1", "👍", "add", "me"),
+      reaction(4, "d:peer#1", "👍", "add"),
+    ]);
+    streams.accept("d:peer", reaction(4, "d:peer#1", "👍", "add"));
+    await streams.idle();
+    expect(summary()).to.deep.equal(["message:d:peer#1"]);
+    streams.accept("d:peer", reaction(5, "d:peer#1", "👍", "remove", "me"));
+    expect(summary()).to.deep.equal(["message:d:peer#1", "reaction:d:peer#1:👍1"]);
+  });
+});
+
+describe("SDK read figures (unread, mentions, cursors)", () => {
+  const item = (seq: number, from: string, extra: Partial<MessagePush> = {}): StreamItem => ({
+    ...msg(seq, "c:room"),
+    from,
+    ...extra,
+  });
+
+  function tracker() {
+    const stale: string[] = [];
+    const reads = new ReadState(
+      () => "me",
+      (key) => stale.push(key),
+    );
+    return { reads, stale, unread: () => reads.figures("c:room")?.unread };
+  }
+
+  it("counts others' messages after the summary, never mine; sending reads everything before it", () => {
+    const { reads, unread } = tracker();
+    reads.summary("c:room", { readSeq: 2, unread: 1, mentions: 0, lastSeq: 3 });
+    reads.item("c:room", item(3, "ann")); // already in the summary
+    reads.item("c:room", item(4, "ann"));
+    reads.item("c:room", {
+      ...item(5, "ann"),
+      kind: "edit",
+      target: "x",
+      content: "y",
+    } as StreamItem);
+    expect(unread()).to.equal(2);
+    reads.item("c:room", item(6, "me"));
+    expect(reads.figures("c:room")).to.deep.equal({ readSeq: 6, unread: 0, mentions: 0 });
+    reads.item("c:room", item(7, "bob", { mentions: ["me"] }));
+    reads.item("c:room", item(8, "bob", { mentions: ["ann"] }));
+    expect(reads.figures("c:room")).to.deep.equal({ readSeq: 6, unread: 2, mentions: 1 });
+  });
+
+  it("a cursor moved on another device, even past what this one has seen, reads exactly that far", () => {
+    const { reads, unread, stale } = tracker();
+    reads.summary("c:room", { readSeq: 0, unread: 0, mentions: 0, lastSeq: 0 });
+    for (const seq of [1, 2, 3]) reads.item("c:room", item(seq, "ann"));
+    expect(reads.read("c:room", 2)).to.equal(true);
+    expect(unread()).to.equal(1);
+    expect(reads.read("c:room", 1)).to.equal(false); // never back
+    expect(reads.read("c:room", 5)).to.equal(true);
+    reads.item("c:room", item(4, "ann")); // at or before the cursor: read already
+    reads.item("c:room", item(5, "ann"));
+    expect(unread()).to.equal(0);
+    reads.item("c:room", item(6, "ann"));
+    expect(unread()).to.equal(1);
+    expect(stale).to.deep.equal([]);
+  });
+
+  it("a move into the part only the server counted asks for a fresh summary, which then rules", () => {
+    const { reads, unread, stale } = tracker();
+    reads.summary("c:room", { readSeq: 2, unread: 3, mentions: 1, lastSeq: 5 });
+    reads.read("c:room", 4);
+    expect(stale).to.deep.equal(["c:room"]);
+    reads.summary("c:room", { readSeq: 4, unread: 1, mentions: 0, lastSeq: 5 });
+    expect(unread()).to.equal(1);
+    // An older snapshot than what is counted changes nothing.
+    reads.item("c:room", item(6, "ann"));
+    reads.summary("c:room", { readSeq: 4, unread: 1, mentions: 0, lastSeq: 5 });
+    expect(unread()).to.equal(2);
+    reads.read("c:room", 6);
+    expect(unread()).to.equal(0);
+  });
+});
+
 describe("SDK HTTP errors and backoff", () => {
   const errorFetch: typeof fetch = async () =>
     new Response(JSON.stringify({ error: { code: "rate_limited", message: "slow down" } }), {
@@ -369,6 +564,10 @@ describe("SDK connection loop", () => {
         message: () => undefined,
         receipt: () => undefined,
         presence: () => undefined,
+        read: () => undefined,
+        typing: () => undefined,
+        friend: () => undefined,
+        conversation: () => undefined,
         kicked: () => undefined,
         status: () => undefined,
         failed: () => undefined,
@@ -401,9 +600,22 @@ class Recorder {
   readonly kicks: KickedPush[] = [];
   readonly statuses: ConnectionStatus[] = [];
   readonly errors: HeraldError[] = [];
+  /** Edits, recalls and reactions, as the fold emitted them. */
+  readonly changes: (EditItem | RecallItem | ReactionEvent)[] = [];
+  readonly reads: ReadEvent[] = [];
+  readonly typing: TypingEvent[] = [];
+  readonly friends: FriendPush[] = [];
+  readonly channels: ConversationPush[] = [];
   private readonly waiters = new Set<() => void>();
 
   constructor(client: HeraldClient) {
+    client.on("edit", (e) => this.record(this.changes, e));
+    client.on("recall", (r) => this.record(this.changes, r));
+    client.on("reaction", (r) => this.record(this.changes, r));
+    client.on("read", (r) => this.record(this.reads, r));
+    client.on("typing", (t) => this.record(this.typing, t));
+    client.on("friend", (f) => this.record(this.friends, f));
+    client.on("conversation", (c) => this.record(this.channels, c));
     client.on("message", (m) => this.record(this.messages, m));
     client.on("receipt", (r) => this.record(this.receipts, r));
     client.on("presence", (p) => this.record(this.presence, p));
@@ -557,8 +769,19 @@ describe("SDK end to end (single node, memory engine)", function () {
       () => a.rec.receipts.some((r) => r.messageId === sent.id && r.status === "delivered"),
       "delivered receipt",
     );
+    const clientMsgId = b.rec.stored()[0]?.clientMsgId;
+    expect(clientMsgId).to.match(/^[A-Za-z0-9_-]{1,64}$/);
     expect(b.rec.stored()).to.deep.equal([
-      { id: sent.id, seq: 1, from: a.id, to: b.id, content: { text: "hi" }, ts: sent.ts },
+      {
+        id: sent.id,
+        seq: 1,
+        kind: "message",
+        from: a.id,
+        to: b.id,
+        content: { text: "hi" },
+        clientMsgId,
+        ts: sent.ts,
+      },
     ]);
     // The sender's view comes from the 202; the push copy to its own socket is dropped by id.
     expect(a.rec.stored()).to.deep.equal(b.rec.stored());
@@ -624,6 +847,200 @@ describe("SDK end to end (single node, memory engine)", function () {
     expect(new Set(b.rec.stored().map((m) => m.id)).size).to.equal(7);
   });
 
+  it("folds the stream: the message once, then its edit, reactions and recall, on both sides", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await befriend(a.client, b.client);
+    await Promise.all([a.client.connect(), b.client.connect()]);
+
+    const hi = await a.client.send(b.id, "hi");
+    await b.rec.until(() => b.rec.stored().length === 1, "the message");
+    const re = await b.client.send(a.id, "re", { replyTo: hi.id });
+    await a.rec.until(() => a.rec.stored().length === 2, "the reply");
+    expect(a.rec.stored()[1]).to.deep.include({ id: re.id, replyTo: hi.id, kind: "message" });
+
+    await a.client.edit(hi.id, "hi!");
+    expect(await b.client.react(hi.id, "👍")).to.not.equal(null);
+    expect(await b.client.react(hi.id, "👍")).to.equal(null); // already there: nothing stored
+    await a.client.react(hi.id, "👍");
+    await a.client.recall(hi.id);
+    const seen = (r: Recorder) =>
+      r.changes.map((c) =>
+        c.kind === "reaction"
+          ? `${c.kind} ${c.reactions.map((x) => `${x.emoji}${x.count}${x.me ? "*" : ""}`).join()}`
+          : `${c.kind} ${c.target === hi.id}`,
+      );
+    for (const r of [a.rec, b.rec]) await r.until(() => r.changes.length === 4, "four changes");
+    expect(seen(a.rec)).to.deep.equal([
+      "edit true",
+      "reaction 👍1",
+      "reaction 👍2*",
+      "recall true",
+    ]);
+    expect(seen(b.rec)).to.deep.equal([
+      "edit true",
+      "reaction 👍1*",
+      "reaction 👍2*",
+      "recall true",
+    ]);
+    expect(b.rec.changes[0]).to.deep.include({ kind: "edit", content: "hi!" });
+    await wait(50);
+    expect(a.rec.changes).to.have.length(4); // the 202 and the push of each: folded once
+    expect(b.rec.stored()).to.have.length(2);
+  });
+
+  it("a change to a message the app never loaded raises nothing; once loaded from history, it does", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await befriend(a.client, b.client);
+    const old = await a.client.send(b.id, "old");
+    await Promise.all([a.client.connect(), b.client.connect()]); // b starts at now: "old" is history
+    await a.client.edit(old.id, "old, edited");
+    await a.client.send(b.id, "marker");
+    await b.rec.until(() => b.rec.stored().length === 1, "the marker");
+    expect(b.rec.changes).to.deep.equal([]);
+
+    const items = await b.client.history({ kind: "direct", peer: a.id });
+    expect(items.map((i) => i.kind)).to.deep.equal(["message", "edit", "message"]);
+    expect(items[0]).to.deep.include({ content: "old, edited", kind: "message" });
+    await a.client.react(old.id, "🎉");
+    await b.rec.until(() => b.rec.changes.length === 1, "the reaction");
+    expect(b.rec.changes[0]).to.deep.include({
+      target: old.id,
+      reactions: [{ emoji: "🎉", count: 1, me: false }],
+    });
+  });
+
+  it("a send whose answer was lost is posted again with the same clientMsgId and stored once", async () => {
+    let lose = 1;
+    const bodies: string[] = [];
+    const losingFetch: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (String(input).endsWith("/api/messages") && init?.method === "POST") {
+        bodies.push(String(init.body));
+        if (lose-- > 0) throw new TypeError("fetch failed: the answer was lost");
+      }
+      return response;
+    };
+    const a = await user("alice", { fetch: losingFetch });
+    const b = await user("bob");
+    await befriend(a.client, b.client);
+    await b.client.connect();
+
+    const sent = await a.client.send(b.id, "only once");
+    expect(bodies).to.have.length(2);
+    expect(JSON.parse(bodies[0]!).clientMsgId).to.equal(JSON.parse(bodies[1]!).clientMsgId);
+    await b.rec.until(() => b.rec.stored().length === 1, "the message");
+    const history = await b.client.history({ kind: "direct", peer: a.id });
+    expect(history.map((m) => [m.id, m.seq])).to.deep.equal([[sent.id, 1]]);
+    // The app may retry under its own id, too: the same answer, nothing new stored.
+    const again = await a.client.send(b.id, "only once", {
+      clientMsgId: JSON.parse(bodies[0]!).clientMsgId,
+    });
+    expect(again).to.deep.equal(sent);
+    await wait(50);
+    expect(b.rec.stored()).to.have.length(1);
+  });
+
+  it("unread figures stay in step on two devices; a DM read is the peer's read receipt", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await befriend(a.client, b.client);
+    const b2 = newClient();
+    await b2.login(b.name, PASSWORD);
+    const b2rec = new Recorder(b2);
+    await Promise.all([a.client.connect(), b.client.connect(), b2.connect()]);
+    const dm = { kind: "direct" as const, peer: a.id };
+
+    for (const text of ["one", "two", "three"]) await a.client.send(b.id, text);
+    for (const r of [b.rec, b2rec]) await r.until(() => r.stored().length === 3, "three messages");
+    expect(b.client.unread(dm)).to.deep.include({ unread: 3, readSeq: 0 });
+    expect(b2.unread(dm)).to.deep.include({ unread: 3 });
+
+    expect(await b.client.markRead(dm, 2)).to.deep.equal({ readSeq: 2, unread: 1 });
+    await b2rec.until(() => b2rec.reads.length === 1, "the other device's read event");
+    expect(b2rec.reads[0]).to.deep.include({ userId: b.id, seq: 2, unread: 1, mentions: 0 });
+    expect(b2rec.reads[0]!.conversation).to.deep.equal(dm);
+    await a.rec.until(() => a.rec.reads.length === 1, "the read receipt");
+    expect(a.rec.reads[0]).to.deep.include({ userId: b.id, seq: 2 });
+    expect(a.rec.reads[0]!.conversation).to.deep.equal({ kind: "direct", peer: b.id });
+
+    // Never back; the sender's own messages never count.
+    expect(await b2.markRead(dm, 1)).to.deep.equal({ readSeq: 2, unread: 1 });
+    await b2.send(a.id, "mine");
+    await b.rec.until(() => b.rec.stored().length === 4, "the other device's message");
+    expect(b.client.unread(dm)).to.deep.include({ unread: 0, readSeq: 4 });
+    const [summary] = await b.client.conversations();
+    expect(summary).to.deep.include({ unread: 0, readSeq: 4 });
+  });
+
+  it("typing, friend and conversation pushes come as typed events", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await Promise.all([a.client.connect(), b.client.connect()]);
+    await a.client.requestFriend(b.id);
+    await b.rec.until(() => b.rec.friends.length === 1, "the friend request");
+    expect(b.rec.friends[0]).to.deep.include({ userId: a.id, username: a.name, status: "pending" });
+    await b.client.requestFriend(a.id);
+    await a.rec.until(() => a.rec.friends.some((f) => f.status === "friends"), "accepted");
+
+    await a.client.typing({ kind: "direct", peer: b.id });
+    await a.client.typing({ kind: "direct", peer: b.id }); // within 2 s: not even asked
+    await b.rec.until(() => b.rec.typing.length === 1, "typing");
+    expect(b.rec.typing[0]).to.deep.include({
+      from: a.id,
+      conversation: { kind: "direct", peer: a.id },
+    });
+
+    const room = `room${++seq}`;
+    await a.client.joinChannel(room);
+    await b.client.joinChannel(room);
+    await a.rec.until(
+      () => a.rec.channels.some((c) => c.channel === room && c.members === 2),
+      "the channel's new counts",
+    );
+    await wait(50);
+    expect(a.rec.typing).to.deep.equal([]);
+  });
+
+  it("catches up after a drop with one POST /api/sync for every conversation", async () => {
+    const requests: string[] = [];
+    const gate = new Gate();
+    const watchedFetch: typeof fetch = async (input, init) => {
+      const url = new URL(String(input));
+      if (url.pathname === "/api/connect") await gate.pass();
+      requests.push(`${init?.method ?? "GET"} ${url.pathname}`);
+      return fetch(input, init);
+    };
+    const a = await user("alice");
+    const b = await user("bob", { fetch: watchedFetch });
+    await befriend(a.client, b.client);
+    const rooms = [`r${++seq}`, `r${++seq}`];
+    for (const room of rooms) {
+      await a.client.joinChannel(room);
+      await b.client.joinChannel(room);
+    }
+    await Promise.all([a.client.connect(), b.client.connect()]);
+    await a.client.send(b.id, "before");
+    await b.rec.until(() => b.rec.stored().length === 1, "first message");
+
+    gate.close();
+    dropConnections(b.id);
+    await b.rec.until(() => b.client.status === "reconnecting", "reconnecting");
+    await gate.arrived(2);
+    requests.length = 0;
+    await a.client.send(b.id, "missed dm");
+    for (const room of rooms) await a.client.sendChannel(room, `missed in ${room}`);
+    gate.open();
+    await b.rec.until(() => b.rec.stored().length === 4, "the missed messages");
+    expect(b.rec.contents()).to.have.members([
+      "before",
+      "missed dm",
+      ...rooms.map((r) => `missed in ${r}`),
+    ]);
+    expect(requests).to.deep.equal(["POST /api/connect", "POST /api/sync"]);
+  });
+
   it("a lost push (stored, never pushed) is fetched from history when the next seq shows the gap", async () => {
     const a = await user("alice");
     const b = await user("bob");
@@ -632,11 +1049,19 @@ describe("SDK end to end (single node, memory engine)", function () {
     await a.client.send(b.id, "one");
     await b.rec.until(() => b.rec.stored().length === 1, "first message");
 
-    const lost = await engine.store.appendMessage(
+    const lost = await engine.store.append(
       { kind: "direct", a: a.id, b: b.id },
-      { id: "lost-message", from: a.id, to: b.id, content: "lost", ts: Date.now() },
+      {
+        id: "lost-message",
+        kind: "message",
+        from: a.id,
+        to: b.id,
+        content: "lost",
+        ts: Date.now(),
+      },
     );
-    expect(lost.seq).to.equal(2);
+    expect(lost).to.deep.include({ duplicate: false });
+    expect((lost as { item: { seq: number } }).item.seq).to.equal(2);
     await a.client.send(b.id, "three");
     await b.rec.until(() => b.rec.stored().length === 3, "gap filled");
     expect(b.rec.contents()).to.deep.equal(["one", "lost", "three"]);
@@ -671,7 +1096,10 @@ describe("SDK end to end (single node, memory engine)", function () {
     ]);
     expect(b.client.cursors()[`c:${room}`]).to.equal(4);
     const backlog = await b.client.history({ kind: "channel", channel: room }, { limit: 2 });
-    expect(backlog.map((m) => m.content)).to.deep.equal(["backlog 1", "backlog 2"]);
+    expect(backlog.map((m) => m.kind === "message" && m.content)).to.deep.equal([
+      "backlog 1",
+      "backlog 2",
+    ]);
   });
 
   it("a restarted app with saved cursors gets exactly what it missed; one without starts at now", async () => {
@@ -786,9 +1214,16 @@ describe("SDK end to end (single node, memory engine)", function () {
     await b.rec.until(() => b.client.status === "reconnecting", "reconnecting");
     expect(b.rec.kicks).to.deep.equal([{ reason: "shutdown" }]);
     // Stored while the servers were down, so never pushed: only the sync on reconnect finds it.
-    await engine.store.appendMessage(
+    await engine.store.append(
       { kind: "direct", a: a.id, b: b.id },
-      { id: "while-down", from: a.id, to: b.id, content: "while down", ts: Date.now() },
+      {
+        id: "while-down",
+        kind: "message",
+        from: a.id,
+        to: b.id,
+        content: "while down",
+        ts: Date.now(),
+      },
     );
     herald = await startHerald(
       testConfig({ admins: ["boss"], adminPassword: PASSWORD, businessPort, imPort }),

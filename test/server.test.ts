@@ -161,7 +161,15 @@ async function publish(node: Node, command: NodeCommand | string, nodeId = NODE)
 let messageNo = 0;
 function message(from: string, to: string, content: unknown = "hi"): MessagePush {
   messageNo++;
-  return { id: `m${messageNo}`, seq: messageNo, from, to, content, ts: Date.now() };
+  return {
+    id: `m${messageNo}`,
+    seq: messageNo,
+    kind: "message",
+    from,
+    to,
+    content,
+    ts: Date.now(),
+  };
 }
 
 function messageCommand(data: MessagePush, to: string[], receipt = false): PushCommand {

@@ -428,9 +428,11 @@ describe("web chat (Chromium)", function () {
       await kim.page.getByTestId("conversation-title").filter({ hasText: channel }).waitFor();
       await channelRow(kim.page, channel).getByText("1 member · 1 online").waitFor();
 
-      // Leo types the name; Mia picks it from the channels she is not in yet.
+      // Leo types the name; Mia picks it from the channels she is not in yet (read when she
+      // goes to the channel field: nothing polls for new channels).
       await leo.page.getByTestId("join-channel-input").fill(channel);
       await leo.page.getByTestId("join-channel-submit").click();
+      await mia.page.getByTestId("join-channel-input").focus();
       await mia.page
         .locator(`[data-testid="discover-channel"][data-name="${channel}"]`)
         .click({ timeout: WAIT_MS });
@@ -488,6 +490,275 @@ describe("web chat (Chromium)", function () {
     },
   );
 
+  /** Two API users who are friends, with their usernames. */
+  async function friends(a: string, b: string) {
+    const [x, y] = await Promise.all([apiUser(uniqueName(a)), apiUser(uniqueName(b))]);
+    await befriend(x, y);
+    const [xName, yName] = await Promise.all([x.me(), y.me()]).then((u) =>
+      u.map((v) => v.username),
+    );
+    return { x, y, xName: xName!, yName: yName! };
+  }
+
+  /** Opens the actions of the message whose text is `text` (a click on its bubble). */
+  async function actions(page: Page, text: string): Promise<Locator> {
+    await message(page, text).getByTestId("message-bubble").click();
+    return message(page, text).getByTestId("message-actions");
+  }
+
+  function reaction(page: Page, text: string, emoji: string): Locator {
+    return message(page, text).locator(`[data-testid="reaction"][data-emoji="${emoji}"]`);
+  }
+
+  scenario(
+    "keeps server unread badges in step on two tabs, and shows sent, delivered and read ticks",
+    async () => {
+      const { y: bob, xName: annName, yName: bobName } = await friends("ann", "bob");
+      const [annPage, bobPage] = await Promise.all([open(annName), open(bobName, PHONE)]);
+      await Promise.all([login(annPage), login(bobPage)]);
+      // A second tab of Bob's: the same browser profile, so the same saved session.
+      const bobTab = await bobPage.context.newPage();
+      bobTab.on("pageerror", (err) => bobPage.problems.push(`tab: uncaught: ${err.message}`));
+      await bobTab.goto(base);
+      await connected(bobTab);
+
+      await friendRow(annPage.page, bobName).click();
+      await annPage.page.getByTestId("history-start").waitFor();
+      await send(annPage.page, "first");
+      await send(annPage.page, "second");
+      for (const text of ["first", "second"]) {
+        const sent = message(annPage.page, text);
+        await sent.and(annPage.page.locator('[data-delivery="delivered"]')).waitFor();
+        expect(await sent.getAttribute("data-read")).to.equal("false");
+      }
+      for (const page of [bobPage.page, bobTab]) {
+        await friendRow(page, annName).getByTestId("unread-badge").getByText("2").waitFor();
+      }
+      await annPage.page.waitForFunction(() => document.title === "Herald");
+      expect(await bobTab.title()).to.equal("(2) Herald");
+
+      // Reading on one tab reads on the other, and is Ann's read receipt.
+      await friendRow(bobPage.page, annName).click();
+      await message(bobPage.page, "second").waitFor();
+      await friendRow(bobTab, annName).getByTestId("unread-badge").waitFor({ state: "detached" });
+      for (const text of ["first", "second"]) {
+        await message(annPage.page, text).and(annPage.page.locator('[data-read="true"]')).waitFor();
+      }
+      expect(await message(annPage.page, "second").locator(".tick.read").count()).to.equal(1);
+
+      // Bob has it open: what Ann sends now is read at once, on both tabs.
+      await send(annPage.page, "third");
+      await message(bobPage.page, "third").waitFor();
+      await message(annPage.page, "third")
+        .and(annPage.page.locator('[data-read="true"]'))
+        .waitFor();
+      await friendRow(bobTab, annName).getByTestId("unread-badge").waitFor({ state: "detached" });
+      expect(await bobTab.title()).to.equal("Herald");
+
+      // The counts are the server's: a reload shows the same, and Bob's own messages never count.
+      await send(bobPage.page, "my own");
+      await message(annPage.page, "my own").waitFor();
+      await bobTab.reload();
+      await connected(bobTab);
+      await friendRow(bobTab, annName).waitFor();
+      expect(await friendRow(bobTab, annName).getByTestId("unread-badge").count()).to.equal(0);
+      expect((await bob.conversations())[0]).to.deep.include({ unread: 0 });
+      await noSidewaysScroll(bobPage.page, "in a conversation with read ticks");
+    },
+  );
+
+  scenario(
+    "shows typing…, replies with a quote, and edits and deletes for everyone at once",
+    async () => {
+      const { xName: annName, yName: bobName } = await friends("ann", "bob");
+      const [annPage, bobPage] = await Promise.all([open(annName), open(bobName, PHONE)]);
+      await Promise.all([login(annPage), login(bobPage)]);
+      await friendRow(annPage.page, bobName).click();
+      await friendRow(bobPage.page, annName).click();
+      await bobPage.page.getByTestId("history-start").waitFor();
+
+      await annPage.page.getByTestId("composer-input").fill("Are we still on for");
+      await bobPage.page.getByTestId("typing").getByText("typing…").waitFor();
+      await annPage.page.getByTestId("composer-input").fill("Are we still on for tonight?");
+      await annPage.page.getByTestId("composer-input").press("Enter");
+      await message(bobPage.page, "Are we still on for tonight?").waitFor();
+      // A message from the typist ends their "typing…".
+      await bobPage.page.getByTestId("typing").waitFor({ state: "detached" });
+
+      await (
+        await actions(bobPage.page, "Are we still on for tonight?")
+      )
+        .getByTestId("reply")
+        .click();
+      await bobPage.page
+        .getByTestId("reply-bar")
+        .getByText("Are we still on for tonight?")
+        .waitFor();
+      await send(bobPage.page, "Yes, 8 pm");
+      for (const page of [annPage.page, bobPage.page]) {
+        await message(page, "Yes, 8 pm")
+          .getByTestId("reply-quote")
+          .getByText("Are we still on for tonight?")
+          .waitFor();
+      }
+      expect(await bobPage.page.getByTestId("reply-bar").count()).to.equal(0);
+
+      // Ann edits her message (typed HTML stays text), then deletes it: both see it at once.
+      await (
+        await actions(annPage.page, "Are we still on for tonight?")
+      )
+        .getByTestId("edit")
+        .click();
+      await annPage.page.getByTestId("edit-bar").waitFor();
+      const input = annPage.page.getByTestId("composer-input");
+      expect(await input.inputValue()).to.equal("Are we still on for tonight?");
+      await input.fill("Still on for <b>tomorrow</b>?");
+      await input.press("Enter");
+      for (const page of [annPage.page, bobPage.page]) {
+        await message(page, "Still on for <b>tomorrow</b>?")
+          .getByTestId("message-edited")
+          .waitFor();
+        await message(page, "Yes, 8 pm")
+          .getByTestId("reply-quote")
+          .getByText("Still on for <b>tomorrow</b>?")
+          .waitFor();
+        expect(await page.locator('[data-testid="message-list"] b').count()).to.equal(0);
+      }
+      // Only one's own messages can be changed.
+      const bobsActions = await actions(bobPage.page, "Still on for <b>tomorrow</b>?");
+      expect(await bobsActions.getByTestId("edit").count()).to.equal(0);
+      expect(await bobsActions.getByTestId("delete").count()).to.equal(0);
+
+      await (
+        await actions(annPage.page, "Still on for <b>tomorrow</b>?")
+      )
+        .getByTestId("delete")
+        .click();
+      for (const page of [annPage.page, bobPage.page]) {
+        await page.getByTestId("message-recalled").getByText("Message deleted").waitFor();
+        await message(page, "Yes, 8 pm")
+          .getByTestId("reply-quote")
+          .getByText("Message deleted")
+          .waitFor();
+        expect(await messageTexts(page)).to.deep.equal(["Yes, 8 pm"]);
+      }
+      // History says the same after a reload.
+      await bobPage.page.reload();
+      await signedIn(bobPage);
+      await friendRow(bobPage.page, annName).click();
+      await bobPage.page.getByTestId("message-recalled").waitFor();
+      expect(await messageTexts(bobPage.page)).to.deep.equal(["Yes, 8 pm"]);
+      await noSidewaysScroll(bobPage.page, "with a reply and a deleted message");
+    },
+  );
+
+  scenario(
+    "reacts with counts, highlights an @mention for the one mentioned, and shows read by N",
+    async () => {
+      const channel = `plans-${++counter}`;
+      const [kim, leo, mia] = await Promise.all([
+        apiUser(uniqueName("kim")),
+        apiUser(uniqueName("leo")),
+        apiUser(uniqueName("mia")),
+      ]);
+      for (const c of [kim, leo, mia]) await c.joinChannel(channel);
+      const [kimName, leoName] = await Promise.all([kim.me(), leo.me()]).then((u) =>
+        u.map((v) => v.username),
+      );
+      const [kimPage, leoPage] = await Promise.all([open(kimName!), open(leoName!, PHONE)]);
+      await Promise.all([login(kimPage), login(leoPage)]);
+
+      await channelRow(leoPage.page, channel).click();
+      await leoPage.page.getByTestId("history-start").waitFor();
+      const input = leoPage.page.getByTestId("composer-input");
+      await input.fill(`Lunch at 12? @${kimName!.slice(0, 3)}`);
+      await leoPage.page
+        .locator(`[data-testid="mention-option"][data-username="${kimName}"]`)
+        .click();
+      expect(await input.inputValue()).to.equal(`Lunch at 12? @${kimName} `);
+      await input.press("Enter");
+      const text = `Lunch at 12? @${kimName}`;
+      await message(leoPage.page, text)
+        .and(leoPage.page.locator('[data-delivery="sent"]'))
+        .waitFor();
+      await leoPage.page.getByTestId("read-by").getByText("Not read yet").waitFor();
+
+      // Kim is on the list: the channel counts it unread and marks the mention.
+      const row = channelRow(kimPage.page, channel);
+      await row.getByTestId("unread-badge").getByText("1").waitFor();
+      await row.getByTestId("mention-badge").waitFor();
+      await row.click();
+      const mentioned = message(kimPage.page, text).and(
+        kimPage.page.locator('[data-mentioned="true"]'),
+      );
+      await mentioned.getByTestId("mention").getByText(`@${kimName}`).waitFor();
+      expect(await message(leoPage.page, text).getAttribute("data-mentioned")).to.equal("false");
+      await row.getByTestId("unread-badge").waitFor({ state: "detached" });
+
+      // Channel cursors are not pushed to others: "read by" is read again on activity or a tap.
+      await leoPage.page.getByTestId("read-by").click();
+      await leoPage.page.getByTestId("read-by").getByText("Read by 1").waitFor();
+      const posted = (await mia.history({ kind: "channel", channel })).find(
+        (m) => m.kind === "message",
+      )!;
+      await mia.markRead({ kind: "channel", channel }, posted.seq);
+      await leoPage.page.getByTestId("read-by").click();
+      await leoPage.page.getByTestId("read-by").getByText("Read by 2").waitFor();
+
+      await (await actions(kimPage.page, text)).locator('[data-emoji="👍"]').click();
+      for (const page of [kimPage.page, leoPage.page]) {
+        await reaction(page, text, "👍").and(page.locator('[data-count="1"]')).waitFor();
+      }
+      expect(await reaction(kimPage.page, text, "👍").getAttribute("data-me")).to.equal("true");
+      expect(await reaction(leoPage.page, text, "👍").getAttribute("data-me")).to.equal("false");
+      await reaction(leoPage.page, text, "👍").click();
+      await mia.react(posted.id, "🎉");
+      for (const page of [kimPage.page, leoPage.page]) {
+        await reaction(page, text, "👍").and(page.locator('[data-count="2"]')).waitFor();
+        await reaction(page, text, "🎉").and(page.locator('[data-count="1"]')).waitFor();
+      }
+      await reaction(kimPage.page, text, "👍").click();
+      for (const page of [kimPage.page, leoPage.page]) {
+        await reaction(page, text, "👍").and(page.locator('[data-count="1"]')).waitFor();
+      }
+      expect(await reaction(kimPage.page, text, "👍").getAttribute("data-me")).to.equal("false");
+      await actions(leoPage.page, text);
+      await noSidewaysScroll(leoPage.page, "with reactions and message actions open");
+      await screenshot(leoPage.page, "web-reactions-phone.png");
+    },
+  );
+
+  scenario("polls nothing: friend requests and channel counts arrive as pushes", async () => {
+    const dana = await open(uniqueName("dana"));
+    const listReads: string[] = [];
+    dana.page.on("request", (req) => {
+      const path = new URL(req.url()).pathname;
+      if (/^\/api\/(friends|channels|conversations|presence)/.test(path)) listReads.push(path);
+    });
+    await register(dana);
+    await dana.page.waitForTimeout(500); // the reads of signing in are done
+    listReads.length = 0;
+    // Longer than the old 2.5 s refresh, twice over.
+    await dana.page.waitForTimeout(5500);
+    expect(listReads, "list reads while idle").to.deep.equal([]);
+
+    const eve = await apiUser(uniqueName("eve"));
+    const eveName = (await eve.me()).username;
+    await eve.requestFriend((await eve.findUser(dana.name))!.userId);
+    await dana.page
+      .locator(`[data-testid="incoming-request"][data-username="${eveName}"]`)
+      .waitFor({ timeout: WAIT_MS });
+
+    const channel = `quiet-${++counter}`;
+    await dana.page.getByTestId("join-channel-input").fill(channel);
+    await dana.page.getByTestId("join-channel-submit").click();
+    await channelRow(dana.page, channel).getByText("1 member · 1 online").waitFor();
+    await eve.joinChannel(channel);
+    await channelRow(dana.page, channel)
+      .getByText("2 members · 1 online")
+      .waitFor({ timeout: WAIT_MS });
+  });
+
   scenario("shows typed HTML as literal text and runs no script", async () => {
     const html = "<img src=x onerror=alert(1)>";
     const nia = await apiUser(uniqueName("nia"));
@@ -534,10 +805,11 @@ describe("web chat (Chromium)", function () {
     const quinnName = (await quinn.me()).username;
     const total = 130;
     for (let i = 1; i <= total; i++) {
-      await herald.engine.store.appendMessage(
+      await herald.engine.store.append(
         { kind: "direct", a: quinn.userId!, b: pia.userId! },
         {
           id: `seed-${counter}-${i}`,
+          kind: "message",
           from: quinn.userId!,
           to: pia.userId!,
           content: `note ${i}`,

@@ -276,7 +276,15 @@ describe("webhook queue", function () {
 });
 
 describe("push client outcomes", function () {
-  const message: MessagePush = { id: "m1", seq: 1, from: "s", channel: "c", content: "x", ts: 1 };
+  const message: MessagePush = {
+    id: "m1",
+    seq: 1,
+    kind: "message",
+    from: "s",
+    channel: "c",
+    content: "x",
+    ts: 1,
+  };
 
   it("asks a node about the notify users it holds, only when it has an undelivered handler", async () => {
     for (const undelivered of [undefined, () => {}]) {

@@ -1,11 +1,13 @@
 // The versioned wire format: every valid command and event decodes, anything else is null.
 import { expect } from "chai";
 import { decodeCommand, decodeEvent, encode, WIRE_VERSION } from "../engine/wire.js";
+import type { MessagePush } from "../engine/protocol.js";
 import type { NodeCommand, NodeEvent } from "../engine/wire.js";
 
-const message = {
+const message: MessagePush = {
   id: "m1",
   seq: 3,
+  kind: "message",
   from: "u1",
   to: "u2",
   content: { text: "hi", list: [] },
@@ -21,7 +23,7 @@ const VALID_COMMANDS: NodeCommand[] = [
     kind: "push",
     event: "message",
     to: [],
-    data: { id: "m2", seq: 1, from: "u1", channel: "general", content: [], ts: 0 },
+    data: { id: "m2", seq: 1, kind: "message", from: "u1", channel: "general", content: [], ts: 0 },
   },
   {
     v: 1,
@@ -50,6 +52,92 @@ const VALID_COMMANDS: NodeCommand[] = [
     event: "presence",
     to: ["u3"],
     data: { userId: "u1", online: false, ts: 9 },
+  },
+  {
+    v: 1,
+    kind: "push",
+    event: "message",
+    to: ["u2", "u1"],
+    data: {
+      id: "e1",
+      seq: 4,
+      kind: "edit",
+      from: "u1",
+      to: "u2",
+      target: "m1",
+      content: "hey",
+      ts: 2,
+    },
+  },
+  {
+    v: 1,
+    kind: "push",
+    event: "message",
+    to: ["u2"],
+    data: { id: "r1", seq: 5, kind: "recall", from: "u1", channel: "general", target: "m1", ts: 3 },
+  },
+  {
+    v: 1,
+    kind: "push",
+    event: "message",
+    to: ["u2"],
+    data: {
+      id: "x1",
+      seq: 6,
+      kind: "reaction",
+      from: "u1",
+      to: "u2",
+      target: "m1",
+      emoji: "👍",
+      op: "add",
+      ts: 4,
+    },
+  },
+  {
+    v: 1,
+    kind: "push",
+    event: "message",
+    to: ["u2"],
+    data: {
+      id: "m3",
+      seq: 7,
+      kind: "message",
+      from: "u1",
+      channel: "general",
+      content: "@bob",
+      replyTo: "m0",
+      mentions: ["u2"],
+      clientMsgId: "c-1",
+      ts: 9,
+    },
+  },
+  {
+    v: 1,
+    kind: "push",
+    event: "read",
+    to: ["u1", "u2"],
+    data: { userId: "u1", peer: "u2", seq: 7, ts: 5 },
+  },
+  {
+    v: 1,
+    kind: "push",
+    event: "typing",
+    to: ["u2"],
+    data: { from: "u1", channel: "general", ts: 6 },
+  },
+  {
+    v: 1,
+    kind: "push",
+    event: "friend",
+    to: ["u2"],
+    data: { userId: "u1", username: "alice", status: "pending", ts: 7 },
+  },
+  {
+    v: 1,
+    kind: "push",
+    event: "conversation",
+    to: ["u2"],
+    data: { channel: "general", members: 3, online: 1, ts: 8 },
   },
   {
     v: 1,
@@ -104,7 +192,43 @@ const BAD_COMMANDS: [string, string][] = [
   ["no version", JSON.stringify({ ...base, v: undefined })],
   ["unknown kind", JSON.stringify({ ...base, kind: "explode" })],
   ["no kind", JSON.stringify({ ...base, kind: undefined })],
-  ["unknown push event", JSON.stringify({ ...base, event: "typing" })],
+  ["unknown push event", JSON.stringify({ ...base, event: "shout" })],
+  ["unknown item kind", JSON.stringify({ ...base, data: { ...message, kind: "poll" } })],
+  [
+    "an edit without a target",
+    JSON.stringify({ ...base, data: { ...message, kind: "edit", content: "x" } }),
+  ],
+  [
+    "a reaction with an unknown op",
+    JSON.stringify({
+      ...base,
+      data: { ...message, kind: "reaction", target: "m1", emoji: "x", op: "toggle" },
+    }),
+  ],
+  [
+    "a receipt asked for an edit",
+    JSON.stringify({ ...base, receipt: true, data: { ...message, kind: "edit", target: "m1" } }),
+  ],
+  [
+    "a read push with a negative seq",
+    JSON.stringify({
+      v: 1,
+      kind: "push",
+      event: "read",
+      to: ["u1"],
+      data: { userId: "u1", peer: "u2", seq: -1, ts: 1 },
+    }),
+  ],
+  [
+    "a friend push with an unknown status",
+    JSON.stringify({
+      v: 1,
+      kind: "push",
+      event: "friend",
+      to: ["u1"],
+      data: { userId: "u2", username: "bob", status: "blocked", ts: 1 },
+    }),
+  ],
   ["to not an array", JSON.stringify({ ...base, to: "u2" })],
   ["a recipient not a string", JSON.stringify({ ...base, to: ["u2", 7] })],
   ["an empty recipient", JSON.stringify({ ...base, to: [""] })],
@@ -197,6 +321,13 @@ describe("wire format", function () {
         expect(decodeCommand(raw)).to.equal(null);
       });
     }
+
+    it("reads a v1 message push without kind as a message", function () {
+      const decoded = decodeCommand(
+        JSON.stringify({ ...base, data: { ...message, kind: undefined } }),
+      );
+      expect(decoded).to.deep.equal(base);
+    });
 
     it("keeps content exactly, including [] and {}", function () {
       const decoded = decodeCommand(encode(VALID_COMMANDS[0]!));

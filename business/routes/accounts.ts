@@ -1,11 +1,18 @@
 import type Router from "@koa/router";
 import { z } from "zod";
 import { sessionOf } from "../session.js";
-import { parseBody, parseQuery, passwordSchema, usernameSchema } from "../validation.js";
+import {
+  idListSchema,
+  parseBody,
+  parseQuery,
+  passwordSchema,
+  usernameSchema,
+} from "../validation.js";
 import type { RouteDeps } from "./types.js";
 
 const credentials = z.object({ username: usernameSchema, password: passwordSchema });
 const userQuery = z.object({ username: usernameSchema });
+const usersQuery = z.object({ ids: idListSchema(100).pipe(z.array(z.string()).min(1)) });
 
 export function accountRoutes(routes: Router, { services, session, json }: RouteDeps): void {
   const { accounts } = services;
@@ -35,6 +42,12 @@ export function accountRoutes(routes: Router, { services, session, json }: Route
   });
 
   routes.get("/api/users", session, async (ctx) => {
+    // ?ids= asks for several users by id; ?username= (v1) for one by name.
+    if (ctx.query.ids !== undefined) {
+      const { ids } = parseQuery(usersQuery, ctx.query);
+      ctx.body = { users: await accounts.findByIds(ids) };
+      return;
+    }
     const { username } = parseQuery(userQuery, ctx.query);
     ctx.body = await accounts.findByName(username);
   });

@@ -10,11 +10,14 @@ import {
   parseParams,
   parseQuery,
   queryIntSchema,
+  querySeqSchema,
+  sendOptionsSchema,
 } from "../validation.js";
 import type { RouteDeps } from "./types.js";
 
 const channel = z.object({ name: channelNameSchema });
-const postBody = z.object({ content: contentSchema });
+const postBody = z.object({ content: contentSchema, ...sendOptionsSchema });
+const readersQuery = z.object({ seq: querySeqSchema });
 const listQuery = z.object({
   after: channelNameSchema.default(""),
   limit: queryIntSchema.pipe(z.number().int().min(1).max(500)).default(100),
@@ -47,9 +50,9 @@ export function channelRoutes(routes: Router, { services, session, json }: Route
 
   routes.post("/api/channels/:name/messages", session, json, async (ctx) => {
     const { name } = parseParams(channel, ctx.params);
-    const { content } = parseBody(postBody, ctx.request.body);
+    const { content, ...options } = parseBody(postBody, ctx.request.body);
     checkContentSize(content);
-    const { id, seq, ts } = await channels.post(name, sessionOf(ctx).userId, content);
+    const { id, seq, ts } = await channels.post(name, sessionOf(ctx).userId, content, options);
     ctx.status = 202;
     ctx.body = { id, seq, ts };
   });
@@ -58,5 +61,11 @@ export function channelRoutes(routes: Router, { services, session, json }: Route
     const { name } = parseParams(channel, ctx.params);
     const { after, limit } = parseQuery(pageQuerySchema, ctx.query);
     ctx.body = { messages: await channels.history(name, sessionOf(ctx).userId, after, limit) };
+  });
+
+  routes.get("/api/channels/:name/readers", session, async (ctx) => {
+    const { name } = parseParams(channel, ctx.params);
+    const { seq } = parseQuery(readersQuery, ctx.query);
+    ctx.body = await channels.readers(name, sessionOf(ctx).userId, seq);
   });
 }

@@ -4,14 +4,20 @@ import type { AccountService } from "../services/accounts.js";
 import type { AdminService } from "../services/admin.js";
 import type { ChannelService } from "../services/channels.js";
 import type { FriendService } from "../services/friends.js";
+import type { MessageChangeService } from "../services/message-changes.js";
 import type { MessageService } from "../services/messages.js";
 import type { PresenceService } from "../services/presence.js";
+import type { ReadStateService } from "../services/read-state.js";
+import type { TypingService } from "../services/typing.js";
 
 export interface Services {
   accounts: AccountService;
   friends: FriendService;
   messages: MessageService;
+  changes: MessageChangeService;
   channels: ChannelService;
+  reads: ReadStateService;
+  typing: TypingService;
   presence: PresenceService;
   admin: AdminService;
 }

@@ -84,6 +84,12 @@ export class AccountService {
     return info;
   }
 
+  /** The users among `userIds` that exist, in the order asked. */
+  async findByIds(userIds: readonly string[]): Promise<User[]> {
+    const users = await this.deps.engine.store.usersById([...new Set(userIds)]);
+    return users.filter((user) => user !== null);
+  }
+
   async findByName(username: string): Promise<User> {
     const record = await this.deps.engine.store.userByName(username);
     if (!record) throw new DomainError("user_not_found", "no such user");

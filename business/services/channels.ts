@@ -1,13 +1,22 @@
 // Channels: kept membership, member-only posting and history, one push per node on post.
 import { randomUUID } from "node:crypto";
-import type { MessagePush, UserId } from "../../engine/protocol.js";
+import type { StreamItem, UserId } from "../../engine/protocol.js";
+import type { Readers } from "../../engine/types.js";
 import { DomainError } from "../errors.js";
 import type { StorageQuota } from "../quota.js";
-import { pushAfterStore, type ServiceDeps } from "./deps.js";
+import type { ChannelPushes } from "./channel-pushes.js";
+import type { ConversationAccess } from "./conversation-access.js";
+import { onlineCount, type ServiceDeps } from "./deps.js";
+import type { SendOptions } from "./messages.js";
+
+/** At most this many ids in a readers answer (CONTRACT.md "Read state"). */
+const MAX_READER_IDS = 200;
 
 export class ChannelService {
   constructor(
     private readonly deps: ServiceDeps,
+    private readonly access: ConversationAccess,
+    private readonly pushes: ChannelPushes,
     private readonly quota: StorageQuota,
   ) {}
 
@@ -26,7 +35,7 @@ export class ChannelService {
       page.slice(0, limit).map(async ({ name, members }) => ({
         name,
         members,
-        online: await this.onlineCount(await store.channelMembers(name)),
+        online: await onlineCount(this.deps.engine, await store.channelMembers(name)),
       })),
     );
     return { channels, next: more ? channels[channels.length - 1]!.name : null };
@@ -34,54 +43,73 @@ export class ChannelService {
 
   async join(name: string, userId: UserId): Promise<void> {
     await this.deps.engine.store.joinChannel(name, userId);
+    this.pushes.changed(name);
   }
 
   async leave(name: string, userId: UserId): Promise<void> {
     if (!(await this.deps.engine.store.leaveChannel(name, userId)))
       throw new DomainError("channel_not_found", "no such channel");
+    this.pushes.changed(name);
   }
 
   async info(name: string): Promise<{ name: string; members: UserId[]; online: number }> {
     await this.requireChannel(name);
     const members = await this.deps.engine.store.channelMembers(name);
-    return { name, members, online: await this.onlineCount(members) };
+    return { name, members, online: await onlineCount(this.deps.engine, members) };
   }
 
-  async post(name: string, from: UserId, content: unknown): Promise<MessagePush> {
-    const { engine, push, metrics } = this.deps;
-    await this.requireMember(name, from);
+  /**
+   * Judged in order: the channel (404), membership (403), replyTo (404), mentions (400: only
+   * after membership, so that a non-member learns nothing of who is in).
+   */
+  async post(
+    name: string,
+    from: UserId,
+    content: unknown,
+    options: SendOptions = {},
+  ): Promise<StreamItem> {
+    const { store } = this.deps.engine;
+    const ref = await this.access.channel(from, name);
+    if (options.replyTo !== undefined) await this.access.requireReplyTarget(ref, options.replyTo);
+    if (options.mentions !== undefined) {
+      const members = await Promise.all(options.mentions.map((id) => store.isMember(name, id)));
+      if (!members.every(Boolean))
+        throw new DomainError("invalid_mentions", "every mention must be a member of the channel");
+    }
+    // Charged before storing; a repeat (clientMsgId) is given back.
     await this.quota.charge(from, content);
-    const message = await engine.store.appendMessage(
-      { kind: "channel", name },
-      { id: randomUUID(), from, channel: name, content, ts: Date.now() },
-    );
-    metrics.messagesStored.inc({ kind: "channel" });
-    await pushAfterStore(this.deps, "channel message", async () =>
-      push.sendChannel(message, await engine.store.channelMembers(name)),
-    );
-    return message;
+    const { item, duplicate } = (await this.access.append(
+      ref,
+      {
+        id: randomUUID(),
+        kind: "message",
+        from,
+        channel: name,
+        content,
+        ts: Date.now(),
+        ...(options.replyTo !== undefined && { replyTo: options.replyTo }),
+        ...(options.mentions !== undefined && { mentions: options.mentions }),
+      },
+      { clientMsgId: options.clientMsgId },
+    ))!;
+    if (duplicate) await this.quota.refund(from, content);
+    else await this.access.pushItem(item, ref);
+    return item;
   }
 
-  async history(name: string, userId: UserId, after: number, limit: number) {
-    await this.requireMember(name, userId);
-    return this.deps.engine.store.history({ kind: "channel", name }, after, limit);
+  async history(name: string, userId: UserId, after: number, limit: number): Promise<StreamItem[]> {
+    const ref = await this.access.channel(userId, name);
+    return this.deps.engine.store.history(ref, after, limit, userId);
+  }
+
+  /** "Read by N": members whose cursor is at or past `seq`. */
+  async readers(name: string, userId: UserId, seq: number): Promise<Readers & { seq: number }> {
+    await this.access.channel(userId, name);
+    return { seq, ...(await this.deps.engine.store.readers(name, seq, MAX_READER_IDS)) };
   }
 
   private async requireChannel(name: string): Promise<void> {
     if (!(await this.deps.engine.store.channelExists(name)))
       throw new DomainError("channel_not_found", "no such channel");
-  }
-
-  /** `channel_not_found` comes before `not_member` (contract order). */
-  private async requireMember(name: string, userId: UserId): Promise<void> {
-    await this.requireChannel(name);
-    if (!(await this.deps.engine.store.isMember(name, userId)))
-      throw new DomainError("not_member", "you are not a member of this channel");
-  }
-
-  private async onlineCount(members: UserId[]): Promise<number> {
-    if (members.length === 0) return 0;
-    const flags = await this.deps.engine.presence.online(members);
-    return flags.filter(Boolean).length;
   }
 }

@@ -1,6 +1,7 @@
 // What every service is built from: no globals, so each app (and each test) has its own.
 import type { Config } from "../../config/index.js";
 import type { Logger } from "../../config/logger.js";
+import type { UserId } from "../../engine/protocol.js";
 import type { Engine, User } from "../../engine/types.js";
 import { DomainError } from "../errors.js";
 import type { BusinessMetrics } from "../metrics.js";
@@ -25,6 +26,13 @@ export async function requireUser(engine: Engine, userId: string): Promise<User>
 export async function endSessionsOf(engine: Engine, userId: string): Promise<void> {
   for (const sessionId of await engine.store.deleteSessionsOf(userId))
     await engine.tokens.revokeSession(sessionId);
+}
+
+/** How many of `members` have a connection. */
+export async function onlineCount(engine: Engine, members: readonly UserId[]): Promise<number> {
+  if (members.length === 0) return 0;
+  const flags = await engine.presence.online(members);
+  return flags.filter(Boolean).length;
 }
 
 /**

@@ -1,9 +1,10 @@
-// Direct messages: the DM policy, store-then-push, history and the conversation list.
+// Direct messages: the DM policy, idempotent store-then-push, and history.
 import { randomUUID } from "node:crypto";
-import type { MessagePush, UserId } from "../../engine/protocol.js";
+import type { StreamItem, UserId } from "../../engine/protocol.js";
 import { DomainError } from "../errors.js";
 import type { StorageQuota } from "../quota.js";
-import { pushAfterStore, requireUser, type ServiceDeps } from "./deps.js";
+import type { ConversationAccess } from "./conversation-access.js";
+import { pushAfterStore, type ServiceDeps } from "./deps.js";
 
 export interface Accepted {
   to: UserId;
@@ -12,73 +13,73 @@ export interface Accepted {
   ts: number;
 }
 
-export type ConversationView =
-  | { kind: "direct"; peer: UserId; lastSeq: number; lastTs: number }
-  | { kind: "channel"; channel: string; lastSeq: number; lastTs: number };
+/** What a send may carry besides its content (CONTRACT.md "Conversation streams"). */
+export interface SendOptions {
+  clientMsgId?: string;
+  replyTo?: string;
+  mentions?: UserId[];
+}
 
 export class MessageService {
   constructor(
     private readonly deps: ServiceDeps,
+    private readonly access: ConversationAccess,
     private readonly quota: StorageQuota,
   ) {}
 
   /**
-   * Checks every recipient first (unknown → `user_not_found`, then `not_friends`) so that
-   * nothing is sent unless all may receive it; stores each message, then pushes.
+   * Checks every recipient first (unknown → `user_not_found`, then `not_friends`, then the
+   * replyTo) so that nothing is sent unless all may receive it; stores each message (one
+   * idempotent append per conversation, so a retry answers the same list), then pushes the new.
    */
   async sendDirect(
     from: UserId,
     to: readonly UserId[],
     content: unknown,
     receipt: boolean,
+    options: SendOptions = {},
   ): Promise<Accepted[]> {
-    const { engine, config, push, metrics } = this.deps;
+    const { engine, push } = this.deps;
+    if (options.mentions !== undefined)
+      throw new DomainError("invalid_mentions", "mentions are for channel messages only");
     if (to.includes(from))
       throw new DomainError("cannot_target_self", "you cannot message yourself");
     const users = await engine.store.usersById(to);
     if (users.some((u) => u === null)) throw new DomainError("user_not_found", "no such user");
-    if (config.dmPolicy === "friends") {
-      const states = await Promise.all(to.map((peer) => engine.store.friendState(from, peer)));
-      if (states.some((s) => s !== "friends"))
-        throw new DomainError("not_friends", "direct messages go only between friends");
-    }
-    await this.quota.charge(from, content, to.length);
-    const stored: MessagePush[] = [];
-    for (const peer of to) {
-      const message = await engine.store.appendMessage(
-        { kind: "direct", a: from, b: peer },
-        { id: randomUUID(), from, to: peer, content, ts: Date.now() },
-      );
-      metrics.messagesStored.inc({ kind: "direct" });
-      stored.push(message);
+    await this.access.requireDmAllowed(from, to);
+    const refs = to.map((peer) => ({ kind: "direct" as const, a: from, b: peer }));
+    if (options.replyTo !== undefined)
+      for (const ref of refs) await this.access.requireReplyTarget(ref, options.replyTo);
+    // Charged before storing; a copy that turns out a repeat (clientMsgId) is given back.
+    await this.quota.charge(from, content, refs.length);
+    const accepted: Accepted[] = [];
+    const fresh: StreamItem[] = [];
+    for (const ref of refs) {
+      const { item, duplicate } = (await this.access.append(
+        ref,
+        {
+          id: randomUUID(),
+          kind: "message",
+          from,
+          to: ref.b,
+          content,
+          ts: Date.now(),
+          ...(options.replyTo !== undefined && { replyTo: options.replyTo }),
+        },
+        { clientMsgId: options.clientMsgId },
+      ))!;
+      if (duplicate) await this.quota.refund(from, content);
+      else fresh.push(item);
+      accepted.push({ to: ref.b, id: item.id, seq: item.seq, ts: item.ts });
     }
     await pushAfterStore(this.deps, "direct message", () =>
-      Promise.all(stored.map((message) => push.send(message, { receipt }))),
+      Promise.all(fresh.map((message) => push.send(message, { receipt }))),
     );
-    return stored.map((m) => ({ to: m.to!, id: m.id, seq: m.seq, ts: m.ts }));
+    return accepted;
   }
 
-  async history(
-    userId: UserId,
-    peer: UserId,
-    after: number,
-    limit: number,
-  ): Promise<MessagePush[]> {
-    if (peer === userId)
-      throw new DomainError("cannot_target_self", "there is no conversation with yourself");
-    await requireUser(this.deps.engine, peer);
-    return this.deps.engine.store.history({ kind: "direct", a: userId, b: peer }, after, limit);
-  }
-
-  /** Newest first; a channel with no message yet sorts last. */
-  async conversations(userId: UserId): Promise<ConversationView[]> {
-    const summaries = await this.deps.engine.store.conversationsOf(userId);
-    return summaries
-      .map(({ ref, lastSeq, lastTs }): ConversationView =>
-        ref.kind === "channel"
-          ? { kind: "channel", channel: ref.name, lastSeq, lastTs }
-          : { kind: "direct", peer: ref.a === userId ? ref.b : ref.a, lastSeq, lastTs },
-      )
-      .sort((x, y) => y.lastTs - x.lastTs);
+  async history(userId: UserId, peer: UserId, after: number, limit: number): Promise<StreamItem[]> {
+    const ref = await this.access.direct(userId, peer);
+    return this.deps.engine.store.history(ref, after, limit, userId);
   }
 }

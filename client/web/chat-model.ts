@@ -1,36 +1,51 @@
 // Everything the signed-in page knows, kept in one immutable state object and changed only here.
-// It listens to the SDK (messages, receipts, presence, status) and runs the person's actions
-// through it; the components only read the state and call these methods.
+// It listens to the SDK (messages and their changes, read cursors, typing, friends, channel
+// counts, receipts, presence, status) and runs the person's actions through it; the components
+// only read the state and call these methods. Nothing is polled: every list changes on a push.
 import {
   conversationOf,
   cursorKey,
+  newClientMsgId,
+  refOf,
   type BroadcastPush,
   type ChannelSummary,
   type ConnectionStatus,
-  type ConversationRef,
+  type ConversationPush,
+  type ConversationSummary,
+  type EditItem,
+  type FriendPush,
   type HeraldClient,
   type HeraldError,
   type KickedPush,
-  type MessagePush,
+  type MessageItem,
   type PresencePush,
+  type ReactionEvent,
+  type ReadEvent,
+  type RecallItem,
   type ReceiptPush,
+  type StreamItem,
+  type TypingEvent,
   type User,
 } from "../sdk.js";
-import { channelContent, claimedUsername, contentText } from "./content.js";
+import { contentText } from "./content.js";
 import {
   appendPending,
   confirmPending,
   failPending,
-  fromPush,
+  fromItem,
   mergeStored,
+  newestSeq,
   oldestSeq,
   removeMessage,
   setDelivery,
+  updateMessage,
   type ChatMessage,
   type Delivery,
 } from "./conversation-log.js";
 import { describeError, isUnauthorized } from "./errors.js";
 import { saveCursors } from "./saved-session.js";
+
+export { refOf } from "../sdk.js";
 
 export interface Friend extends User {
   online: boolean;
@@ -43,8 +58,16 @@ export interface ConversationState {
   loadingOlder: boolean;
   /** The oldest stored message (seq 1) is in `messages`. */
   atStart: boolean;
+  /** The server's figures (the same on every device of this user). */
   unread: number;
+  mentions: number;
+  /** Direct conversations: the peer has read every message up to here. */
+  peerReadSeq: number;
   lastTs: number;
+  /** userId → when their "typing…" ends (ms since the epoch). */
+  typing: Readonly<Record<string, number>>;
+  /** Channels: how many members have read this user's newest message there. */
+  readBy: { seq: number; count: number } | undefined;
   error: string | undefined;
 }
 
@@ -64,7 +87,9 @@ export interface ChatState {
   channels: readonly ChannelSummary[];
   /** The channels this user is in. */
   joined: readonly string[];
-  /** userId → username, for everyone whose name the server has confirmed. */
+  /** Channel → its members' ids (read when the channel is opened), for @mentions. */
+  members: Readonly<Record<string, readonly string[]>>;
+  /** userId → username, for everyone whose name the server has told. */
   names: Readonly<Record<string, string>>;
   conversations: Readonly<Record<string, ConversationState>>;
   /** The conversation in view (its cursor key), or null for the list. */
@@ -72,16 +97,27 @@ export interface ChatState {
   notices: readonly Notice[];
 }
 
+/** What a send adds to the text: the message it answers, the members it mentions. */
+export interface Draft {
+  text: string;
+  replyTo?: string;
+  mentions?: string[];
+}
+
 /** Why the page went back to the login form. */
 export type SessionEnd = { reason: "logout" } | { reason: "expired" | "kicked"; message: string };
 
 export const PAGE_SIZE = 50;
-/** How often lists without a push of their own (requests, channel counts) are re-read. */
-const REFRESH_MS = 2500;
+/** Clients show "typing…" this long after the last push (CONTRACT.md "Typing"). */
+export const TYPING_MS = 5000;
 const NOTICE_MS = 5000;
 const MAX_PENDING_RECEIPTS = 256;
 /** A bound on forward history reads when opening a conversation. */
 const MAX_FORWARD_PAGES = 20;
+/** Messages arriving in the open conversation are marked read together, not one call each. */
+const MARK_READ_DELAY_MS = 150;
+/** Names wanted within this window go in one lookup. */
+const NAME_LOOKUP_DELAY_MS = 30;
 
 /** What a conversation the page has not loaded yet looks like. */
 export const EMPTY_CONVERSATION: ConversationState = {
@@ -90,23 +126,26 @@ export const EMPTY_CONVERSATION: ConversationState = {
   loadingOlder: false,
   atStart: false,
   unread: 0,
+  mentions: 0,
+  peerReadSeq: 0,
   lastTs: 0,
+  typing: {},
+  readBy: undefined,
   error: undefined,
 };
-
-export function refOf(key: string): ConversationRef {
-  return key.startsWith("c:")
-    ? { kind: "channel", channel: key.slice(2) }
-    : { kind: "direct", peer: key.slice(2) };
-}
 
 export class ChatModel {
   private state: ChatState;
   private readonly listeners = new Set<() => void>();
   private readonly pendingReceipts = new Map<string, Delivery>();
+  /** Ids whose names were asked for (or are queued), so each is looked up once. */
   private readonly nameLookups = new Set<string>();
-  private refreshTimer: ReturnType<typeof setInterval> | null = null;
+  private nameQueue: string[] = [];
+  private nameTimer: ReturnType<typeof setTimeout> | null = null;
   private cursorTimer: ReturnType<typeof setTimeout> | null = null;
+  private markTimer: ReturnType<typeof setTimeout> | null = null;
+  private typingTimer: ReturnType<typeof setTimeout> | null = null;
+  private friendsReading: Promise<void> | null = null;
   private localIds = 0;
   private noticeIds = 0;
   private stopped = false;
@@ -125,6 +164,7 @@ export class ChatModel {
       outgoing: [],
       channels: [],
       joined: [],
+      members: {},
       names: { [me.userId]: me.username },
       conversations: {},
       active: null,
@@ -142,21 +182,24 @@ export class ChatModel {
   }
 
   /**
-   * Wires the SDK's events, reads the lists and connects (reconnecting by itself). `onEnd` is
-   * called once if the session ends (logout, 401, a kick that ends it).
+   * Wires the SDK's events, reads the lists once and connects (reconnecting by itself). `onEnd`
+   * is called once if the session ends (logout, 401, a kick that ends it).
    */
   start(onEnd: (end: SessionEnd) => void): void {
     this.onEnd = onEnd;
     this.client.on("message", this.onMessage);
+    this.client.on("edit", this.onEdit);
+    this.client.on("recall", this.onRecall);
+    this.client.on("reaction", this.onReaction);
+    this.client.on("read", this.onRead);
+    this.client.on("typing", this.onTyping);
+    this.client.on("friend", this.onFriend);
+    this.client.on("conversation", this.onConversation);
     this.client.on("receipt", this.onReceipt);
     this.client.on("presence", this.onPresence);
     this.client.on("kicked", this.onKicked);
     this.client.on("status", this.onStatus);
     this.client.on("error", this.onClientError);
-    this.refreshTimer = setInterval(() => {
-      // A tab in the background does not poll; it catches up when it is shown again.
-      if (document.visibilityState === "visible") void this.refresh({ membership: false });
-    }, REFRESH_MS);
     document.addEventListener("visibilitychange", this.onVisibility);
     void this.refresh();
     this.client.connect().catch((err: unknown) => this.fail(err));
@@ -167,9 +210,17 @@ export class ChatModel {
     if (this.stopped) return;
     this.stopped = true;
     this.persistCursors();
-    if (this.refreshTimer) clearInterval(this.refreshTimer);
-    if (this.cursorTimer) clearTimeout(this.cursorTimer);
+    for (const timer of [this.cursorTimer, this.markTimer, this.typingTimer, this.nameTimer]) {
+      if (timer) clearTimeout(timer);
+    }
     this.client.off("message", this.onMessage);
+    this.client.off("edit", this.onEdit);
+    this.client.off("recall", this.onRecall);
+    this.client.off("reaction", this.onReaction);
+    this.client.off("read", this.onRead);
+    this.client.off("typing", this.onTyping);
+    this.client.off("friend", this.onFriend);
+    this.client.off("conversation", this.onConversation);
     this.client.off("receipt", this.onReceipt);
     this.client.off("presence", this.onPresence);
     this.client.off("kicked", this.onKicked);
@@ -191,47 +242,66 @@ export class ChatModel {
   // --- lists ---
 
   /**
-   * Re-reads friends, requests and channel counts, which have no push of their own; with
-   * `membership`, also which channels this user is in (that changes by this user's own actions,
-   * or from another of their devices).
+   * Reads friends, channels and this user's conversations with their figures: at start, when
+   * the tab is shown again, and after joining or leaving. Pushes keep them current in between.
    */
-  async refresh(opts: { membership?: boolean } = {}): Promise<void> {
+  async refresh(): Promise<void> {
     try {
-      const [lists, channels, conversations] = await Promise.all([
-        this.client.friends(),
+      const [, channels, conversations] = await Promise.all([
+        this.readFriends(),
         this.client.channels(),
-        opts.membership === false ? null : this.client.conversations(),
+        this.client.conversations(),
       ]);
       if (this.stopped) return;
-      const names = { ...this.state.names };
-      for (const u of [...lists.friends, ...lists.incoming, ...lists.outgoing]) {
-        names[u.userId] = u.username;
+      const joined: string[] = [];
+      const convs = { ...this.state.conversations };
+      for (const c of conversations) {
+        if (c.kind === "channel") joined.push(c.channel);
+        else this.wantNames([c.peer]);
+        const key = cursorKey(c);
+        convs[key] = this.withFigures(convs[key] ?? EMPTY_CONVERSATION, c);
       }
-      // Unchanged lists keep their identity, so a poll that finds nothing new re-renders nothing.
-      const s = this.state;
-      const patch: Partial<ChatState> = {
-        friends: same(s.friends, sortByName(lists.friends)),
-        incoming: same(s.incoming, lists.incoming),
-        outgoing: same(s.outgoing, lists.outgoing),
-        channels: same(s.channels, channels),
-        names: same(s.names, names),
-      };
-      if (conversations) {
-        const joined: string[] = [];
-        const convs = { ...this.state.conversations };
-        for (const c of conversations) {
-          if (c.kind === "channel") joined.push(c.channel);
-          const key = cursorKey(c);
-          const conv = convs[key] ?? EMPTY_CONVERSATION;
-          if (c.lastTs > conv.lastTs) convs[key] = { ...conv, lastTs: c.lastTs };
-        }
-        patch.joined = same(
-          s.joined,
+      this.set({
+        channels: same(this.state.channels, channels),
+        joined: same(
+          this.state.joined,
           joined.sort((a, b) => a.localeCompare(b)),
-        );
-        patch.conversations = convs;
+        ),
+        conversations: convs,
+      });
+    } catch (err) {
+      this.fail(err, { quiet: true });
+    }
+  }
+
+  /** Friends and requests; several asks while one is on its way share the next read. */
+  private readFriends(): Promise<void> {
+    this.friendsReading ??= (async () => {
+      try {
+        const lists = await this.client.friends();
+        if (this.stopped) return;
+        const names = { ...this.state.names };
+        for (const u of [...lists.friends, ...lists.incoming, ...lists.outgoing]) {
+          names[u.userId] = u.username;
+        }
+        this.set({
+          friends: same(this.state.friends, sortByName(lists.friends)),
+          incoming: same(this.state.incoming, lists.incoming),
+          outgoing: same(this.state.outgoing, lists.outgoing),
+          names: same(this.state.names, names),
+        });
+      } finally {
+        this.friendsReading = null;
       }
-      if (Object.entries(patch).some(([k, v]) => v !== s[k as keyof ChatState])) this.set(patch);
+    })();
+    return this.friendsReading;
+  }
+
+  /** Every channel on the server, for "More channels": read when the person goes looking. */
+  async refreshChannels(): Promise<void> {
+    try {
+      const channels = await this.client.channels();
+      this.set({ channels: same(this.state.channels, channels) });
     } catch (err) {
       this.fail(err, { quiet: true });
     }
@@ -257,7 +327,6 @@ export class ChatModel {
           ? `You and ${user.username} are now friends.`
           : `Friend request sent to ${user.username}.`,
       );
-      await this.refresh();
       return true;
     } catch (err) {
       this.fail(err);
@@ -268,7 +337,6 @@ export class ChatModel {
   async acceptFriend(userId: string): Promise<void> {
     try {
       await this.client.requestFriend(userId);
-      await this.refresh();
     } catch (err) {
       this.fail(err);
     }
@@ -279,7 +347,6 @@ export class ChatModel {
     try {
       await this.client.removeFriend(userId);
       if (this.state.active === `d:${userId}`) this.set({ active: null });
-      await this.refresh();
     } catch (err) {
       this.fail(err);
     }
@@ -319,13 +386,16 @@ export class ChatModel {
 
   /** Shows a conversation (null: the list); loads its newest history the first time. */
   open(key: string | null): void {
-    if (key === null) {
-      this.set({ active: null });
-      return;
-    }
+    this.set({ active: key });
+    if (key === null) return;
     const conv = this.conversation(key);
-    this.setConversation(key, { ...conv, unread: 0 }, { active: key });
     if (!conv.loaded) void this.loadNewest(key);
+    else this.markSeen(key);
+    const ref = refOf(key);
+    if (ref.kind === "channel") {
+      void this.readMembers(ref.channel);
+      void this.refreshReadBy(key);
+    }
   }
 
   private async loadNewest(key: string): Promise<void> {
@@ -336,8 +406,8 @@ export class ChatModel {
       const lastSeq = summary?.lastSeq ?? 0;
       let after = Math.max(0, lastSeq - PAGE_SIZE);
       const start = after;
-      let fetched: MessagePush[] = [];
-      // Forward from the newest page; more pages only if messages arrived meanwhile.
+      let fetched: StreamItem[] = [];
+      // Forward from the newest page; more pages only if items arrived meanwhile.
       for (let page = 0; page < MAX_FORWARD_PAGES && lastSeq > 0; page++) {
         const batch = await this.client.history(ref, { after, limit: PAGE_SIZE });
         fetched = fetched.concat(batch);
@@ -345,7 +415,8 @@ export class ChatModel {
         if (batch.length < PAGE_SIZE || !last) break;
         after = last.seq;
       }
-      const conv = this.conversation(key);
+      let conv = this.conversation(key);
+      if (summary) conv = this.withFigures(conv, summary);
       this.setConversation(key, {
         ...conv,
         messages: mergeStored(conv.messages, this.ingest(fetched)),
@@ -353,6 +424,8 @@ export class ChatModel {
         atStart: start === 0,
         error: undefined,
       });
+      this.markSeen(key);
+      void this.refreshReadBy(key);
     } catch (err) {
       const conv = this.conversation(key);
       this.setConversation(key, { ...conv, error: describeError(err) });
@@ -387,20 +460,22 @@ export class ChatModel {
   }
 
   /** Shows the message at once as "sending", then as sent (202) or not sent. */
-  async sendText(key: string, text: string): Promise<void> {
-    const ref = refOf(key);
+  async sendText(key: string, draft: Draft): Promise<void> {
     const me = this.state.me;
-    const content = ref.kind === "channel" ? channelContent(text, me.username) : text;
     const local: ChatMessage = {
       key: `local-${++this.localIds}`,
       id: undefined,
       seq: undefined,
       from: me.userId,
-      content,
+      content: draft.text,
       ts: Date.now(),
       mine: true,
       delivery: "sending",
+      clientMsgId: newClientMsgId(),
+      reactions: [],
     };
+    if (draft.replyTo !== undefined) local.replyTo = draft.replyTo;
+    if (draft.mentions && draft.mentions.length > 0) local.mentions = draft.mentions;
     const conv = this.conversation(key);
     this.setConversation(key, {
       ...conv,
@@ -410,7 +485,7 @@ export class ChatModel {
     await this.deliver(key, local);
   }
 
-  /** Sends a message that could not be sent again, as the same bubble. */
+  /** Sends a message that could not be sent again, as the same bubble (and the same id). */
   async retry(key: string, messageKey: string): Promise<void> {
     const conv = this.conversation(key);
     const message = conv.messages.find((m) => m.key === messageKey);
@@ -431,11 +506,15 @@ export class ChatModel {
 
   private async deliver(key: string, local: ChatMessage): Promise<void> {
     const ref = refOf(key);
+    const opts = { clientMsgId: local.clientMsgId, replyTo: local.replyTo };
     try {
       const accepted =
         ref.kind === "channel"
-          ? await this.client.sendChannel(ref.channel, local.content)
-          : await this.client.send(ref.peer, local.content, { receipt: true });
+          ? await this.client.sendChannel(ref.channel, local.content, {
+              ...opts,
+              mentions: local.mentions ? [...local.mentions] : undefined,
+            })
+          : await this.client.send(ref.peer, local.content, { ...opts, receipt: true });
       const receipt = this.pendingReceipts.get(accepted.id);
       this.pendingReceipts.delete(accepted.id);
       const conv = this.conversation(key);
@@ -443,6 +522,7 @@ export class ChatModel {
         ...conv,
         messages: confirmPending(conv.messages, local.key, accepted, receipt ?? "sent"),
       });
+      void this.refreshReadBy(key);
     } catch (err) {
       const conv = this.conversation(key);
       this.setConversation(key, {
@@ -453,9 +533,93 @@ export class ChatModel {
     }
   }
 
+  /** Changes come back as SDK events (the same ones every other device gets). */
+  async editMessage(id: string, text: string): Promise<void> {
+    await this.act(() => this.client.edit(id, text));
+  }
+
+  async recallMessage(id: string): Promise<void> {
+    await this.act(() => this.client.recall(id));
+  }
+
+  /** Adds the reaction, or takes it back if this user has it there already. */
+  async toggleReaction(key: string, id: string, emoji: string): Promise<void> {
+    const message = this.conversation(key).messages.find((m) => m.id === id);
+    const mine = message?.reactions.some((r) => r.emoji === emoji && r.me) ?? false;
+    await this.act(() => (mine ? this.client.unreact(id, emoji) : this.client.react(id, emoji)));
+  }
+
+  /** Someone is typing in the composer (the SDK asks the server at most every 2 s). */
+  typing(key: string): void {
+    this.client.typing(refOf(key)).catch((err: unknown) => this.fail(err, { quiet: true }));
+  }
+
+  /** "Read by N" of this user's newest message in a channel: on open, on activity, on a click. */
+  async refreshReadBy(key: string): Promise<void> {
+    const ref = refOf(key);
+    if (ref.kind !== "channel") return;
+    const mine = [...this.conversation(key).messages]
+      .reverse()
+      .find((m) => m.mine && m.seq !== undefined && !m.recalled);
+    if (mine?.seq === undefined) return;
+    try {
+      const readers = await this.client.readers(ref.channel, mine.seq);
+      // Sending moved this user's own cursor there: the others are everyone but them.
+      this.setConversation(key, {
+        ...this.conversation(key),
+        readBy: { seq: readers.seq, count: Math.max(0, readers.count - 1) },
+      });
+    } catch (err) {
+      this.fail(err, { quiet: true });
+    }
+  }
+
+  private async readMembers(channel: string): Promise<void> {
+    try {
+      const detail = await this.client.channel(channel);
+      this.wantNames(detail.members);
+      this.set({ members: { ...this.state.members, [channel]: detail.members } });
+      // Its counts too: who is online changes with no push of its own.
+      this.setCounts({ name: channel, members: detail.members.length, online: detail.online });
+    } catch (err) {
+      this.fail(err, { quiet: true });
+    }
+  }
+
+  private async act(action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Moves the read cursor to the newest message shown, if the person can see it. */
+  private markSeen(key: string): void {
+    if (!this.inView(key)) return;
+    const conv = this.conversation(key);
+    const seq = Math.max(newestSeq(conv.messages), this.client.cursors()[key] ?? 0);
+    const figures = this.client.unread(refOf(key));
+    if (seq === 0 || (figures && figures.readSeq >= seq && figures.unread === 0)) return;
+    this.client.markRead(refOf(key), seq).catch((err: unknown) => this.fail(err, { quiet: true }));
+  }
+
+  private inView(key: string): boolean {
+    return this.state.active === key && document.visibilityState === "visible";
+  }
+
+  /** A message arrived in `key`: if it is the one in view, it is read in a moment. */
+  private scheduleMarkSeen(key: string): void {
+    if (this.markTimer || this.state.active !== key) return;
+    this.markTimer = setTimeout(() => {
+      this.markTimer = null;
+      if (this.state.active) this.markSeen(this.state.active);
+    }, MARK_READ_DELAY_MS);
+  }
+
   // --- SDK events (arrow properties: the same function for on and off) ---
 
-  private readonly onMessage = (push: MessagePush | BroadcastPush): void => {
+  private readonly onMessage = (push: MessageItem | BroadcastPush): void => {
     if ("broadcast" in push) {
       this.notify("info", `Announcement: ${contentText(push.content)}`);
       return;
@@ -467,16 +631,123 @@ export class ChatModel {
     const [message] = this.ingest([push]);
     if (!message) return;
     const messages = mergeStored(conv.messages, [message]);
-    if (messages === conv.messages) return;
-    const unseen = !message.mine && this.state.active !== key;
+    const figures = this.client.unread(ref);
+    // Their message is what they were typing.
+    const typing = Object.fromEntries(
+      Object.entries(conv.typing).filter(([userId]) => userId !== push.from),
+    );
+    // The conversation in view is being read: its count stays 0 until the server's says so.
+    const seen = this.inView(key);
     this.setConversation(key, {
       ...conv,
       messages,
-      unread: conv.unread + (unseen ? 1 : 0),
+      unread: seen ? conv.unread : (figures?.unread ?? conv.unread),
+      mentions: seen ? conv.mentions : (figures?.mentions ?? conv.mentions),
       lastTs: Math.max(conv.lastTs, push.ts),
+      typing,
     });
     if (ref.kind === "channel" && !this.state.joined.includes(ref.channel)) void this.refresh();
+    if (!message.mine) {
+      this.scheduleMarkSeen(key);
+      void this.refreshReadBy(key);
+    }
     this.scheduleCursorSave();
+  };
+
+  private readonly onEdit = (edit: EditItem): void => {
+    this.changeMessage(edit, (m) => ({ ...m, content: edit.content, editedAt: edit.ts }));
+  };
+
+  private readonly onRecall = (recall: RecallItem): void => {
+    this.changeMessage(recall, (m) => ({
+      ...m,
+      content: undefined,
+      replyTo: undefined,
+      mentions: undefined,
+      recalled: true,
+      reactions: [],
+    }));
+  };
+
+  private readonly onReaction = (reaction: ReactionEvent): void => {
+    this.changeMessage(reaction, (m) => ({ ...m, reactions: reaction.reactions }));
+  };
+
+  private changeMessage(
+    item: EditItem | RecallItem | ReactionEvent,
+    change: (m: ChatMessage) => ChatMessage,
+  ): void {
+    const ref = conversationOf(item, this.state.me.userId);
+    if (!ref) return;
+    const key = cursorKey(ref);
+    const conv = this.conversation(key);
+    const messages = updateMessage(conv.messages, item.target, change);
+    if (messages !== conv.messages) this.setConversation(key, { ...conv, messages });
+    this.scheduleCursorSave();
+  }
+
+  private readonly onRead = (read: ReadEvent): void => {
+    const key = cursorKey(read.conversation);
+    const conv = this.conversation(key);
+    if (read.userId !== this.state.me.userId) {
+      if (read.seq > conv.peerReadSeq)
+        this.setConversation(key, { ...conv, peerReadSeq: read.seq });
+      return;
+    }
+    this.setConversation(key, { ...conv, unread: read.unread, mentions: read.mentions });
+  };
+
+  private readonly onTyping = (typing: TypingEvent): void => {
+    if (typing.from === this.state.me.userId) return;
+    const key = cursorKey(typing.conversation);
+    const conv = this.conversation(key);
+    this.wantNames([typing.from]);
+    this.setConversation(key, {
+      ...conv,
+      typing: { ...conv.typing, [typing.from]: Date.now() + TYPING_MS },
+    });
+    this.scheduleTypingExpiry();
+  };
+
+  /** One timer for every "typing…": it clears what has run out, then waits for the next one. */
+  private scheduleTypingExpiry(): void {
+    if (this.typingTimer) return;
+    let next = Infinity;
+    for (const conv of Object.values(this.state.conversations)) {
+      for (const until of Object.values(conv.typing)) next = Math.min(next, until);
+    }
+    if (next === Infinity) return;
+    this.typingTimer = setTimeout(
+      () => {
+        this.typingTimer = null;
+        const now = Date.now();
+        const convs = { ...this.state.conversations };
+        for (const [key, conv] of Object.entries(convs)) {
+          const live = Object.entries(conv.typing).filter(([, until]) => until > now);
+          if (live.length !== Object.keys(conv.typing).length) {
+            convs[key] = { ...conv, typing: Object.fromEntries(live) };
+          }
+        }
+        this.set({ conversations: convs });
+        this.scheduleTypingExpiry();
+      },
+      Math.max(0, next - Date.now()),
+    );
+  }
+
+  private readonly onFriend = (friend: FriendPush): void => {
+    this.set({ names: { ...this.state.names, [friend.userId]: friend.username } });
+    // "pending" does not say which side waits: the lists say it exactly, in one read.
+    this.readFriends()
+      .then(() => this.refreshPresence())
+      .catch((err: unknown) => this.fail(err, { quiet: true }));
+  };
+
+  private readonly onConversation = (push: ConversationPush): void => {
+    this.setCounts({ name: push.channel, members: push.members, online: push.online });
+    // Joined from another device: its conversation and figures come with the lists.
+    if (!this.state.joined.includes(push.channel)) void this.refresh();
+    else if (this.state.active === `c:${push.channel}`) void this.readMembers(push.channel);
   };
 
   private readonly onReceipt = (receipt: ReceiptPush): void => {
@@ -523,7 +794,9 @@ export class ChatModel {
   };
 
   private readonly onVisibility = (): void => {
-    if (document.visibilityState === "visible") void this.refresh();
+    if (document.visibilityState !== "visible") return;
+    void this.refresh();
+    if (this.state.active) this.markSeen(this.state.active);
   };
 
   private readonly onClientError = (error: HeraldError): void => {
@@ -547,30 +820,38 @@ export class ChatModel {
 
   // --- names ---
 
-  /** Turns pushes into view messages, and looks up names a channel post claims. */
-  private ingest(pushes: readonly MessagePush[]): ChatMessage[] {
+  /** Turns stored items into view messages, and asks for the names they bring up. */
+  private ingest(items: readonly StreamItem[]): ChatMessage[] {
     const me = this.state.me.userId;
-    for (const push of pushes) {
-      if (push.channel === undefined || this.state.names[push.from] !== undefined) continue;
-      const claimed = claimedUsername(push.content);
-      if (claimed !== undefined) void this.verifyName(push.from, claimed);
-    }
-    return pushes.map((p) => fromPush(p, me));
+    const messages = items.filter((i): i is MessageItem => i.kind === "message");
+    this.wantNames(messages.flatMap((m) => [m.from, ...(m.mentions ?? [])]));
+    return messages.map((m) => fromItem(m, me));
   }
 
-  /** A name is shown only once the server says it belongs to that user id. */
-  private async verifyName(userId: string, username: string): Promise<void> {
-    const lookup = `${userId}/${username.toLowerCase()}`;
-    if (this.nameLookups.has(lookup)) return;
-    this.nameLookups.add(lookup);
-    try {
-      const user = await this.client.findUser(username);
-      if (user && user.userId === userId) {
-        this.set({ names: { ...this.state.names, [userId]: user.username } });
-      }
-    } catch (err) {
-      this.fail(err, { quiet: true });
+  /** Names not known yet are looked up together, a moment later, once each. */
+  private wantNames(ids: readonly string[]): void {
+    for (const id of ids) {
+      if (this.state.names[id] !== undefined || this.nameLookups.has(id)) continue;
+      this.nameLookups.add(id);
+      this.nameQueue.push(id);
     }
+    if (this.nameQueue.length === 0 || this.nameTimer) return;
+    this.nameTimer = setTimeout(() => {
+      this.nameTimer = null;
+      const ids = this.nameQueue;
+      this.nameQueue = [];
+      this.client
+        .users(ids)
+        .then((users) => {
+          const names = { ...this.state.names };
+          for (const u of users) names[u.userId] = u.username;
+          this.set({ names });
+        })
+        .catch((err: unknown) => {
+          for (const id of ids) this.nameLookups.delete(id); // asked again when next seen
+          this.fail(err, { quiet: true });
+        });
+    }, NAME_LOOKUP_DELAY_MS);
   }
 
   // --- notices and failures ---
@@ -603,6 +884,27 @@ export class ChatModel {
   }
 
   // --- state ---
+
+  private setCounts(counts: ChannelSummary): void {
+    const known = this.state.channels.some((c) => c.name === counts.name);
+    this.set({
+      channels: known
+        ? this.state.channels.map((c) => (c.name === counts.name ? counts : c))
+        : [...this.state.channels, counts],
+    });
+  }
+
+  /** A conversation with its figures: the SDK's (a summary older than what it counted loses). */
+  private withFigures(conv: ConversationState, c: ConversationSummary): ConversationState {
+    const figures = this.client.unread(c) ?? c;
+    return {
+      ...conv,
+      unread: figures.unread,
+      mentions: figures.mentions,
+      peerReadSeq: Math.max(conv.peerReadSeq, figures.peerReadSeq ?? 0),
+      lastTs: Math.max(conv.lastTs, c.lastTs),
+    };
+  }
 
   private conversation(key: string): ConversationState {
     return this.state.conversations[key] ?? EMPTY_CONVERSATION;

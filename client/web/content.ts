@@ -1,15 +1,5 @@
-// What a message shows as text. The web chat sends a DM as a plain string and a channel post as
-// {text, username} (the name is only a hint: the page checks it against the server before
-// showing it). Content from other clients may be any JSON value; it is always shown as text.
-
-export interface ChannelContent {
-  text: string;
-  username: string;
-}
-
-export function channelContent(text: string, username: string): ChannelContent {
-  return { text, username };
-}
+// What a message shows as text. The web chat sends plain strings; older channel posts are
+// {text, username}; content from other clients may be any JSON value. Always shown as text.
 
 /** The text to show for any content, never HTML. */
 export function contentText(content: unknown): string {
@@ -22,10 +12,27 @@ export function contentText(content: unknown): string {
   }
 }
 
-/** The sender name a channel post claims, if any (unverified). */
-export function claimedUsername(content: unknown): string | undefined {
-  if (isRecord(content) && typeof content.username === "string") return content.username;
-  return undefined;
+/** A piece of a message's text; `mention` pieces are an "@name" of someone it mentions. */
+export interface TextPart {
+  text: string;
+  mention: boolean;
+}
+
+/** Splits `text` at every "@name" of `names` (whole names only, case-insensitive). */
+export function mentionParts(text: string, names: readonly string[]): TextPart[] {
+  if (names.length === 0) return [{ text, mention: false }];
+  const alternatives = names.map((n) => n.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&")).join("|");
+  const pattern = new RegExp(`@(?:${alternatives})(?![A-Za-z0-9_.-])`, "gi");
+  const parts: TextPart[] = [];
+  let at = 0;
+  for (const match of text.matchAll(pattern)) {
+    const start = match.index;
+    if (start > at) parts.push({ text: text.slice(at, start), mention: false });
+    parts.push({ text: match[0], mention: true });
+    at = start + match[0].length;
+  }
+  if (at < text.length) parts.push({ text: text.slice(at), mention: false });
+  return parts;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,7 +1,7 @@
 // The messages of one conversation as the page shows them: stored messages in seq order, each
 // once (by id), then this device's messages still on their way. Pure functions over arrays so
 // Preact sees a new array whenever something changed.
-import type { MessagePush, ReceiptStatus } from "../../engine/protocol.js";
+import type { MessageItem, ReactionCount, ReceiptStatus, UserId } from "../../engine/protocol.js";
 
 export type Delivery = "sending" | "sent" | ReceiptStatus | "error";
 
@@ -17,19 +17,56 @@ export interface ChatMessage {
   /** Known only for messages this page sent (or heard a receipt for). */
   delivery: Delivery | undefined;
   error?: string;
+  /** The send's idempotency key, kept so "Retry" cannot store it twice. */
+  clientMsgId?: string;
+  replyTo?: string;
+  mentions?: readonly UserId[];
+  editedAt?: number;
+  recalled?: boolean;
+  reactions: readonly ReactionCount[];
 }
 
-export function fromPush(push: MessagePush, me: string): ChatMessage {
-  return {
-    key: push.id,
-    id: push.id,
-    seq: push.seq,
-    from: push.from,
-    content: push.content,
-    ts: push.ts,
-    mine: push.from === me,
+export function fromItem(item: MessageItem, me: string): ChatMessage {
+  const m: ChatMessage = {
+    key: item.id,
+    id: item.id,
+    seq: item.seq,
+    from: item.from,
+    content: item.content,
+    ts: item.ts,
+    mine: item.from === me,
     delivery: undefined,
+    reactions: item.reactions ?? [],
   };
+  if (item.replyTo !== undefined) m.replyTo = item.replyTo;
+  if (item.mentions !== undefined) m.mentions = item.mentions;
+  if (item.editedAt !== undefined) m.editedAt = item.editedAt;
+  if (item.recalled) m.recalled = true;
+  return m;
+}
+
+/** The stored message `id` changed (an edit, a recall, its reactions); the same log if absent. */
+export function updateMessage(
+  log: readonly ChatMessage[],
+  id: string,
+  change: (m: ChatMessage) => ChatMessage,
+): readonly ChatMessage[] {
+  let changed = false;
+  const next = log.map((m) => {
+    if (m.id !== id) return m;
+    changed = true;
+    return change(m);
+  });
+  return changed ? next : log;
+}
+
+/** The last stored message's seq, or 0. */
+export function newestSeq(log: readonly ChatMessage[]): number {
+  for (let i = log.length - 1; i >= 0; i--) {
+    const seq = log[i]!.seq;
+    if (seq !== undefined) return seq;
+  }
+  return 0;
 }
 
 /** Adds stored messages, dropping ids already present; keeps seq order, pending last. */

@@ -1,10 +1,10 @@
-// One open conversation: a header (who, online or channel counts), the messages with older
-// history loaded on scrolling up, and the composer.
+// One open conversation: a header (who, online or channel counts, "typing…"), the messages with
+// older history loaded on scrolling up, and the composer (replies, edits, @mentions).
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { Avatar } from "./avatar.js";
-import type { ChatModel, ChatState, ConversationState } from "./chat-model.js";
+import type { ChatModel, ChatState, ConversationState, Draft } from "./chat-model.js";
 import { EMPTY_CONVERSATION, refOf } from "./chat-model.js";
-import { contentText } from "./content.js";
+import { contentText, mentionParts } from "./content.js";
 import type { ChatMessage } from "./conversation-log.js";
 import { formatDay, formatTime, hueClass, sameDay, shortId } from "./format.js";
 import { AlertIcon, BackIcon, CheckIcon, ClockIcon, DoubleCheckIcon, SendIcon } from "./icons.js";
@@ -15,6 +15,9 @@ const GROUP_MS = 5 * 60_000;
 /** Within this distance of the top, the next older page is read. */
 const NEAR_TOP_PX = 120;
 const MAX_TEXT = 8000;
+const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮"];
+const QUOTE_CHARS = 80;
+const MAX_SUGGESTIONS = 5;
 
 interface Props {
   model: ChatModel;
@@ -25,21 +28,46 @@ interface Props {
 export function ConversationView({ model, state, convKey }: Props) {
   const ref = refOf(convKey);
   const conv = state.conversations[convKey] ?? EMPTY_CONVERSATION;
+  const [replyTo, setReplyTo] = useState<ChatMessage | null>(null);
+  const [editing, setEditing] = useState<ChatMessage | null>(null);
   const friend =
     ref.kind === "direct" ? state.friends.find((f) => f.userId === ref.peer) : undefined;
   const channel =
     ref.kind === "channel" ? state.channels.find((c) => c.name === ref.channel) : undefined;
-  const title = ref.kind === "channel" ? ref.channel : (state.names[ref.peer] ?? shortId(ref.peer));
+  const nameOf = (id: string) => state.names[id] ?? shortId(id);
+  const title = ref.kind === "channel" ? ref.channel : nameOf(ref.peer);
+  const typists = Object.keys(conv.typing);
   const subtitle =
+    typists.length > 0
+      ? ref.kind === "channel"
+        ? `${typists.map(nameOf).join(", ")} ${typists.length === 1 ? "is" : "are"} typing…`
+        : "typing…"
+      : ref.kind === "channel"
+        ? channel
+          ? memberCounts(channel.members, channel.online)
+          : ""
+        : friend
+          ? friend.online
+            ? "Online"
+            : "Offline"
+          : "Not a friend";
+  // Everyone in the channel but me, by name, for @mentions.
+  const members =
     ref.kind === "channel"
-      ? channel
-        ? memberCounts(channel.members, channel.online)
-        : ""
-      : friend
-        ? friend.online
-          ? "Online"
-          : "Offline"
-        : "Not a friend";
+      ? (state.members[ref.channel] ?? [])
+          .filter((id) => id !== state.me.userId && state.names[id] !== undefined)
+          .map((id) => ({ userId: id, username: state.names[id]! }))
+      : [];
+
+  const submit = (draft: Draft) => {
+    if (editing?.id) {
+      void model.editMessage(editing.id, draft.text);
+      setEditing(null);
+      return;
+    }
+    void model.sendText(convKey, { ...draft, replyTo: replyTo?.id });
+    setReplyTo(null);
+  };
 
   return (
     <div class="conversation" data-testid="conversation" data-key={convKey}>
@@ -61,7 +89,10 @@ export function ConversationView({ model, state, convKey }: Props) {
         />
         <div class="conv-title">
           <h2 data-testid="conversation-title">{title}</h2>
-          <p class={friend?.online ? "online" : undefined} data-testid="conversation-subtitle">
+          <p
+            class={typists.length > 0 ? "typing" : friend?.online ? "online" : undefined}
+            data-testid={typists.length > 0 ? "typing" : "conversation-subtitle"}
+          >
             {subtitle}
           </p>
         </div>
@@ -81,11 +112,38 @@ export function ConversationView({ model, state, convKey }: Props) {
         state={state}
         convKey={convKey}
         conv={conv}
-        showNames={ref.kind === "channel"}
+        channel={ref.kind === "channel"}
+        onReply={(m) => {
+          setEditing(null);
+          setReplyTo(m);
+        }}
+        onEdit={(m) => {
+          setReplyTo(null);
+          setEditing(m);
+        }}
       />
+      {replyTo && (
+        <ComposerBar
+          label={`Replying to ${replyTo.mine ? "yourself" : nameOf(replyTo.from)}`}
+          quote={quoteText(replyTo)}
+          testid="reply-bar"
+          onCancel={() => setReplyTo(null)}
+        />
+      )}
+      {editing && (
+        <ComposerBar
+          label="Editing message"
+          quote={quoteText(editing)}
+          testid="edit-bar"
+          onCancel={() => setEditing(null)}
+        />
+      )}
       <Composer
-        key={convKey}
-        onSend={(text) => void model.sendText(convKey, text)}
+        key={editing ? `${convKey}/edit/${editing.key}` : convKey}
+        initial={editing ? contentText(editing.content) : ""}
+        members={members}
+        onSubmit={submit}
+        onType={() => model.typing(convKey)}
         placeholder={ref.kind === "channel" ? `Message #${ref.channel}` : `Message ${title}`}
       />
     </div>
@@ -97,18 +155,28 @@ interface ListProps {
   state: ChatState;
   convKey: string;
   conv: ConversationState;
-  showNames: boolean;
+  channel: boolean;
+  onReply: (m: ChatMessage) => void;
+  onEdit: (m: ChatMessage) => void;
 }
 
-function MessageList({ model, state, convKey, conv, showNames }: ListProps) {
+function MessageList({ model, state, convKey, conv, channel, onReply, onEdit }: ListProps) {
   const box = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
+  const [selected, setSelected] = useState<string | null>(null);
   const last = useRef<{ first: string | undefined; end: string | undefined; height: number }>({
     first: undefined,
     end: undefined,
     height: 0,
   });
   const messages = conv.messages;
+  const byId = new Map(messages.filter((m) => m.id).map((m) => [m.id!, m]));
+  const nameOf = (id: string) => state.names[id] ?? shortId(id);
+  const me = state.me.userId;
+  // "Read by N" goes under this user's newest stored message in a channel.
+  const newestMine = channel
+    ? [...messages].reverse().find((m) => m.mine && m.seq !== undefined && !m.recalled)
+    : undefined;
 
   useLayoutEffect(() => {
     const el = box.current;
@@ -154,6 +222,7 @@ function MessageList({ model, state, convKey, conv, showNames }: ListProps) {
           const newDay = !prev || !sameDay(prev.ts, m.ts);
           const grouped =
             !newDay && prev !== undefined && prev.from === m.from && m.ts - prev.ts < GROUP_MS;
+          const original = m.replyTo !== undefined ? byId.get(m.replyTo) : undefined;
           return (
             <div key={m.key}>
               {newDay && (
@@ -163,12 +232,57 @@ function MessageList({ model, state, convKey, conv, showNames }: ListProps) {
               )}
               <Message
                 message={m}
-                name={state.names[m.from] ?? shortId(m.from)}
-                showName={showNames && !m.mine && !grouped}
+                name={nameOf(m.from)}
+                showName={channel && !m.mine && !grouped}
                 grouped={grouped}
-                onRetry={() => void model.retry(convKey, m.key)}
-                onDiscard={() => model.discard(convKey, m.key)}
+                read={!channel && m.seq !== undefined && m.seq <= conv.peerReadSeq}
+                mentionsMe={m.mentions?.includes(me) ?? false}
+                mentionNames={(m.mentions ?? []).flatMap((id) => state.names[id] ?? [])}
+                quote={
+                  m.replyTo === undefined
+                    ? undefined
+                    : original
+                      ? {
+                          name: original.mine ? "You" : nameOf(original.from),
+                          text: quoteText(original),
+                        }
+                      : { name: "", text: "An earlier message" }
+                }
+                selected={selected === m.key}
+                onSelect={() => setSelected(selected === m.key ? null : m.key)}
+                actions={{
+                  react: (emoji) => {
+                    setSelected(null);
+                    if (m.id) void model.toggleReaction(convKey, m.id, emoji);
+                  },
+                  reply: () => {
+                    setSelected(null);
+                    onReply(m);
+                  },
+                  edit: () => {
+                    setSelected(null);
+                    onEdit(m);
+                  },
+                  recall: () => {
+                    setSelected(null);
+                    if (m.id) void model.recallMessage(m.id);
+                  },
+                  retry: () => void model.retry(convKey, m.key),
+                  discard: () => model.discard(convKey, m.key),
+                }}
               />
+              {m === newestMine && conv.readBy && conv.readBy.seq === m.seq && (
+                <button
+                  type="button"
+                  class="read-by"
+                  title="Refresh"
+                  onClick={() => void model.refreshReadBy(convKey)}
+                  data-testid="read-by"
+                  data-count={String(conv.readBy.count)}
+                >
+                  {conv.readBy.count === 0 ? "Not read yet" : `Read by ${conv.readBy.count}`}
+                </button>
+              )}
             </div>
           );
         })}
@@ -177,22 +291,45 @@ function MessageList({ model, state, convKey, conv, showNames }: ListProps) {
   );
 }
 
+interface MessageActions {
+  react: (emoji: string) => void;
+  reply: () => void;
+  edit: () => void;
+  recall: () => void;
+  retry: () => void;
+  discard: () => void;
+}
+
 interface MessageProps {
   message: ChatMessage;
   name: string;
   showName: boolean;
   grouped: boolean;
-  onRetry: () => void;
-  onDiscard: () => void;
+  /** A DM the peer has read up to here. */
+  read: boolean;
+  mentionsMe: boolean;
+  /** Names of the members it mentions, highlighted in its text. */
+  mentionNames: string[];
+  quote: { name: string; text: string } | undefined;
+  selected: boolean;
+  onSelect: () => void;
+  actions: MessageActions;
 }
 
-function Message({ message: m, name, showName, grouped, onRetry, onDiscard }: MessageProps) {
+function Message(props: MessageProps) {
+  const { message: m, name, showName, grouped, read, mentionsMe, quote, selected, actions } = props;
+  const stored = m.id !== undefined;
+  const classes = ["msg", m.mine ? "mine" : "theirs"];
+  if (grouped) classes.push("grouped");
+  if (mentionsMe) classes.push("mentioned");
   return (
     <div
-      class={`msg ${m.mine ? "mine" : "theirs"}${grouped ? " grouped" : ""}`}
+      class={classes.join(" ")}
       data-testid="message"
       data-mine={String(m.mine)}
       data-delivery={m.delivery ?? ""}
+      data-read={String(read)}
+      data-mentioned={String(mentionsMe)}
       data-id={m.id ?? ""}
     >
       {showName && (
@@ -200,22 +337,107 @@ function Message({ message: m, name, showName, grouped, onRetry, onDiscard }: Me
           {name}
         </div>
       )}
-      <div class="bubble">
-        <span class="msg-text" data-testid="message-text">
-          {contentText(m.content)}
-        </span>
+      <div
+        class={`bubble${selected ? " selected" : ""}`}
+        onClick={stored ? props.onSelect : undefined}
+        data-testid="message-bubble"
+      >
+        {quote && (
+          <div class="quote" data-testid="reply-quote">
+            {quote.name && <strong>{quote.name}</strong>}
+            <span>{quote.text}</span>
+          </div>
+        )}
+        {m.recalled ? (
+          <span class="msg-text recalled" data-testid="message-recalled">
+            Message deleted
+          </span>
+        ) : (
+          <span class="msg-text" data-testid="message-text">
+            {mentionParts(contentText(m.content), props.mentionNames).map((part, i) =>
+              part.mention ? (
+                <mark class="mention" key={i} data-testid="mention">
+                  {part.text}
+                </mark>
+              ) : (
+                part.text
+              ),
+            )}
+          </span>
+        )}
         <span class="msg-meta">
+          {m.editedAt !== undefined && !m.recalled && (
+            <span class="edited" data-testid="message-edited">
+              edited
+            </span>
+          )}
           <time dateTime={new Date(m.ts).toISOString()}>{formatTime(m.ts)}</time>
-          {m.mine && m.delivery && <DeliveryMark delivery={m.delivery} />}
+          {m.mine && (m.delivery || stored) && (
+            <DeliveryMark delivery={read ? "read" : (m.delivery ?? "sent")} />
+          )}
         </span>
       </div>
+      {m.reactions.length > 0 && (
+        <div class="reactions">
+          {m.reactions.map((r) => (
+            <button
+              type="button"
+              key={r.emoji}
+              class={`reaction${r.me ? " me" : ""}`}
+              onClick={() => actions.react(r.emoji)}
+              aria-label={`${r.emoji} ${r.count}`}
+              data-testid="reaction"
+              data-emoji={r.emoji}
+              data-count={String(r.count)}
+              data-me={String(r.me)}
+            >
+              {r.emoji} <span>{r.count}</span>
+            </button>
+          ))}
+        </div>
+      )}
+      {selected && stored && !m.recalled && (
+        <div class="msg-actions" data-testid="message-actions">
+          {QUICK_REACTIONS.map((emoji) => (
+            <button
+              type="button"
+              key={emoji}
+              class="quick-reaction"
+              aria-label={`React ${emoji}`}
+              onClick={() => actions.react(emoji)}
+              data-testid="react"
+              data-emoji={emoji}
+            >
+              {emoji}
+            </button>
+          ))}
+          <button type="button" class="link-button" onClick={actions.reply} data-testid="reply">
+            Reply
+          </button>
+          {m.mine && (
+            <>
+              <button type="button" class="link-button" onClick={actions.edit} data-testid="edit">
+                Edit
+              </button>
+              <button
+                type="button"
+                class="link-button danger"
+                onClick={actions.recall}
+                data-testid="delete"
+              >
+                Delete
+              </button>
+            </>
+          )}
+        </div>
+      )}
       {m.delivery === "error" && (
         <div class="msg-error" data-testid="message-error">
           <span>Not sent{m.error ? `: ${m.error}` : ""}</span>
-          <button type="button" class="link-button" onClick={onRetry}>
+          <button type="button" class="link-button" onClick={actions.retry}>
             Retry
           </button>
-          <button type="button" class="link-button" onClick={onDiscard}>
+          <button type="button" class="link-button" onClick={actions.discard}>
             Discard
           </button>
         </div>
@@ -224,7 +446,9 @@ function Message({ message: m, name, showName, grouped, onRetry, onDiscard }: Me
   );
 }
 
-function DeliveryMark({ delivery }: { delivery: NonNullable<ChatMessage["delivery"]> }) {
+type Mark = NonNullable<ChatMessage["delivery"]> | "read";
+
+function DeliveryMark({ delivery }: { delivery: Mark }) {
   switch (delivery) {
     case "sending":
       return (
@@ -241,6 +465,12 @@ function DeliveryMark({ delivery }: { delivery: NonNullable<ChatMessage["deliver
     case "delivered":
       return (
         <span class="tick delivered" title="Delivered" data-testid="delivery">
+          <DoubleCheckIcon />
+        </span>
+      );
+    case "read":
+      return (
+        <span class="tick read" title="Read" data-testid="delivery">
           <DoubleCheckIcon />
         </span>
       );
@@ -269,19 +499,72 @@ function DeliveryMark({ delivery }: { delivery: NonNullable<ChatMessage["deliver
   }
 }
 
-function Composer({
-  onSend,
-  placeholder,
-}: {
-  onSend: (text: string) => void;
-  placeholder: string;
+/** A short line of a message, for a reply's quote. */
+function quoteText(m: ChatMessage): string {
+  if (m.recalled) return "Message deleted";
+  const text = contentText(m.content).replace(/\s+/g, " ");
+  return text.length > QUOTE_CHARS ? `${text.slice(0, QUOTE_CHARS)}…` : text;
+}
+
+function ComposerBar(props: {
+  label: string;
+  quote: string;
+  testid: string;
+  onCancel: () => void;
 }) {
-  const [text, setText] = useState("");
+  return (
+    <div class="composer-bar" data-testid={props.testid}>
+      <div class="composer-bar-text">
+        <strong>{props.label}</strong>
+        <span>{props.quote}</span>
+      </div>
+      <button
+        type="button"
+        class="icon-button"
+        aria-label="Cancel"
+        onClick={props.onCancel}
+        data-testid={`${props.testid}-cancel`}
+      >
+        ×
+      </button>
+    </div>
+  );
+}
+
+interface ComposerProps {
+  initial: string;
+  members: { userId: string; username: string }[];
+  onSubmit: (draft: Draft) => void;
+  onType: () => void;
+  placeholder: string;
+}
+
+function Composer({ initial, members, onSubmit, onType, placeholder }: ComposerProps) {
+  const [text, setText] = useState(initial);
+  /** Members picked from the suggestions, by lower-case name. */
+  const [picked, setPicked] = useState<Record<string, string>>({});
   const input = useRef<HTMLTextAreaElement>(null);
+  const partial = /(?:^|\s)@([A-Za-z0-9_.-]*)$/.exec(text)?.[1];
+  const suggestions =
+    partial === undefined
+      ? []
+      : members
+          .filter((u) => u.username.toLowerCase().startsWith(partial.toLowerCase()))
+          .slice(0, MAX_SUGGESTIONS);
   const send = () => {
     if (text.trim() === "") return;
-    onSend(text);
+    // A mention counts while its "@name" is still in the text.
+    const mentions = Object.entries(picked)
+      .filter(([name]) => mentionParts(text, [name]).some((p) => p.mention))
+      .map(([, id]) => id);
+    onSubmit({ text: text.trimEnd(), mentions });
     setText("");
+    setPicked({});
+    input.current?.focus();
+  };
+  const pick = (user: { userId: string; username: string }) => {
+    setText(text.replace(/@[A-Za-z0-9_.-]*$/, `@${user.username} `));
+    setPicked({ ...picked, [user.username.toLowerCase()]: user.userId });
     input.current?.focus();
   };
   return (
@@ -292,6 +575,22 @@ function Composer({
         send();
       }}
     >
+      {suggestions.length > 0 && (
+        <ul class="suggestions" data-testid="mention-suggestions">
+          {suggestions.map((u) => (
+            <li key={u.userId}>
+              <button
+                type="button"
+                onClick={() => pick(u)}
+                data-testid="mention-option"
+                data-username={u.username}
+              >
+                @{u.username}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       <textarea
         ref={input}
         rows={1}
@@ -299,7 +598,10 @@ function Composer({
         aria-label={placeholder}
         maxLength={MAX_TEXT}
         value={text}
-        onInput={(e) => setText(e.currentTarget.value)}
+        onInput={(e) => {
+          setText(e.currentTarget.value);
+          if (e.currentTarget.value.trim() !== "") onType();
+        }}
         onKeyDown={(e) => {
           // Enter sends; Shift+Enter (or composing an IME word) does not.
           if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {

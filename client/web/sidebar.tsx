@@ -192,6 +192,7 @@ export function Sidebar({ model, state }: Props) {
             label="Join"
             testid="join-channel"
             maxLength={64}
+            onFocus={() => void model.refreshChannels()}
             validate={(name) =>
               CHANNEL_NAME.test(name) ? undefined : "Channel names: letters, digits, _ and -"
             }
@@ -274,16 +275,24 @@ function ConversationRow({
 function Unread({ conv }: { conv: ConversationState | undefined }) {
   if (!conv || conv.unread === 0) return null;
   return (
-    <span class="badge" data-testid="unread-badge" aria-label={`${conv.unread} unread`}>
-      {conv.unread > 99 ? "99+" : conv.unread}
+    <span class="badges">
+      {conv.mentions > 0 && (
+        <span class="badge mention" data-testid="mention-badge" aria-label="You were mentioned">
+          @
+        </span>
+      )}
+      <span class="badge" data-testid="unread-badge" aria-label={`${conv.unread} unread`}>
+        {conv.unread > 99 ? "99+" : conv.unread}
+      </span>
     </span>
   );
 }
 
 function preview(conv: ConversationState | undefined, me: string): string | undefined {
+  if (conv && Object.keys(conv.typing).length > 0) return "typing…";
   const last = conv?.messages[conv.messages.length - 1];
   if (!last) return undefined;
-  const text = contentText(last.content).replace(/\s+/g, " ");
+  const text = last.recalled ? "Message deleted" : contentText(last.content).replace(/\s+/g, " ");
   return last.from === me ? `You: ${text}` : text;
 }
 
@@ -293,6 +302,7 @@ interface InlineFormProps {
   testid: string;
   maxLength: number;
   validate?: (value: string) => string | undefined;
+  onFocus?: () => void;
   /** Resolves true when done, so the field is cleared. */
   onSubmit: (value: string) => Promise<boolean>;
 }
@@ -303,6 +313,7 @@ function InlineForm({
   testid,
   maxLength,
   validate,
+  onFocus,
   onSubmit,
 }: InlineFormProps) {
   const [value, setValue] = useState("");
@@ -339,6 +350,7 @@ function InlineForm({
           spellcheck={false}
           maxLength={maxLength}
           value={value}
+          onFocus={onFocus}
           onInput={(e) => {
             setValue(e.currentTarget.value);
             setError(undefined);

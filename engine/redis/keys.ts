@@ -9,7 +9,7 @@
 //   {s:<sessionId>}…       a session and the index of its connect tokens
 //   {nodes}:…              membership (a handful of nodes, read whole)
 //   {webhook}:…            the webhook queue (business/webhook/redis-queue.ts), one slot
-//   username:<skeleton>, token:<hash>, presence:node:<id>, channels, claim:<key>,
+//   username:<skeleton>, token:<hash>, item:<id>, presence:node:<id>, channels, claim:<key>,
 //   limit:<name>:<key>: one key each
 //
 // A change over several entities runs one slot at a time: the entity's own key decides
@@ -97,14 +97,49 @@ export class RedisKeys {
     return `${this.prefix}{u:${userId}}:channels`;
   }
 
-  // A conversation's own keys share its tag: appendMessage writes both in one script.
-  /** List: the messages as JSON without seq; index = seq - 1. */
+  // A conversation's own keys share its tag (a channel's with its members): one script appends
+  // an item, counts it, moves the sender's cursor and changes its target (heraldAppend).
+  /** List: each item's envelope as JSON, without seq and without content; index = seq - 1. */
   messages(ref: ConversationRef): string {
     return `${this.prefix}{${conversationKey(ref)}}:log`;
   }
-  /** Hash: {seq, ts} of the last stored message. */
+  /** Hash: seq → JSON {content, replyTo?, mentions?} of a message or {content} of an edit;
+   * a recall deletes its message's and their edits' fields. */
+  bodies(ref: ConversationRef): string {
+    return `${this.prefix}{${conversationKey(ref)}}:body`;
+  }
+  /** Hash {seq, ts, count}: the last item's seq and ts, and how many items are messages. */
   lastMessage(ref: ConversationRef): string {
     return `${this.prefix}{${conversationKey(ref)}}:last`;
+  }
+  /**
+   * Hash, the items' state by seq or id: n<seq> → message count up to that item; i<id> → seq
+   * of a message, j<id> → seq of another item; e<seq> → "<edit seq> <edit ts>" of the last edit;
+   * x<seq> → the seqs of its edits; r<seq> → 1 once recalled.
+   */
+  itemState(ref: ConversationRef): string {
+    return `${this.prefix}{${conversationKey(ref)}}:state`;
+  }
+  /** Sorted set: userId → read cursor (a channel's: its members only). */
+  cursors(ref: ConversationRef): string {
+    return `${this.prefix}{${conversationKey(ref)}}:cursors`;
+  }
+  /** Hash: <seq> → the message's emoji in first-added order, "<seq> <emoji>" → count,
+   * "<seq> <emoji> <userId>" → 1 (emoji hold no whitespace). */
+  reactions(ref: ConversationRef): string {
+    return `${this.prefix}{${conversationKey(ref)}}:reactions`;
+  }
+  /** Sorted set: the seqs of messages that mention the user, scored by seq. */
+  mentions(ref: ConversationRef, userId: UserId): string {
+    return `${this.prefix}{${conversationKey(ref)}}:mentions:${userId}`;
+  }
+  /** String: the seq of the sender's message with this clientMsgId, with its TTL. */
+  clientMsgId(ref: ConversationRef, from: UserId, clientMsgId: string): string {
+    return `${this.prefix}{${conversationKey(ref)}}:cmid:${from}:${clientMsgId}`;
+  }
+  /** String: the conversation key of an item (written before the item, see RedisStore.append). */
+  item(id: string): string {
+    return `${this.prefix}item:${id}`;
   }
   /** Sorted set: the peers a user has a direct conversation with, scored by its last ts. */
   directsOf(userId: UserId): string {

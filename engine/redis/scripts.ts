@@ -1,7 +1,7 @@
 // The Lua scripts of the Redis engine: every change that must be atomic and spans more than one
 // command. Each script touches only the keys it is given, all of one hash tag (engine/redis/keys.ts),
 // so it also runs on Redis Cluster (test/cluster.test.ts runs every one there). No script decodes
-// message content (cjson would turn [] into {}).
+// JSON (cjson would turn [] into {}): items are stored as JS wrote them, state by seq or id.
 import type { Result } from "ioredis";
 import type { RedisClient } from "./connection.js";
 
@@ -80,20 +80,29 @@ if f[1] == 'friends' or f[1] == 'pending' then
 end
 return version`,
   },
-  /** KEYS channelMembers, channelVersion · ARGV userId → the channel's version after. */
+  /**
+   * KEYS channelMembers, channelVersion, cursors, lastMessage · ARGV userId → the channel's
+   * version after. A new member's cursor starts at the last seq: what came before reads as read.
+   */
   heraldJoinChannel: {
-    numberOfKeys: 2,
+    numberOfKeys: 4,
     lua: `
-if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then return redis.call('INCR', KEYS[2]) end
-return redis.call('INCRBY', KEYS[2], 0)`,
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return redis.call('INCRBY', KEYS[2], 0) end
+redis.call('ZADD', KEYS[3], tonumber(redis.call('HGET', KEYS[4], 'seq')) or 0, ARGV[1])
+return redis.call('INCR', KEYS[2])`,
   },
-  /** KEYS channelMembers, channelVersion · ARGV userId → the version after; 0: unknown channel. */
+  /**
+   * KEYS channelMembers, channelVersion, cursors, mentions(userId) · ARGV userId → the version
+   * after; 0: unknown channel. The member's cursor and mentions go with them.
+   */
   heraldLeaveChannel: {
-    numberOfKeys: 2,
+    numberOfKeys: 4,
     lua: `
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-if redis.call('SREM', KEYS[1], ARGV[1]) == 1 then return redis.call('INCR', KEYS[2]) end
-return redis.call('INCRBY', KEYS[2], 0)`,
+if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return redis.call('INCRBY', KEYS[2], 0) end
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('DEL', KEYS[4])
+return redis.call('INCR', KEYS[2])`,
   },
   /**
    * KEYS index · ARGV field, version, value: sets the field to "<version> <value>" unless it
@@ -108,13 +117,167 @@ if current and tonumber(string.match(current, '^%d+')) >= tonumber(ARGV[2]) then
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. ARGV[3])
 return 1`,
   },
-  /** KEYS messages, lastMessage · ARGV message JSON (stored as is), ts → the message's seq. */
-  heraldAppendMessage: {
-    numberOfKeys: 2,
+  /**
+   * Appends one item to a conversation (RedisStore.append), all in one step.
+   * KEYS log, lastMessage, itemState, bodies, cursors, reactions, members (a direct
+   * conversation: log again), clientMsgId (none: log again), mentions(userId)…
+   * ARGV kind, envelope JSON, body JSON or "", id, from, ts, target, emoji, op ("add" |
+   * "remove"), channel ("1" | "0"), with clientMsgId ("1" | "0"), its TTL in s, max emoji
+   * → {"stored", seq} | {"duplicate", seq of the first} | {"refused", reason}.
+   */
+  heraldAppend: {
+    numberOfKeys: null,
     lua: `
-local seq = redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[2], 'seq', seq, 'ts', ARGV[2])
-return seq`,
+local kind, from = ARGV[1], ARGV[5]
+if ARGV[11] == '1' then
+  local first = redis.call('GET', KEYS[8])
+  if first then return {'duplicate', tonumber(first)} end
+end
+local target
+if kind ~= 'message' then
+  target = redis.call('HGET', KEYS[3], 'i' .. ARGV[7])
+  if not target then return {'refused', 'not_found'} end
+  if redis.call('HEXISTS', KEYS[3], 'r' .. target) == 1 then return {'refused', 'recalled'} end
+end
+if kind == 'reaction' then
+  local emoji = target .. ' ' .. ARGV[8]
+  local who = emoji .. ' ' .. from
+  if (ARGV[9] == 'add') == (redis.call('HEXISTS', KEYS[6], who) == 1) then
+    return {'refused', 'noop'}
+  end
+  local list = redis.call('HGET', KEYS[6], target) or ''
+  if ARGV[9] == 'add' then
+    if redis.call('HEXISTS', KEYS[6], emoji) == 0 then
+      local n = 0
+      for _ in string.gmatch(list, '%S+') do n = n + 1 end
+      if n >= tonumber(ARGV[13]) then return {'refused', 'too_many_reactions'} end
+      redis.call('HSET', KEYS[6], target, list == '' and ARGV[8] or (list .. ' ' .. ARGV[8]))
+    end
+    redis.call('HSET', KEYS[6], who, 1)
+    redis.call('HINCRBY', KEYS[6], emoji, 1)
+  else
+    redis.call('HDEL', KEYS[6], who)
+    if redis.call('HINCRBY', KEYS[6], emoji, -1) <= 0 then
+      redis.call('HDEL', KEYS[6], emoji)
+      local kept = {}
+      for e in string.gmatch(list, '%S+') do
+        if e ~= ARGV[8] then kept[#kept + 1] = e end
+      end
+      if #kept == 0 then redis.call('HDEL', KEYS[6], target)
+      else redis.call('HSET', KEYS[6], target, table.concat(kept, ' ')) end
+    end
+  end
+end
+local seq = redis.call('RPUSH', KEYS[1], ARGV[2])
+local count = tonumber(redis.call('HGET', KEYS[2], 'count')) or 0
+if kind == 'message' then count = count + 1 end
+redis.call('HSET', KEYS[2], 'seq', seq, 'ts', ARGV[6], 'count', count)
+redis.call('HSET', KEYS[3], 'n' .. seq, count)
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[4], seq, ARGV[3]) end
+if kind == 'message' then
+  redis.call('HSET', KEYS[3], 'i' .. ARGV[4], seq)
+  if ARGV[10] == '0' or redis.call('SISMEMBER', KEYS[7], from) == 1 then
+    redis.call('ZADD', KEYS[5], 'GT', seq, from)
+  end
+  for i = 9, #KEYS do redis.call('ZADD', KEYS[i], seq, seq) end
+  if ARGV[11] == '1' then redis.call('SET', KEYS[8], seq, 'EX', ARGV[12]) end
+  return {'stored', seq}
+end
+redis.call('HSET', KEYS[3], 'j' .. ARGV[4], seq)
+if kind == 'edit' then
+  redis.call('HSET', KEYS[3], 'e' .. target, seq .. ' ' .. ARGV[6])
+  local edits = redis.call('HGET', KEYS[3], 'x' .. target)
+  redis.call('HSET', KEYS[3], 'x' .. target, edits and (edits .. ' ' .. seq) or seq)
+elseif kind == 'recall' then
+  -- Deleted, not hidden: the message's body, every edit's body and the reaction counts go.
+  redis.call('HSET', KEYS[3], 'r' .. target, 1)
+  redis.call('HDEL', KEYS[4], target)
+  for s in string.gmatch(redis.call('HGET', KEYS[3], 'x' .. target) or '', '%d+') do
+    redis.call('HDEL', KEYS[4], s)
+  end
+  redis.call('HDEL', KEYS[3], 'e' .. target, 'x' .. target)
+  for e in string.gmatch(redis.call('HGET', KEYS[6], target) or '', '%S+') do
+    redis.call('HDEL', KEYS[6], target .. ' ' .. e)
+  end
+  redis.call('HDEL', KEYS[6], target)
+end
+return {'stored', seq}`,
+  },
+  /**
+   * KEYS log, itemState, bodies, reactions · ARGV first index, last index, with reactions
+   * ("1" | "0"), viewer, id ("": the range; else only that item) → per item {seq, envelope,
+   * body | false, last edit's body | false, edit ts | false, recalled 0 | 1,
+   * {emoji, count, viewer reacted 0 | 1, …}}.
+   */
+  heraldItems: {
+    numberOfKeys: 4,
+    lua: `
+local first, last = tonumber(ARGV[1]), tonumber(ARGV[2])
+if ARGV[5] ~= '' then
+  local at = redis.call('HMGET', KEYS[2], 'i' .. ARGV[5], 'j' .. ARGV[5])
+  local seq = tonumber(at[1] or at[2])
+  if not seq then return {} end
+  first, last = seq - 1, seq - 1
+end
+local envelopes = redis.call('LRANGE', KEYS[1], first, last)
+local out = {}
+for i, envelope in ipairs(envelopes) do
+  local seq = first + i
+  local edit = redis.call('HGET', KEYS[2], 'e' .. seq)
+  local editBody, editTs = false, false
+  if edit then
+    local editSeq, ts = string.match(edit, '^(%d+) (%d+)$')
+    editBody, editTs = redis.call('HGET', KEYS[3], editSeq) or false, ts
+  end
+  local reactions = {}
+  if ARGV[3] == '1' then
+    for e in string.gmatch(redis.call('HGET', KEYS[4], seq) or '', '%S+') do
+      local key = seq .. ' ' .. e
+      reactions[#reactions + 1] = e
+      reactions[#reactions + 1] = tonumber(redis.call('HGET', KEYS[4], key)) or 0
+      reactions[#reactions + 1] = redis.call('HEXISTS', KEYS[4], key .. ' ' .. ARGV[4])
+    end
+  end
+  out[i] = {seq, envelope, redis.call('HGET', KEYS[3], seq) or false, editBody, editTs,
+    redis.call('HEXISTS', KEYS[2], 'r' .. seq), reactions}
+end
+return out`,
+  },
+  /**
+   * KEYS lastMessage, cursors, itemState, members (a direct conversation: cursors again) ·
+   * ARGV userId, seq, channel ("1" | "0") → {readSeq, unread, moved 0 | 1}. Forward only,
+   * clamped to the last seq; a channel's non-member has no cursor.
+   */
+  heraldMarkRead: {
+    numberOfKeys: 4,
+    lua: `
+local last = redis.call('HMGET', KEYS[1], 'seq', 'count')
+local target = math.min(tonumber(ARGV[2]), tonumber(last[1]) or 0)
+local cursor = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1])) or 0
+local moved = 0
+if target > cursor and (ARGV[3] == '0' or redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1) then
+  redis.call('ZADD', KEYS[2], target, ARGV[1])
+  cursor, moved = target, 1
+end
+local before = 0
+if cursor > 0 then before = tonumber(redis.call('HGET', KEYS[3], 'n' .. cursor)) or 0 end
+return {cursor, (tonumber(last[2]) or 0) - before, moved}`,
+  },
+  /**
+   * KEYS lastMessage, cursors, itemState, mentions(userId) · ARGV userId, peer ("" for a
+   * channel) → {lastSeq, lastTs, readSeq, unread, mentions, peer's readSeq}: O(log n).
+   */
+  heraldSummary: {
+    numberOfKeys: 4,
+    lua: `
+local last = redis.call('HMGET', KEYS[1], 'seq', 'ts', 'count')
+local cursor = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1])) or 0
+local before = 0
+if cursor > 0 then before = tonumber(redis.call('HGET', KEYS[3], 'n' .. cursor)) or 0 end
+local peer = 0
+if ARGV[2] ~= '' then peer = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[2])) or 0 end
+return {tonumber(last[1]) or 0, tonumber(last[2]) or 0, cursor,
+  (tonumber(last[3]) or 0) - before, redis.call('ZCOUNT', KEYS[4], '(' .. cursor, '+inf'), peer}`,
   },
   /** KEYS nodeIds, node(id)... · ARGV id...: drops the ids whose entry has expired. */
   heraldPruneNodes: {
@@ -126,6 +289,18 @@ end
 return 1`,
   },
 } as const;
+
+/** One item as heraldItems answers it: seq, envelope, body, last edit's body and ts,
+ * recalled, reactions flat as [emoji, count, me, …]. */
+export type ItemRow = [
+  number,
+  string,
+  string | null,
+  string | null,
+  string | null,
+  0 | 1,
+  (string | number)[],
+];
 
 // ioredis' documented way to type commands added by defineCommand.
 declare module "ioredis" {
@@ -142,20 +317,59 @@ declare module "ioredis" {
       from: string,
     ): Result<["pending" | "friends", "pending" | "friends", string, number], Context>;
     heraldRemoveFriend(friendship: string): Result<number, Context>;
-    heraldJoinChannel(members: string, version: string, userId: string): Result<number, Context>;
-    heraldLeaveChannel(members: string, version: string, userId: string): Result<number, Context>;
+    heraldJoinChannel(
+      members: string,
+      version: string,
+      cursors: string,
+      lastMessage: string,
+      userId: string,
+    ): Result<number, Context>;
+    heraldLeaveChannel(
+      members: string,
+      version: string,
+      cursors: string,
+      mentions: string,
+      userId: string,
+    ): Result<number, Context>;
     heraldIndexSet(
       index: string,
       field: string,
       version: string,
       value: string,
     ): Result<number, Context>;
-    heraldAppendMessage(
-      messages: string,
+    /** `numberOfKeys` first, then the keys and the arguments (see the script). */
+    heraldAppend(
+      numberOfKeys: number,
+      ...keysThenArgs: string[]
+    ): Result<["stored" | "duplicate", number] | ["refused", string], Context>;
+    heraldItems(
+      log: string,
+      itemState: string,
+      bodies: string,
+      reactions: string,
+      first: number,
+      last: number,
+      withReactions: "1" | "0",
+      viewer: string,
+      id: string,
+    ): Result<ItemRow[], Context>;
+    heraldMarkRead(
       lastMessage: string,
-      json: string,
-      ts: string,
-    ): Result<number, Context>;
+      cursors: string,
+      itemState: string,
+      members: string,
+      userId: string,
+      seq: number,
+      channel: "1" | "0",
+    ): Result<[number, number, 0 | 1], Context>;
+    heraldSummary(
+      lastMessage: string,
+      cursors: string,
+      itemState: string,
+      mentions: string,
+      userId: string,
+      peer: string,
+    ): Result<[number, number, number, number, number, number], Context>;
     /** `numberOfKeys` first: the keys are the id set and one entry per id. */
     heraldPruneNodes(numberOfKeys: number, ...keysThenIds: string[]): Result<number, Context>;
   }

@@ -3,24 +3,57 @@
 import { randomUUID } from "node:crypto";
 import { compareStrings } from "../compare.js";
 import { conversationKey, hashToken, newToken } from "../ids.js";
-import type { MessagePush, UserId } from "../protocol.js";
+import type { ReactionCount, StreamItem, UserId } from "../protocol.js";
+import {
+  CLIENT_MSG_ID_TTL_S,
+  MAX_EMOJI_PER_MESSAGE,
+  present,
+  type MessageState,
+} from "./stream.js";
 import { usernameKey } from "../usernames.js";
 import type {
+  AppendOptions,
+  AppendResult,
   ChannelSummary,
   ConversationRef,
   ConversationSummary,
   FriendLists,
   FriendState,
-  NewMessage,
+  NewItem,
+  Readers,
+  ReadResult,
   Session,
   Store,
   User,
   UserRecord,
 } from "./types.js";
 
+/** A stored item and the conversation's message count up to and including it. */
+interface Entry {
+  item: StreamItem;
+  count: number;
+}
+
+interface StoredMessage extends MessageState {
+  seq: number;
+  /** The seqs of its edit items, whose content a recall deletes too. */
+  edits: number[];
+  /** emoji → who reacted, in the order the emoji first appeared. */
+  reactions: Map<string, Set<UserId>>;
+}
+
 interface Conversation {
-  messages: MessagePush[];
+  ref: ConversationRef;
+  entries: Entry[];
   lastTs: number;
+  /** message id → its state */
+  messages: Map<string, StoredMessage>;
+  /** userId → read cursor */
+  cursors: Map<UserId, number>;
+  /** userId → the seqs of messages mentioning them, ascending */
+  mentions: Map<UserId, number[]>;
+  /** "<from> <clientMsgId>" → the first item's seq and when the key lapses */
+  clientMsgIds: Map<string, { seq: number; expiresAt: number }>;
 }
 
 export class MemoryStore implements Store {
@@ -33,6 +66,8 @@ export class MemoryStore implements Store {
   private readonly relations = new Map<UserId, Map<UserId, Exclude<FriendState, "none">>>();
   private readonly channels = new Map<string, Set<UserId>>();
   private readonly conversations = new Map<string, Conversation>();
+  /** item id → its conversation's key and seq */
+  private readonly items = new Map<string, { key: string; seq: number }>();
   /** userId → the peers of their direct conversations with a stored message */
   private readonly directOf = new Map<UserId, Set<UserId>>();
 
@@ -164,13 +199,21 @@ export class MemoryStore implements Store {
   async joinChannel(name: string, userId: UserId): Promise<void> {
     let members = this.channels.get(name);
     if (!members) this.channels.set(name, (members = new Set()));
+    if (members.has(userId)) return;
     members.add(userId);
+    // A new member starts with everything before their joining read.
+    const conversation = this.conversation({ kind: "channel", name });
+    conversation.cursors.set(userId, conversation.entries.length);
   }
 
   async leaveChannel(name: string, userId: UserId): Promise<boolean> {
     const members = this.channels.get(name);
     if (!members) return false;
-    members.delete(userId);
+    if (members.delete(userId)) {
+      const conversation = this.conversation({ kind: "channel", name });
+      conversation.cursors.delete(userId);
+      conversation.mentions.delete(userId);
+    }
     return true;
   }
 
@@ -200,13 +243,102 @@ export class MemoryStore implements Store {
       .slice(0, Math.max(0, Math.floor(limit)));
   }
 
-  async appendMessage(ref: ConversationRef, message: NewMessage): Promise<MessagePush> {
+  private conversation(ref: ConversationRef): Conversation {
     const key = conversationKey(ref);
     let conversation = this.conversations.get(key);
-    if (!conversation) this.conversations.set(key, (conversation = { messages: [], lastTs: 0 }));
-    const stored: MessagePush = { ...message, seq: conversation.messages.length + 1 };
-    conversation.messages.push(stored);
-    conversation.lastTs = stored.ts;
+    if (!conversation) {
+      conversation = {
+        ref: ref.kind === "direct" && ref.a > ref.b ? { ...ref, a: ref.b, b: ref.a } : ref,
+        entries: [],
+        lastTs: 0,
+        messages: new Map(),
+        cursors: new Map(),
+        mentions: new Map(),
+        clientMsgIds: new Map(),
+      };
+      this.conversations.set(key, conversation);
+    }
+    return conversation;
+  }
+
+  async append(
+    ref: ConversationRef,
+    item: NewItem,
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    const c = this.conversation(ref);
+    const now = Date.now();
+    const idempotencyKey =
+      item.kind === "message" && options.clientMsgId !== undefined
+        ? `${item.from} ${options.clientMsgId}`
+        : null;
+    const prior = idempotencyKey === null ? undefined : c.clientMsgIds.get(idempotencyKey);
+    if (prior && prior.expiresAt > now)
+      return { item: this.current(c, c.entries[prior.seq - 1]!.item), duplicate: true };
+
+    const target = item.kind === "message" ? null : c.messages.get(item.target);
+    if (item.kind !== "message") {
+      if (!target) return { refused: "not_found" };
+      if (target.recalled) return { refused: "recalled" };
+      if (item.kind === "reaction") {
+        const users = target.reactions.get(item.emoji);
+        if ((item.op === "add") === (users?.has(item.from) ?? false)) return { refused: "noop" };
+        if (!users && target.reactions.size >= MAX_EMOJI_PER_MESSAGE)
+          return { refused: "too_many_reactions" };
+      }
+    }
+
+    const seq = c.entries.length + 1;
+    const before = c.entries.at(-1)?.count ?? 0;
+    const stored = { ...item, seq } as StreamItem;
+    if (stored.kind === "message" && options.clientMsgId !== undefined)
+      stored.clientMsgId = options.clientMsgId;
+    c.entries.push({ item: stored, count: before + (item.kind === "message" ? 1 : 0) });
+    c.lastTs = item.ts;
+    this.items.set(item.id, { key: conversationKey(ref), seq });
+    if (idempotencyKey !== null)
+      c.clientMsgIds.set(idempotencyKey, { seq, expiresAt: now + CLIENT_MSG_ID_TTL_S * 1000 });
+
+    switch (item.kind) {
+      case "message":
+        c.messages.set(item.id, { seq, recalled: false, edits: [], reactions: new Map() });
+        if (this.mayRead(ref, item.from)) this.moveCursor(c, item.from, seq);
+        for (const userId of new Set(item.mentions ?? [])) {
+          let seqs = c.mentions.get(userId);
+          if (!seqs) c.mentions.set(userId, (seqs = []));
+          seqs.push(seq);
+        }
+        break;
+      case "edit":
+        target!.edit = { content: item.content, ts: item.ts };
+        target!.edits.push(seq);
+        break;
+      case "recall": {
+        // Deleted, not hidden: the message's content and every edit's content go.
+        target!.recalled = true;
+        delete target!.edit;
+        target!.reactions.clear();
+        const message = c.entries[target!.seq - 1]!.item;
+        if (message.kind === "message") {
+          delete message.content;
+          delete message.replyTo;
+          delete message.mentions;
+        }
+        for (const editSeq of target!.edits) {
+          const edit = c.entries[editSeq - 1]!.item;
+          if (edit.kind === "edit") delete edit.content;
+        }
+        break;
+      }
+      case "reaction": {
+        let users = target!.reactions.get(item.emoji);
+        if (!users) target!.reactions.set(item.emoji, (users = new Set()));
+        if (item.op === "add") users.add(item.from);
+        else users.delete(item.from);
+        if (users.size === 0) target!.reactions.delete(item.emoji);
+        break;
+      }
+    }
     if (ref.kind === "direct") {
       for (const [userId, peer] of [
         [ref.a, ref.b],
@@ -217,13 +349,64 @@ export class MemoryStore implements Store {
         peers.add(peer);
       }
     }
-    return { ...stored };
+    return { item: this.current(c, stored), duplicate: false };
   }
 
-  async history(ref: ConversationRef, after: number, limit: number): Promise<MessagePush[]> {
-    const messages = this.conversations.get(conversationKey(ref))?.messages ?? [];
+  /** Only a channel's members have a cursor there. */
+  private mayRead(ref: ConversationRef, userId: UserId): boolean {
+    return ref.kind === "direct" || (this.channels.get(ref.name)?.has(userId) ?? false);
+  }
+
+  private moveCursor(c: Conversation, userId: UserId, seq: number): boolean {
+    if (seq <= (c.cursors.get(userId) ?? 0)) return false;
+    c.cursors.set(userId, seq);
+    return true;
+  }
+
+  /** The item in its current state, reactions as `viewer` sees them (none without one). */
+  private current(c: Conversation, item: StreamItem, viewer?: UserId): StreamItem {
+    const state = item.kind === "message" ? (c.messages.get(item.id) ?? null) : null;
+    const reactions: ReactionCount[] = [];
+    if (state && viewer !== undefined)
+      for (const [emoji, users] of state.reactions)
+        reactions.push({ emoji, count: users.size, me: users.has(viewer) });
+    return present(item, state, reactions);
+  }
+
+  async itemById(id: string): Promise<{ ref: ConversationRef; item: StreamItem } | null> {
+    const at = this.items.get(id);
+    const c = at && this.conversations.get(at.key);
+    if (!at || !c) return null;
+    return { ref: c.ref, item: this.current(c, c.entries[at.seq - 1]!.item) };
+  }
+
+  async history(
+    ref: ConversationRef,
+    after: number,
+    limit: number,
+    viewer = "",
+  ): Promise<StreamItem[]> {
+    const c = this.conversations.get(conversationKey(ref));
+    if (!c) return [];
     const start = after > 0 ? Math.floor(after) : 0;
-    return messages.slice(start, start + Math.max(0, Math.floor(limit))).map((m) => ({ ...m }));
+    return c.entries
+      .slice(start, start + Math.max(0, Math.floor(limit)))
+      .map((entry) => this.current(c, entry.item, viewer));
+  }
+
+  /** Message items from others after the cursor: the count at the end less the count at it. */
+  private unread(c: Conversation, readSeq: number): number {
+    const last = c.entries.at(-1)?.count ?? 0;
+    return last - (readSeq > 0 ? c.entries[readSeq - 1]!.count : 0);
+  }
+
+  async markRead(userId: UserId, ref: ConversationRef, seq: number): Promise<ReadResult> {
+    const c = this.conversation(ref);
+    const moved =
+      this.mayRead(ref, userId) &&
+      this.moveCursor(c, userId, Math.min(Math.floor(seq), c.entries.length));
+    const readSeq = c.cursors.get(userId) ?? 0;
+    return { readSeq, unread: this.unread(c, readSeq), moved };
   }
 
   async conversationsOf(userId: UserId): Promise<ConversationSummary[]> {
@@ -235,14 +418,28 @@ export class MemoryStore implements Store {
     }));
     for (const name of await this.channelsOf(userId)) refs.push({ kind: "channel", name });
     return refs
-      .map((ref) => {
-        const conversation = this.conversations.get(conversationKey(ref));
-        return {
+      .map((ref): ConversationSummary => {
+        const c = this.conversation(ref);
+        const readSeq = c.cursors.get(userId) ?? 0;
+        const summary: ConversationSummary = {
           ref,
-          lastSeq: conversation?.messages.length ?? 0,
-          lastTs: conversation?.lastTs ?? 0,
+          lastSeq: c.entries.length,
+          lastTs: c.lastTs,
+          readSeq,
+          unread: this.unread(c, readSeq),
+          mentions: (c.mentions.get(userId) ?? []).filter((s) => s > readSeq).length,
         };
+        if (ref.kind === "direct") summary.peerReadSeq = c.cursors.get(ref.b) ?? 0;
+        return summary;
       })
       .sort((x, y) => y.lastTs - x.lastTs);
+  }
+
+  async readers(channel: string, seq: number, limit: number): Promise<Readers> {
+    const c = this.conversations.get(conversationKey({ kind: "channel", name: channel }));
+    const at = [...(c?.cursors ?? [])]
+      .filter(([, readSeq]) => readSeq >= seq)
+      .sort(([x, s], [y, t]) => s - t || compareStrings(x, y));
+    return { count: at.length, userIds: at.slice(0, Math.max(0, limit)).map(([id]) => id) };
   }
 }

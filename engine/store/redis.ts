@@ -3,8 +3,8 @@
 // time: the entity's key decides, then the users' indexes follow (versioned, heraldIndexSet).
 import { randomUUID } from "node:crypto";
 import { compareStrings } from "../compare.js";
-import { hashToken, newToken } from "../ids.js";
-import type { MessagePush, UserId } from "../protocol.js";
+import { conversationKey, hashToken, newToken, refOfKey } from "../ids.js";
+import type { ReactionCount, StreamItem, UserId } from "../protocol.js";
 import {
   eachInOneStage,
   inStages,
@@ -13,14 +13,21 @@ import {
   type Step,
 } from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
+import type { ItemRow } from "../redis/scripts.js";
+import { CLIENT_MSG_ID_TTL_S, MAX_EMOJI_PER_MESSAGE, present } from "./stream.js";
 import { usernameKey } from "../usernames.js";
 import type {
+  AppendOptions,
+  AppendResult,
   ChannelSummary,
   ConversationRef,
   ConversationSummary,
   FriendLists,
   FriendState,
-  NewMessage,
+  NewItem,
+  Readers,
+  ReadResult,
+  Refusal,
   Session,
   Store,
   User,
@@ -174,6 +181,8 @@ export class RedisStore implements Store {
           p.heraldJoinChannel(
             this.keys.channelMembers(name),
             this.keys.channelVersion(name),
+            this.keys.cursors({ kind: "channel", name }),
+            this.keys.lastMessage({ kind: "channel", name }),
             userId,
           ),
       ],
@@ -185,6 +194,8 @@ export class RedisStore implements Store {
     const version = await this.redis.heraldLeaveChannel(
       this.keys.channelMembers(name),
       this.keys.channelVersion(name),
+      this.keys.cursors({ kind: "channel", name }),
+      this.keys.mentions({ kind: "channel", name }, userId),
       userId,
     );
     if (version === 0) return false;
@@ -222,36 +233,122 @@ export class RedisStore implements Store {
     return names.map((name, i) => ({ name, members: counts[i]! }));
   }
 
-  async appendMessage(ref: ConversationRef, message: NewMessage): Promise<MessagePush> {
-    // Content is stored as the JSON the caller gave; seq is the list's length after RPUSH. The
-    // message first, then the two users' indexes (each in a slot of its own on a cluster).
+  async append(
+    ref: ConversationRef,
+    item: NewItem,
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    const k = this.keys;
+    const { envelope, body } = split(item, options.clientMsgId);
+    const clientMsgId = item.kind === "message" ? options.clientMsgId : undefined;
+    const mentioned = item.kind === "message" ? [...new Set(item.mentions ?? [])] : [];
+    const keys = [
+      k.messages(ref),
+      k.lastMessage(ref),
+      k.itemState(ref),
+      k.bodies(ref),
+      k.cursors(ref),
+      k.reactions(ref),
+      ref.kind === "channel" ? k.channelMembers(ref.name) : k.messages(ref),
+      clientMsgId === undefined ? k.messages(ref) : k.clientMsgId(ref, item.from, clientMsgId),
+      ...mentioned.map((userId) => k.mentions(ref, userId)),
+    ];
+    const args = [
+      item.kind,
+      JSON.stringify(envelope),
+      body === undefined ? "" : JSON.stringify(body),
+      item.id,
+      item.from,
+      String(item.ts),
+      item.kind === "message" ? "" : item.target,
+      item.kind === "reaction" ? item.emoji : "",
+      item.kind === "reaction" ? item.op : "",
+      ref.kind === "channel" ? "1" : "0",
+      clientMsgId === undefined ? "0" : "1",
+      String(CLIENT_MSG_ID_TTL_S),
+      String(MAX_EMOJI_PER_MESSAGE),
+    ];
+    // The item's index first, then the item (each in its own slot on a cluster): an item always
+    // has its index. An index left by a refused or repeated append names no item there; drop it.
     const stages: Step[][] = [
-      [
-        (p) =>
-          p.heraldAppendMessage(
-            this.keys.messages(ref),
-            this.keys.lastMessage(ref),
-            JSON.stringify(message),
-            String(message.ts),
-          ),
-      ],
+      [(p) => p.set(k.item(item.id), conversationKey(ref))],
+      [(p) => p.heraldAppend(keys.length, ...keys, ...args)],
     ];
     if (ref.kind === "direct")
-      stages.push([
-        (p) => p.zadd(this.keys.directsOf(ref.a), "GT", message.ts, ref.b),
-        (p) => p.zadd(this.keys.directsOf(ref.b), "GT", message.ts, ref.a),
-      ]);
-    const [seq] = (await inStages(this.redis, stages)) as number[];
-    return { ...message, seq: seq! };
+      stages[1]!.push(
+        (p) => p.zadd(k.directsOf(ref.a), "GT", item.ts, ref.b),
+        (p) => p.zadd(k.directsOf(ref.b), "GT", item.ts, ref.a),
+      );
+    const answers = await inStages(this.redis, stages);
+    const [outcome, value] = answers[1] as ["stored" | "duplicate", number] | ["refused", Refusal];
+    if (outcome === "stored") {
+      const stored = { ...item, seq: value } as StreamItem;
+      if (stored.kind === "message" && clientMsgId !== undefined) stored.clientMsgId = clientMsgId;
+      return { item: stored, duplicate: false };
+    }
+    await this.redis.del(k.item(item.id));
+    if (outcome === "refused") return { refused: value };
+    const [first] = await this.items(ref, value - 1, value - 1, null);
+    return { item: first!, duplicate: true };
   }
 
-  async history(ref: ConversationRef, after: number, limit: number): Promise<MessagePush[]> {
+  /** Items at list indexes first..last (or only `id`'s), in their current state; reactions
+   * as `viewer` sees them (none for null). */
+  private async items(
+    ref: ConversationRef,
+    first: number,
+    last: number,
+    viewer: UserId | null,
+    id = "",
+  ): Promise<StreamItem[]> {
+    const k = this.keys;
+    const rows = await this.redis.heraldItems(
+      k.messages(ref),
+      k.itemState(ref),
+      k.bodies(ref),
+      k.reactions(ref),
+      first,
+      last,
+      viewer === null ? "0" : "1",
+      viewer ?? "",
+      id,
+    );
+    return rows.map(readItem);
+  }
+
+  async itemById(id: string): Promise<{ ref: ConversationRef; item: StreamItem } | null> {
+    const key = await this.redis.get(this.keys.item(id));
+    const ref = key === null ? null : refOfKey(key);
+    if (ref === null) return null;
+    const [item] = await this.items(ref, 0, 0, null, id);
+    return item ? { ref, item } : null;
+  }
+
+  async history(
+    ref: ConversationRef,
+    after: number,
+    limit: number,
+    viewer: UserId = "",
+  ): Promise<StreamItem[]> {
     const start = after > 0 ? Math.floor(after) : 0;
     const count = Math.floor(limit);
     if (!(count > 0)) return [];
     const stop = Number.isFinite(count) ? start + count - 1 : -1;
-    const items = await this.redis.lrange(this.keys.messages(ref), start, stop);
-    return items.map((json, i) => ({ ...(JSON.parse(json) as NewMessage), seq: start + i + 1 }));
+    return this.items(ref, start, stop, viewer);
+  }
+
+  async markRead(userId: UserId, ref: ConversationRef, seq: number): Promise<ReadResult> {
+    const k = this.keys;
+    const [readSeq, unread, moved] = await this.redis.heraldMarkRead(
+      k.lastMessage(ref),
+      k.cursors(ref),
+      k.itemState(ref),
+      ref.kind === "channel" ? k.channelMembers(ref.name) : k.cursors(ref),
+      userId,
+      Math.floor(seq),
+      ref.kind === "channel" ? "1" : "0",
+    );
+    return { readSeq, unread, moved: moved === 1 };
   }
 
   async conversationsOf(userId: UserId): Promise<ConversationSummary[]> {
@@ -264,18 +361,90 @@ export class RedisStore implements Store {
       ...channels.map((name): ConversationRef => ({ kind: "channel", name })),
     ];
     if (refs.length === 0) return [];
-    const lasts = await eachInOneStage<ConversationRef, [string | null, string | null]>(
-      this.redis,
-      refs,
-      (p, ref) => p.hmget(this.keys.lastMessage(ref), "seq", "ts"),
+    // One script per conversation, all in one stage: one round trip for every summary.
+    const rows = await eachInOneStage<ConversationRef, number[]>(this.redis, refs, (p, ref) =>
+      p.heraldSummary(
+        this.keys.lastMessage(ref),
+        this.keys.cursors(ref),
+        this.keys.itemState(ref),
+        this.keys.mentions(ref, userId),
+        userId,
+        ref.kind === "direct" ? ref.b : "",
+      ),
     );
     return refs
-      .map((ref, i) => {
-        const [seq, ts] = lasts[i]!;
-        return { ref, lastSeq: Number(seq ?? 0), lastTs: Number(ts ?? 0) };
+      .map((ref, i): ConversationSummary => {
+        const [lastSeq, lastTs, readSeq, unread, mentions, peerReadSeq] = rows[i]!;
+        const summary: ConversationSummary = {
+          ref,
+          lastSeq: lastSeq!,
+          lastTs: lastTs!,
+          readSeq: readSeq!,
+          unread: unread!,
+          mentions: mentions!,
+        };
+        if (ref.kind === "direct") summary.peerReadSeq = peerReadSeq!;
+        return summary;
       })
       .sort((x, y) => y.lastTs - x.lastTs);
   }
+
+  async readers(channel: string, seq: number, limit: number): Promise<Readers> {
+    const cursors = this.keys.cursors({ kind: "channel", name: channel });
+    const from = Math.max(0, Math.floor(seq));
+    const [count, userIds] = replies<[number, string[]]>(
+      await this.redis
+        .pipeline()
+        .zcount(cursors, from, "+inf")
+        .zrangebyscore(cursors, from, "+inf", "LIMIT", 0, Math.max(0, Math.floor(limit)))
+        .exec(),
+    );
+    return { count, userIds };
+  }
+}
+
+/** An item as stored: the envelope in the log, content (and a message's replyTo, mentions) in
+ * its body, which a recall deletes. */
+function split(
+  item: NewItem,
+  clientMsgId: string | undefined,
+): { envelope: Record<string, unknown>; body?: Record<string, unknown> } {
+  switch (item.kind) {
+    case "message": {
+      const { content, replyTo, mentions, ...envelope } = item;
+      const body: Record<string, unknown> = { content };
+      if (replyTo !== undefined) body.replyTo = replyTo;
+      if (mentions !== undefined) body.mentions = mentions;
+      return {
+        envelope: clientMsgId === undefined ? envelope : { ...envelope, clientMsgId },
+        body,
+      };
+    }
+    case "edit": {
+      const { content, ...envelope } = item;
+      return { envelope, body: { content } };
+    }
+    default:
+      return { envelope: item };
+  }
+}
+
+/** heraldItems' row → the item in its current state. */
+function readItem([seq, envelope, body, editBody, editTs, recalled, flat]: ItemRow): StreamItem {
+  const item = {
+    ...JSON.parse(envelope),
+    seq,
+    ...(body === null ? {} : JSON.parse(body)),
+  } as StreamItem;
+  if (item.kind !== "message") return item;
+  const reactions: ReactionCount[] = [];
+  for (let i = 0; i < flat.length; i += 3)
+    reactions.push({ emoji: String(flat[i]), count: Number(flat[i + 1]), me: flat[i + 2] === 1 });
+  const edit =
+    editBody === null
+      ? undefined
+      : { content: (JSON.parse(editBody) as { content: unknown }).content, ts: Number(editTs) };
+  return present(item, { recalled: recalled === 1, ...(edit && { edit }) }, reactions);
 }
 
 /** The friendship as `userId` sees it. */

@@ -1,5 +1,12 @@
 // What must last: accounts, sessions, friendships, channels, history. Twins: ./memory.ts, ./redis.ts.
-import type { MessagePush, UserId } from "../protocol.js";
+import type {
+  EditItem,
+  MessageItem,
+  ReactionItem,
+  RecallItem,
+  StreamItem,
+  UserId,
+} from "../protocol.js";
 
 export interface User {
   userId: UserId;
@@ -27,13 +34,52 @@ export interface FriendLists {
 export type ConversationRef =
   { kind: "direct"; a: UserId; b: UserId } | { kind: "channel"; name: string };
 
-/** A message before the store gives it its seq. */
-export type NewMessage = Omit<MessagePush, "seq">;
+/** A message as the sender gives it; the store adds seq (and clientMsgId from the options). */
+export type NewMessage = Omit<
+  MessageItem,
+  "seq" | "clientMsgId" | "editedAt" | "recalled" | "reactions"
+>;
+/** An item before the store gives it its seq. */
+export type NewItem =
+  NewMessage | Omit<EditItem, "seq"> | Omit<RecallItem, "seq"> | Omit<ReactionItem, "seq">;
+
+/**
+ * Why an edit, recall or reaction was not appended: its target is no message of this
+ * conversation, is recalled, would get a 21st emoji, or the reaction is already (not) there.
+ */
+export type Refusal = "not_found" | "recalled" | "too_many_reactions" | "noop";
+
+export type AppendResult = { item: StreamItem; duplicate: boolean } | { refused: Refusal };
+
+export interface AppendOptions {
+  /** Idempotency key of a message, per (conversation, sender), kept at least 24 h. */
+  clientMsgId?: string;
+}
+
+export interface ReadResult {
+  readSeq: number;
+  unread: number;
+  /** false when the cursor already was at or past the seq asked for. */
+  moved: boolean;
+}
 
 export interface ConversationSummary {
   ref: ConversationRef;
   lastSeq: number;
   lastTs: number;
+  /** The user's read cursor. */
+  readSeq: number;
+  /** Message items from others after readSeq. */
+  unread: number;
+  /** Those of them that mention the user. */
+  mentions: number;
+  /** Direct conversations: the peer's read cursor. */
+  peerReadSeq?: number;
+}
+
+export interface Readers {
+  count: number;
+  userIds: UserId[];
 }
 
 export interface ChannelSummary {
@@ -75,10 +121,30 @@ export interface Store {
    * `limit` (default: all). */
   listChannels(after?: string, limit?: number): Promise<ChannelSummary[]>;
 
-  /** Appends a message and gives it the conversation's next seq (1, 2, 3, ...); atomic. */
-  appendMessage(ref: ConversationRef, message: NewMessage): Promise<MessagePush>;
-  /** Messages with seq > after, in seq order, at most `limit`. */
-  history(ref: ConversationRef, after: number, limit: number): Promise<MessagePush[]>;
-  /** The user's direct conversations with a stored message and the channels they are in. */
+  /**
+   * One atomic step: gives the item the conversation's next seq (1, 2, 3, ... whatever its
+   * kind) and stores it; a message also bumps the message count and moves the sender's read
+   * cursor to it. With a clientMsgId already used by this sender here, stores nothing and
+   * answers the first item as a duplicate. An edit, recall or reaction also changes its target
+   * in the same step, or is refused without being stored.
+   */
+  append(ref: ConversationRef, item: NewItem, options?: AppendOptions): Promise<AppendResult>;
+  /** The item with this id, in its current state (no reactions), and its conversation. */
+  itemById(id: string): Promise<{ ref: ConversationRef; item: StreamItem } | null>;
+  /**
+   * Items with seq > after, in seq order, at most `limit`; messages in their current state,
+   * with reactions (`me` for `viewer`).
+   */
+  history(
+    ref: ConversationRef,
+    after: number,
+    limit: number,
+    viewer?: UserId,
+  ): Promise<StreamItem[]>;
+  /** Moves the user's cursor forward to `seq` (clamped to the last seq); atomic, O(1). */
+  markRead(userId: UserId, ref: ConversationRef, seq: number): Promise<ReadResult>;
+  /** The user's direct conversations with a stored item and the channels they are in. */
   conversationsOf(userId: UserId): Promise<ConversationSummary[]>;
+  /** Members of the channel whose cursor is at or past `seq`; at most `limit` ids. */
+  readers(channel: string, seq: number, limit: number): Promise<Readers>;
 }

@@ -39,6 +39,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     rates: TEST_RATES,
     quotaBytesPerDay: 50 * 1024 * 1024,
     trustProxy: false,
+    editWindowMs: 172_800_000,
+    recallWindowMs: 172_800_000,
     logLevel: "silent",
     webhook: undefined,
     ...overrides,

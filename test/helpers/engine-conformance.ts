@@ -5,8 +5,15 @@ import { expect } from "chai";
 import { setTimeout as sleep } from "node:timers/promises";
 import { compareStrings } from "../../engine/compare.js";
 import { hashToken } from "../../engine/ids.js";
-import type { MessagePush } from "../../engine/protocol.js";
-import type { ConnectGrant, ConversationRef, Engine, NewMessage } from "../../engine/types.js";
+import type { MessageItem, StreamItem } from "../../engine/protocol.js";
+import type {
+  AppendResult,
+  ConnectGrant,
+  ConversationRef,
+  Engine,
+  NewItem,
+  NewMessage,
+} from "../../engine/types.js";
 import { topics } from "../../engine/wire.js";
 
 /** Collects bus payloads; `until(n)` resolves once n arrived, or rejects after `ms`. */
@@ -38,14 +45,26 @@ export function collector() {
   };
 }
 
-export function message(from: string, extra: Partial<NewMessage> = {}): NewMessage {
+export function message(from: string, extra: Partial<Omit<NewMessage, "kind">> = {}): NewMessage {
   return {
     id: `m-${Math.random().toString(36).slice(2)}`,
+    kind: "message",
     from,
     content: "hi",
     ts: 1_000,
     ...extra,
   };
+}
+
+/** The stored item of an append that must not be refused. */
+export function storedItem(result: AppendResult): StreamItem {
+  if ("refused" in result) throw new Error(`append refused: ${result.refused}`);
+  return result.item;
+}
+
+/** A copy of `value` without `keys`. */
+function omit(value: object, ...keys: string[]): object {
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !keys.includes(key)));
 }
 
 const sorted = (list: readonly string[]) => [...list].sort(compareStrings);
@@ -692,19 +711,53 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
       });
     });
 
-    describe("messages", function () {
+    describe("conversation streams", function () {
       const dm: ConversationRef = { kind: "direct", a: "alice", b: "bob" };
       const mirrored: ConversationRef = { kind: "direct", a: "bob", b: "alice" };
       const room: ConversationRef = { kind: "channel", name: "room" };
+      let itemNo = 0;
+
+      /** Appends and expects it stored. */
+      async function put(
+        ref: ConversationRef,
+        item: NewItem,
+        clientMsgId?: string,
+      ): Promise<StreamItem> {
+        const result = await engine.store.append(ref, item, { clientMsgId });
+        expect(result).to.not.have.property("refused");
+        return storedItem(result);
+      }
+      const dmText = (from: "alice" | "bob", content: unknown = "hi") =>
+        message(from, { to: from === "alice" ? "bob" : "alice", content });
+      const change = <K extends "edit" | "recall" | "reaction">(
+        kind: K,
+        from: string,
+        target: string,
+        extra: object = {},
+      ) =>
+        ({
+          id: `x-${++itemNo}`,
+          kind,
+          from,
+          ...(from === "carol" || from === "dave" ? { channel: "room" } : {}),
+          target,
+          ts: 2_000 + itemNo,
+          ...extra,
+        }) as NewItem;
+      const edit = (from: string, target: string, content: unknown) =>
+        change("edit", from, target, { content });
+      const recall = (from: string, target: string) => change("recall", from, target);
+      const react = (from: string, target: string, emoji: string, op: "add" | "remove" = "add") =>
+        change("reaction", from, target, { emoji, op });
 
       it("gives seq 1..50 to 50 concurrent appends, and history returns them in seq order", async function () {
         const other = await sibling();
         const sent = Array.from({ length: 50 }, (_, i) =>
           message(i % 2 ? "alice" : "bob", { to: i % 2 ? "bob" : "alice", ts: 1_000 + i }),
         );
-        const stored = await Promise.all(
-          sent.map((m, i) => (i % 2 ? engine : other).store.appendMessage(dm, m)),
-        );
+        const stored = (
+          await Promise.all(sent.map((m, i) => (i % 2 ? engine : other).store.append(dm, m)))
+        ).map(storedItem);
         expect(stored.map((m) => m.seq).sort((x, y) => x - y)).to.deep.equal(
           Array.from({ length: 50 }, (_, i) => i + 1),
         );
@@ -718,8 +771,7 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
       });
 
       it("pages with after and limit", async function () {
-        for (let i = 0; i < 20; i++)
-          await engine.store.appendMessage(room, message("u1", { channel: "room" }));
+        for (let i = 0; i < 20; i++) await put(room, message("u1", { channel: "room" }));
         const seqs = async (after: number, limit: number) =>
           (await engine.store.history(room, after, limit)).map((m) => m.seq);
         expect(await seqs(0, 5)).to.deep.equal([1, 2, 3, 4, 5]);
@@ -735,19 +787,11 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
       });
 
       it("keeps one seq per conversation; a direct one is the same whichever side is a", async function () {
-        expect(
-          (await engine.store.appendMessage(dm, message("alice", { to: "bob" }))).seq,
-        ).to.equal(1);
-        expect(
-          (await engine.store.appendMessage(mirrored, message("bob", { to: "alice" }))).seq,
-        ).to.equal(2);
-        expect(
-          (await engine.store.appendMessage(room, message("alice", { channel: "room" }))).seq,
-        ).to.equal(1);
+        expect((await put(dm, dmText("alice"))).seq).to.equal(1);
+        expect((await put(mirrored, dmText("bob"))).seq).to.equal(2);
+        expect((await put(room, message("alice", { channel: "room" }))).seq).to.equal(1);
         const other: ConversationRef = { kind: "direct", a: "alice", b: "carol" };
-        expect(
-          (await engine.store.appendMessage(other, message("alice", { to: "carol" }))).seq,
-        ).to.equal(1);
+        expect((await put(other, message("alice", { to: "carol" }))).seq).to.equal(1);
         expect((await engine.store.history(mirrored, 0, 10)).map((m) => m.from)).to.deep.equal([
           "alice",
           "bob",
@@ -756,8 +800,12 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
 
       it("stores content exactly as sent: [], {}, nesting, unicode, quotes, 1e21, 60 KB", async function () {
         for (const content of TRICKY_CONTENT)
-          await engine.store.appendMessage(room, message("u1", { channel: "room", content }));
-        const history = await engine.store.history(room, 0, TRICKY_CONTENT.length);
+          await put(room, message("u1", { channel: "room", content }));
+        const history = (await engine.store.history(
+          room,
+          0,
+          TRICKY_CONTENT.length,
+        )) as MessageItem[];
         expect(history).to.have.length(TRICKY_CONTENT.length);
         history.forEach((item, i) => {
           expect(item.content).to.deep.equal(TRICKY_CONTENT[i]);
@@ -765,38 +813,418 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         });
       });
 
-      it("history items have the push shape: every field as appended plus seq", async function () {
-        const sent = message("alice", { to: "bob", content: { text: "yo" }, ts: 1_234 });
-        const stored = await engine.store.appendMessage(dm, sent);
-        expect(stored).to.deep.equal({ ...sent, seq: 1 });
-        const [item] = await engine.store.history(dm, 0, 1);
-        expect(item).to.deep.equal(stored satisfies MessagePush);
+      it("history items have the push shape: every field as appended plus seq and clientMsgId", async function () {
+        const sent = message("alice", {
+          to: "bob",
+          content: { text: "yo" },
+          replyTo: "m-0",
+          ts: 1_234,
+        });
+        const stored = await put(dm, sent, "c-1");
+        expect(stored).to.deep.equal({ ...sent, seq: 1, clientMsgId: "c-1" });
+        const [item] = await engine.store.history(dm, 0, 1, "bob");
+        expect(item).to.deep.equal(stored);
+        expect(await engine.store.itemById(sent.id)).to.deep.equal({
+          ref: { kind: "direct", a: "alice", b: "bob" },
+          item: stored,
+        });
+        expect(await engine.store.itemById("no-such-item")).to.equal(null);
       });
 
-      it("conversationsOf lists directs with a message and every joined channel, newest first", async function () {
+      it("edits, recalls and reactions take the next seq; history shows each message's current state", async function () {
+        const first = await put(dm, dmText("alice", { text: "helo" }));
+        const second = await put(dm, dmText("bob", []));
+        const edited = await put(dm, edit("alice", first.id, { text: "hello", list: [] }));
+        await put(dm, edit("alice", first.id, { text: "hello!" }));
+        await put(dm, react("bob", first.id, "👍"));
+        await put(dm, react("alice", first.id, "👍"));
+        await put(dm, react("alice", first.id, "🎉"));
+        await put(dm, react("bob", first.id, "🎉"));
+        await put(dm, react("bob", first.id, "🎉", "remove"));
+        expect(edited).to.include({ seq: 3, kind: "edit", target: first.id });
+        const history = await engine.store.history(dm, 0, 100, "bob");
+        expect(history.map((i) => [i.seq, i.kind])).to.deep.equal([
+          [1, "message"],
+          [2, "message"],
+          [3, "edit"],
+          [4, "edit"],
+          [5, "reaction"],
+          [6, "reaction"],
+          [7, "reaction"],
+          [8, "reaction"],
+          [9, "reaction"],
+        ]);
+        expect(history[0]).to.deep.equal({
+          ...first,
+          content: { text: "hello!" },
+          editedAt: history[3]!.ts,
+          reactions: [
+            { emoji: "👍", count: 2, me: true },
+            { emoji: "🎉", count: 1, me: false },
+          ],
+        });
+        expect(history[1]).to.deep.equal(second); // untouched
+        expect(history[2]).to.deep.equal(edited);
+        expect((await engine.store.history(dm, 0, 1, "alice"))[0]).to.have.deep.property(
+          "reactions",
+          [
+            { emoji: "👍", count: 2, me: true },
+            { emoji: "🎉", count: 1, me: true },
+          ],
+        );
+        expect((await engine.store.itemById(first.id))!.item).to.not.have.property("reactions");
+        expect((await engine.store.itemById(edited.id))!.item).to.deep.equal(edited);
+      });
+
+      it("a recall deletes the content, replyTo, mentions, edits' content and reactions; the message takes nothing after", async function () {
+        await engine.store.joinChannel("room", "carol");
+        await engine.store.joinChannel("room", "dave");
+        const original = await put(
+          room,
+          message("carol", {
+            channel: "room",
+            content: "secret",
+            replyTo: "m-0",
+            mentions: ["dave"],
+          }),
+          "c-9",
+        );
+        const changed = await put(room, edit("carol", original.id, "still secret"));
+        await put(room, react("dave", original.id, "👀"));
+        const recalled = await put(room, recall("carol", original.id));
+        const [message1, edit1, , recall1] = await engine.store.history(room, 0, 10, "dave");
+        expect(message1).to.deep.equal({
+          ...omit(original, "content", "replyTo", "mentions"),
+          recalled: true,
+        });
+        expect(edit1).to.deep.equal(omit(changed, "content"));
+        expect(recall1).to.deep.equal(recalled);
+        for (const item of [
+          edit("carol", original.id, "again"),
+          recall("carol", original.id),
+          react("dave", original.id, "👀", "remove"),
+          react("dave", original.id, "👍"),
+        ])
+          expect(await engine.store.append(room, item)).to.deep.equal({ refused: "recalled" });
+        expect(await engine.store.history(room, 4, 10)).to.deep.equal([]);
+      });
+
+      it("refuses a target that is no message of this conversation, and reactions that change nothing", async function () {
+        const mine = await put(dm, dmText("alice"));
+        const elsewhere = await put(room, message("carol", { channel: "room" }));
+        const anEdit = await put(dm, edit("alice", mine.id, "hey"));
+        for (const target of ["unknown", elsewhere.id, anEdit.id])
+          for (const item of [
+            edit("alice", target, "x"),
+            recall("alice", target),
+            react("bob", target, "👍"),
+          ])
+            expect(await engine.store.append(dm, item)).to.deep.equal({ refused: "not_found" });
+        expect(await engine.store.append(dm, react("bob", mine.id, "👍", "remove"))).to.deep.equal({
+          refused: "noop",
+        });
+        await put(dm, react("bob", mine.id, "👍"));
+        expect(await engine.store.append(dm, react("bob", mine.id, "👍"))).to.deep.equal({
+          refused: "noop",
+        });
+        expect((await engine.store.history(dm, 0, 10)).map((i) => i.kind)).to.deep.equal([
+          "message",
+          "edit",
+          "reaction",
+        ]);
+        expect(await engine.store.itemById("x-unknown")).to.equal(null);
+      });
+
+      it("takes at most 20 distinct emoji per message; more users on one emoji are fine", async function () {
+        const target = await put(dm, dmText("alice"));
+        const emoji = Array.from({ length: 21 }, (_, i) => `e${i}`);
+        const results = await Promise.all(
+          emoji.map((e) => engine.store.append(dm, react("bob", target.id, e))),
+        );
+        expect(results.filter((r) => "refused" in r)).to.deep.equal([
+          { refused: "too_many_reactions" },
+        ]);
+        // In the order they were stored (concurrent appends may land in any order).
+        const taken = results
+          .filter((r) => !("refused" in r))
+          .map((r) => storedItem(r) as Extract<StreamItem, { kind: "reaction" }>)
+          .sort((x, y) => x.seq - y.seq)
+          .map((r) => r.emoji);
+        await put(dm, react("alice", target.id, taken[0]!));
+        const reactions = async () =>
+          ((await engine.store.history(dm, 0, 1, "bob"))[0] as MessageItem).reactions!;
+        expect((await reactions()).map((r) => r.emoji)).to.deep.equal(taken);
+        expect((await reactions())[0]).to.deep.equal({ emoji: taken[0], count: 2, me: true });
+        // The last user of an emoji leaving it frees its place.
+        await put(dm, react("bob", target.id, taken[1]!, "remove"));
+        await put(dm, react("bob", target.id, "e-new"));
+        expect(await reactions()).to.have.length(20);
+        expect((await reactions()).at(-1)).to.deep.equal({ emoji: "e-new", count: 1, me: true });
+      });
+
+      it("concurrent reactions from many users count exactly", async function () {
+        const other = await sibling();
+        const target = await put(room, message("carol", { channel: "room" }));
+        const users = Array.from({ length: 30 }, (_, i) => `carol-${i}`);
+        const reacting = users.map((u, i) =>
+          (i % 2 ? engine : other).store.append(room, {
+            ...react(u, target.id, "🔥"),
+            channel: "room",
+          } as NewItem),
+        );
+        const removing = users.slice(0, 10).map(async (u, i) => {
+          await reacting[i];
+          return (i % 2 ? other : engine).store.append(room, {
+            ...react(u, target.id, "🔥", "remove"),
+            channel: "room",
+          } as NewItem);
+        });
+        const results = await Promise.all([...reacting, ...removing]);
+        expect(results.filter((r) => "refused" in r)).to.deep.equal([]);
+        const [message1] = await engine.store.history(room, 0, 1, "carol-29");
+        expect((message1 as MessageItem).reactions).to.deep.equal([
+          { emoji: "🔥", count: 20, me: true },
+        ]);
+        expect((await engine.store.history(room, 0, 100)).map((i) => i.seq)).to.deep.equal(
+          Array.from({ length: 41 }, (_, i) => i + 1),
+        );
+      });
+
+      it("clientMsgId: a repeat by the same sender stores nothing and answers the first item", async function () {
+        const first = await put(dm, dmText("alice", "once"), "retry-1");
+        const retry = { ...dmText("alice", "once"), id: "the-retry" };
+        const again = await engine.store.append(dm, retry, { clientMsgId: "retry-1" });
+        expect(again).to.deep.equal({ item: first, duplicate: true });
+        expect(await engine.store.itemById("the-retry")).to.equal(null);
+        // Another sender, or another conversation, is another key.
+        expect((await put(dm, dmText("bob", "mine"), "retry-1")).seq).to.equal(2);
+        expect((await put(room, message("alice", { channel: "room" }), "retry-1")).seq).to.equal(1);
+        expect(await engine.store.history(dm, 0, 10)).to.have.length(2);
+      });
+
+      it("clientMsgId under 20 concurrent retries from two processes stores exactly once", async function () {
+        const other = await sibling();
+        const tries = Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? engine : other).store.append(dm, dmText("alice", `try ${i}`), {
+            clientMsgId: "flaky-net",
+          }),
+        );
+        const results = (await Promise.all(tries)).map(
+          (r) => r as { item: StreamItem; duplicate: boolean },
+        );
+        expect(results.filter((r) => !r.duplicate)).to.have.length(1);
+        const winner = results.find((r) => !r.duplicate)!.item;
+        for (const r of results) expect(r.item).to.deep.equal(winner);
+        expect(await engine.store.history(dm, 0, 100)).to.deep.equal([winner]);
+        expect((await engine.store.conversationsOf("bob"))[0]).to.include({
+          lastSeq: 1,
+          unread: 1,
+        });
+      });
+
+      it("markRead moves forward only, clamps to the last seq; unread counts only others' messages", async function () {
+        expect(await engine.store.markRead("bob", dm, 5)).to.deep.equal({
+          readSeq: 0,
+          unread: 0,
+          moved: false,
+        });
+        const m1 = await put(dm, dmText("alice"));
+        await put(dm, dmText("alice"));
+        await put(dm, edit("alice", m1.id, "edited"));
+        await put(dm, react("alice", m1.id, "👍"));
+        await put(dm, dmText("alice"));
+        // Bob: 3 messages from Alice; edits and reactions never count.
+        expect(await engine.store.markRead("bob", dm, 0)).to.deep.equal({
+          readSeq: 0,
+          unread: 3,
+          moved: false,
+        });
+        expect(await engine.store.markRead("bob", dm, 2)).to.deep.equal({
+          readSeq: 2,
+          unread: 1,
+          moved: true,
+        });
+        expect(await engine.store.markRead("bob", mirrored, 1)).to.deep.equal({
+          readSeq: 2,
+          unread: 1,
+          moved: false,
+        });
+        expect(await engine.store.markRead("bob", dm, 4)).to.deep.equal({
+          readSeq: 4,
+          unread: 1,
+          moved: true,
+        });
+        expect(await engine.store.markRead("bob", dm, 99)).to.deep.equal({
+          readSeq: 5,
+          unread: 0,
+          moved: true,
+        });
+        // Alice's own messages moved her cursor: nothing of hers is unread to her.
+        expect(await engine.store.markRead("alice", dm, 0)).to.deep.equal({
+          readSeq: 5,
+          unread: 0,
+          moved: false,
+        });
+        await put(dm, dmText("bob"));
+        expect(await engine.store.markRead("alice", dm, 0)).to.include({ readSeq: 5, unread: 1 });
+        expect(await engine.store.markRead("bob", dm, 0)).to.include({ readSeq: 6, unread: 0 });
+      });
+
+      it("concurrent reads from several devices and sends: the cursor never moves back, unread stays exact", async function () {
+        const other = await sibling();
+        const stores = [engine.store, other.store];
+        const cursorSeen: number[] = [];
+        const work: Promise<unknown>[] = [];
+        for (let i = 0; i < 60; i++) {
+          const store = stores[i % 2]!;
+          if (i % 3 === 0) work.push(store.append(dm, dmText("alice", i)));
+          else if (i % 3 === 1) work.push(store.append(dm, dmText("bob", i)));
+          else
+            work.push(
+              store.markRead("bob", i % 4 ? dm : mirrored, (i * 7) % 40).then((r) => {
+                cursorSeen.push(r.readSeq);
+                return r;
+              }),
+            );
+        }
+        await Promise.all(work);
+        const history = await engine.store.history(dm, 0, 200);
+        const final = await engine.store.markRead("bob", dm, 0);
+        // Bob's cursor is past every one of his messages and every seq a read asked for.
+        const bobsLast = Math.max(...history.filter((i) => i.from === "bob").map((i) => i.seq));
+        expect(final.readSeq).to.be.at.least(bobsLast);
+        expect(final.readSeq).to.be.at.least(Math.max(...cursorSeen));
+        const unread = history.filter((i) => i.from === "alice" && i.seq > final.readSeq).length;
+        expect(final.unread).to.equal(unread);
+        const [summary] = await engine.store.conversationsOf("bob");
+        expect(summary).to.include({ readSeq: final.readSeq, unread, lastSeq: 40 });
+        // Reads racing each other: each answer is at least what was asked, and the cursor
+        // never ends below any answer.
+        const racing = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => stores[i % 2]!.markRead("alice", dm, i * 2 + 1)),
+        );
+        racing.forEach((r, i) => expect(r.readSeq).to.be.at.least(i * 2 + 1));
+        const alicesLast = Math.max(...history.filter((i) => i.from === "alice").map((i) => i.seq));
+        expect((await engine.store.markRead("alice", dm, 0)).readSeq).to.equal(
+          Math.max(39, alicesLast),
+        );
+      });
+
+      it("mentions count the unread messages that mention the user", async function () {
+        for (const u of ["carol", "dave", "erin"]) await engine.store.joinChannel("room", u);
+        await put(room, message("carol", { channel: "room", mentions: ["dave", "erin"] }));
+        await put(room, message("carol", { channel: "room", mentions: ["dave"] }));
+        await put(room, message("erin", { channel: "room" }));
+        const summary = async (userId: string) =>
+          (await engine.store.conversationsOf(userId)).find((c) => c.ref.kind === "channel")!;
+        expect(await summary("dave")).to.include({ unread: 3, mentions: 2, readSeq: 0 });
+        // Erin's own message moved her cursor past the one that mentions her.
+        expect(await summary("erin")).to.include({ unread: 0, mentions: 0, readSeq: 3 });
+        expect(await summary("carol")).to.include({ unread: 1, mentions: 0, readSeq: 2 });
+        await engine.store.markRead("dave", room, 1);
+        expect(await summary("dave")).to.include({ unread: 2, mentions: 1, readSeq: 1 });
+        await engine.store.markRead("dave", room, 3);
+        expect(await summary("dave")).to.include({ unread: 0, mentions: 0 });
+      });
+
+      it("a channel's new member starts caught up; a member who left has no cursor there", async function () {
+        await engine.store.joinChannel("room", "carol");
+        await put(room, message("carol", { channel: "room" }));
+        await put(room, message("carol", { channel: "room" }));
+        await engine.store.joinChannel("room", "dave");
+        expect(await engine.store.markRead("dave", room, 0)).to.deep.equal({
+          readSeq: 2,
+          unread: 0,
+          moved: false,
+        });
+        await engine.store.joinChannel("room", "dave"); // again: no change
+        await put(room, message("carol", { channel: "room" }));
+        expect(await engine.store.readers("room", 3, 10)).to.deep.equal({
+          count: 1,
+          userIds: ["carol"],
+        });
+        expect(await engine.store.readers("room", 2, 10)).to.deep.equal({
+          count: 2,
+          userIds: ["dave", "carol"],
+        });
+        await engine.store.leaveChannel("room", "dave");
+        expect(await engine.store.markRead("dave", room, 3)).to.include({ moved: false });
+        expect(await engine.store.readers("room", 1, 10)).to.deep.equal({
+          count: 1,
+          userIds: ["carol"],
+        });
+        // A non-member's message moves no cursor there either.
+        await put(room, message("zed", { channel: "room" }));
+        expect((await engine.store.readers("room", 0, 10)).userIds).to.deep.equal(["carol"]);
+      });
+
+      it("readers counts every member at or past a seq and lists at most `limit`", async function () {
+        const users = Array.from({ length: 12 }, (_, i) => `r${String(i).padStart(2, "0")}`);
+        for (const u of users) await engine.store.joinChannel("room", u);
+        for (let i = 0; i < 5; i++) await put(room, message("r00", { channel: "room" }));
+        await Promise.all(users.map((u, i) => engine.store.markRead(u, room, i % 6)));
+        const at3 = users.filter((u, i) => u === "r00" || i % 6 >= 3);
+        const readers = await engine.store.readers("room", 3, 4);
+        expect(readers.count).to.equal(at3.length);
+        expect(readers.userIds).to.have.length(4);
+        for (const id of readers.userIds) expect(at3).to.include(id);
+        expect(await engine.store.readers("nowhere", 1, 10)).to.deep.equal({
+          count: 0,
+          userIds: [],
+        });
+      });
+
+      it("conversationsOf: directs with an item and every joined channel, newest first, with cursors and counts", async function () {
         await engine.store.joinChannel("busy", "me");
         await engine.store.joinChannel("quiet", "me");
         await engine.store.joinChannel("elsewhere", "you");
+        await engine.store.joinChannel("busy", "you");
         const chat = (peer: string): ConversationRef => ({ kind: "direct", a: peer, b: "me" });
-        await engine.store.appendMessage(chat("old"), message("old", { to: "me", ts: 100 }));
-        await engine.store.appendMessage(chat("new"), message("me", { to: "new", ts: 250 }));
-        await engine.store.appendMessage(chat("new"), message("new", { to: "me", ts: 300 }));
-        await engine.store.appendMessage(
-          { kind: "channel", name: "busy" },
-          message("you", { channel: "busy", ts: 200 }),
-        );
-        await engine.store.appendMessage(
+        await put(chat("old"), message("old", { to: "me", ts: 100 }));
+        await put(chat("new"), message("me", { to: "new", ts: 250 }));
+        await put(chat("new"), message("new", { to: "me", ts: 300 }));
+        await put({ kind: "channel", name: "busy" }, message("you", { channel: "busy", ts: 200 }));
+        await put(
           { kind: "channel", name: "elsewhere" },
           message("you", { channel: "elsewhere", ts: 999 }),
         );
+        const dmSummary = (peer: string, lastSeq: number, lastTs: number, readSeq: number) => ({
+          ref: { kind: "direct", a: "me", b: peer },
+          lastSeq,
+          lastTs,
+          readSeq,
+          mentions: 0,
+        });
         expect(await engine.store.conversationsOf("me")).to.deep.equal([
-          { ref: { kind: "direct", a: "me", b: "new" }, lastSeq: 2, lastTs: 300 },
-          { ref: { kind: "channel", name: "busy" }, lastSeq: 1, lastTs: 200 },
-          { ref: { kind: "direct", a: "me", b: "old" }, lastSeq: 1, lastTs: 100 },
-          { ref: { kind: "channel", name: "quiet" }, lastSeq: 0, lastTs: 0 },
+          { ...dmSummary("new", 2, 300, 1), unread: 1, peerReadSeq: 2 },
+          {
+            ref: { kind: "channel", name: "busy" },
+            lastSeq: 1,
+            lastTs: 200,
+            readSeq: 0,
+            unread: 1,
+            mentions: 0,
+          },
+          { ...dmSummary("old", 1, 100, 0), unread: 1, peerReadSeq: 1 },
+          {
+            ref: { kind: "channel", name: "quiet" },
+            lastSeq: 0,
+            lastTs: 0,
+            readSeq: 0,
+            unread: 0,
+            mentions: 0,
+          },
         ]);
         expect(await engine.store.conversationsOf("old")).to.deep.equal([
-          { ref: { kind: "direct", a: "old", b: "me" }, lastSeq: 1, lastTs: 100 },
+          {
+            ref: { kind: "direct", a: "old", b: "me" },
+            lastSeq: 1,
+            lastTs: 100,
+            readSeq: 1,
+            unread: 0,
+            mentions: 0,
+            peerReadSeq: 0,
+          },
         ]);
         await engine.store.leaveChannel("busy", "me");
         expect((await engine.store.conversationsOf("me")).map((c) => c.ref)).to.not.deep.include({

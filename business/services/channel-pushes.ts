@@ -1,0 +1,65 @@
+// `conversation` pushes: a channel's latest counts to its connected members after joins and
+// leaves, at most one per channel per window. Windows are aligned to the clock, so business
+// instances agree on them: the first change in a window claims it (Bus.claim) and pushes the
+// counts as they are when the window ends, which covers every change made in it.
+import { onlineCount, type ServiceDeps } from "./deps.js";
+
+/** CONTRACT.md: at most one `conversation` push per channel every 2 s. */
+export const CONVERSATION_PUSH_WINDOW_MS = 2_000;
+
+export class ChannelPushes {
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly windowMs = CONVERSATION_PUSH_WINDOW_MS,
+  ) {}
+
+  /** A member joined or left `channel` (already stored). Never throws: a lost push is logged. */
+  changed(channel: string): void {
+    void this.schedule(channel).catch((err: unknown) =>
+      this.deps.logger.warn({ err, channel }, "conversation push not scheduled"),
+    );
+  }
+
+  /** Cancels the pushes not sent yet (business shutting down). */
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private async schedule(channel: string): Promise<void> {
+    const now = Date.now();
+    const window = Math.floor(now / this.windowMs);
+    const claimed = await this.deps.engine.bus.claim(
+      `conversation:${channel}:${window}`,
+      2 * this.windowMs,
+    );
+    if (!claimed || this.stopped) return;
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        void this.pushCounts(channel);
+      },
+      (window + 1) * this.windowMs - now,
+    );
+    this.timers.add(timer);
+  }
+
+  private async pushCounts(channel: string): Promise<void> {
+    const { engine, push, logger } = this.deps;
+    try {
+      const members = await engine.store.channelMembers(channel);
+      const online = await onlineCount(engine, members);
+      await push.pushTo(
+        "conversation",
+        { channel, members: members.length, online, ts: Date.now() },
+        members,
+      );
+    } catch (err) {
+      logger.warn({ err, channel }, "conversation push failed");
+    }
+  }
+}
