@@ -8,6 +8,11 @@ import Koa, { type Middleware } from "koa";
 import type { Config } from "../config/index.js";
 import type { Logger } from "../config/logger.js";
 import type { Engine } from "../engine/types.js";
+import { createFileStorage } from "./files/index.js";
+import { linkSecret, LinkSigner } from "./files/links.js";
+import { FileService } from "./files/service.js";
+import type { FileStorage } from "./files/storage.js";
+import { uploadLimits } from "./files/upload-limits.js";
 import { errorMiddleware, HttpError } from "./http-error.js";
 import { BusinessMetrics } from "./metrics.js";
 import { DEFAULT_COST, type ScryptCost } from "./passwords.js";
@@ -22,6 +27,7 @@ import {
 import { accountRoutes } from "./routes/accounts.js";
 import { adminRoutes } from "./routes/admin.js";
 import { channelRoutes } from "./routes/channels.js";
+import { fileRoutes } from "./routes/files.js";
 import { friendRoutes } from "./routes/friends.js";
 import { messageRoutes } from "./routes/messages.js";
 import { opsRoutes } from "./routes/ops.js";
@@ -62,6 +68,8 @@ export interface AppDeps {
   passwordCost?: ScryptCost;
   /** /health answers 503 while this is true. */
   isDraining?: () => boolean;
+  /** Built from config.files when absent. */
+  fileStorage?: FileStorage;
 }
 
 const PING_TIMEOUT_MS = 1_000;
@@ -96,6 +104,18 @@ export function buildServices(deps: ServiceDeps, app: AppDeps): Services {
     channels: new ChannelService(deps),
     presence: app.presence ?? new PresenceService(deps),
     admin: new AdminService(deps),
+    files: new FileService({
+      store: deps.engine.store,
+      storage: app.fileStorage ?? createFileStorage(deps.config.files),
+      limits: uploadLimits(deps.engine, deps.config.files),
+      links: new LinkSigner(
+        linkSecret(deps.config.files, deps.config.redisUrl, deps.logger),
+        app.clock,
+      ),
+      logger: deps.logger,
+      maxBytes: deps.config.files.maxBytes,
+      clock: app.clock,
+    }),
   };
 }
 
@@ -148,6 +168,7 @@ export function createApp(deps: AppDeps): Koa {
   channelRoutes(routes, routeDeps);
   presenceRoutes(routes, routeDeps);
   adminRoutes(routes, routeDeps);
+  fileRoutes(routes, routeDeps);
 
   const app = new Koa();
   // Only what escapes the error middleware lands here, e.g. a static file stream that fails

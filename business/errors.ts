@@ -5,11 +5,19 @@
 export type DomainCode =
   | "cannot_target_self"
   | "channel_not_found"
+  | "file_not_found"
   | "forbidden"
+  | "invalid_attachments"
   | "invalid_credentials"
+  | "invalid_file"
+  | "invalid_upload"
+  | "link_expired"
+  | "link_invalid"
   | "not_friends"
   | "not_member"
+  | "quota_exceeded"
   | "rate_limited"
+  | "too_large"
   | "unauthorized"
   | "unavailable"
   | "user_not_found"
@@ -21,7 +29,7 @@ export class DomainError extends Error {
   constructor(
     readonly code: DomainCode,
     message: string,
-    /** For `rate_limited`: whole seconds until a retry may pass. */
+    /** For `rate_limited` and `quota_exceeded`: whole seconds until a retry may pass. */
     readonly retryAfterS?: number,
   ) {
     super(message);

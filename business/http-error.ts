@@ -24,14 +24,22 @@ export class HttpError extends Error {
 /** The status of each domain code. */
 const STATUS_BY_DOMAIN_CODE: Record<DomainCode, number> = {
   cannot_target_self: 400,
+  invalid_attachments: 400,
+  invalid_file: 400,
+  invalid_upload: 400,
   invalid_credentials: 401,
   unauthorized: 401,
   forbidden: 403,
   not_friends: 403,
   not_member: 403,
+  link_expired: 403,
+  link_invalid: 403,
   channel_not_found: 404,
+  file_not_found: 404,
   user_not_found: 404,
   username_taken: 409,
+  too_large: 413,
+  quota_exceeded: 429,
   rate_limited: 429,
   unavailable: 503,
 };

@@ -1,5 +1,7 @@
 // The one place the environment is read. A bad value stops start-up with a message naming it.
+import { resolve } from "node:path";
 import { z } from "zod";
+import { parseS3Url, type S3Location } from "./s3-url.js";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -33,6 +35,22 @@ const schema = z.object({
   IM_TOKEN_TTL_S: z.coerce.number().int().min(1).max(30).default(30),
   SESSION_TTL_S: positiveInt.default(7 * 24 * 3600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  FILES_DIR: z.string().min(1).default("./data/files"),
+  S3_URL: z
+    .string()
+    .transform((url, ctx) => {
+      try {
+        return parseS3Url(url);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  FILES_SECRET: z.string().min(32).optional(),
+  IM_FILE_MAX_BYTES: positiveInt.default(25 * 1024 * 1024),
+  IM_FILE_QUOTA_BYTES_PER_DAY: positiveInt.default(1024 * 1024 * 1024),
+  IM_FILE_UPLOADS_PER_MIN: positiveInt.default(30),
 });
 
 export interface Config {
@@ -54,6 +72,18 @@ export interface Config {
   tokenTtlMs: number;
   sessionTtlMs: number;
   logLevel: string;
+  files: FilesConfig;
+}
+
+export interface FilesConfig {
+  /** Absolute; where the disk storage keeps files when there is no S3 bucket. */
+  dir: string;
+  s3: S3Location | undefined;
+  /** Signs download links; undefined: a random secret per process. */
+  secret: string | undefined;
+  maxBytes: number;
+  quotaBytesPerDay: number;
+  uploadsPerMin: number;
 }
 
 export class ConfigError extends Error {
@@ -90,5 +120,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenTtlMs: e.IM_TOKEN_TTL_S * 1000,
     sessionTtlMs: e.SESSION_TTL_S * 1000,
     logLevel: e.LOG_LEVEL,
+    files: {
+      dir: resolve(e.FILES_DIR),
+      s3: e.S3_URL,
+      secret: e.FILES_SECRET,
+      maxBytes: e.IM_FILE_MAX_BYTES,
+      quotaBytesPerDay: e.IM_FILE_QUOTA_BYTES_PER_DAY,
+      uploadsPerMin: e.IM_FILE_UPLOADS_PER_MIN,
+    },
   };
 }

@@ -1,6 +1,6 @@
 // Identifiers shared by both engines: tokens, their hashes and conversation keys.
 import { createHash, randomBytes } from "node:crypto";
-import type { ConversationRef } from "./store/types.js";
+import type { ConversationRef, FileShare } from "./store/types.js";
 
 /** 256 random bits, base64url: session and connect tokens. */
 export function newToken(): string {
@@ -16,4 +16,17 @@ export function hashToken(token: string): string {
 export function conversationKey(ref: ConversationRef): string {
   if (ref.kind === "channel") return `c:${ref.name}`;
   return ref.a < ref.b ? `d:${ref.a}:${ref.b}` : `d:${ref.b}:${ref.a}`;
+}
+
+/** One canonical string per (conversation, seq), a direct pair in one order, JSON so that it
+ * parses back into a FileShare. */
+export function shareEntry(ref: ConversationRef, seq: number): string {
+  const canonical: ConversationRef =
+    ref.kind === "channel"
+      ? { kind: "channel", name: ref.name }
+      : ref.a < ref.b
+        ? { kind: "direct", a: ref.a, b: ref.b }
+        : { kind: "direct", a: ref.b, b: ref.a };
+  const share: FileShare = { ref: canonical, seq };
+  return JSON.stringify(share);
 }

@@ -7,6 +7,7 @@
 //   {d:<lo>:<hi>}:…        a pair: its friendship (the truth) and its direct conversation
 //   {c:<channel>}:…        a channel: its members, its change counter and its conversation
 //   {s:<sessionId>}…       a session and the index of its connect tokens
+//   {f:<fileId>}:…         a file's record and where it is shared
 //   {nodes}:…              membership (a handful of nodes, read whole)
 //   username:<lower>, token:<hash>, presence:node:<id>, channels, claim:<key>: one key each
 //
@@ -105,6 +106,16 @@ export class RedisKeys {
     return `${this.prefix}{u:${userId}}:directs`;
   }
 
+  // Files: the record and its shares share the file's tag.
+  /** String: the file's record (JSON). */
+  file(fileId: string): string {
+    return `${this.prefix}{f:${fileId}}:file`;
+  }
+  /** Set: the conversation items that share the file (shareEntry, engine/ids.ts). */
+  fileShares(fileId: string): string {
+    return `${this.prefix}{f:${fileId}}:shares`;
+  }
+
   // Membership: the node entries and their id set are pruned together.
   /** String: the node's public URL, with the node's TTL. */
   node(nodeId: string): string {
@@ -113,6 +124,11 @@ export class RedisKeys {
   /** Set: the ids of nodes that registered (some may have expired since). */
   nodeIds(): string {
     return `${this.prefix}{nodes}:ids`;
+  }
+
+  /** The key prefix of a rate limiter's counters (rate-limiter-flexible adds `:<key>`). */
+  limit(name: string): string {
+    return `${this.prefix}limit:${name}`;
   }
 
   /** String: a claimed piece of shared work (Bus.claim), with its TTL. */

@@ -1,12 +1,14 @@
 // The store in this process's memory: lost with the process (the embedded engine).
 import { randomUUID } from "node:crypto";
 import { compareStrings } from "../compare.js";
-import { conversationKey, hashToken, newToken } from "../ids.js";
+import { conversationKey, hashToken, newToken, shareEntry } from "../ids.js";
 import type { MessagePush, UserId } from "../protocol.js";
 import type {
   ChannelSummary,
   ConversationRef,
   ConversationSummary,
+  FileRecord,
+  FileShare,
   FriendLists,
   FriendState,
   NewMessage,
@@ -31,6 +33,9 @@ export class MemoryStore implements Store {
   private readonly conversations = new Map<string, Conversation>();
   /** userId → the peers of their direct conversations with a stored message */
   private readonly directOf = new Map<UserId, Set<UserId>>();
+  private readonly files = new Map<string, FileRecord>();
+  /** fileId → shareEntry → the share */
+  private readonly shares = new Map<string, Map<string, FileShare>>();
 
   async createUser(username: string, passwordHash: string): Promise<User | null> {
     const key = username.toLowerCase();
@@ -197,5 +202,29 @@ export class MemoryStore implements Store {
         };
       })
       .sort((x, y) => y.lastTs - x.lastTs);
+  }
+
+  async createFile(file: FileRecord): Promise<void> {
+    this.files.set(file.fileId, structuredClone(file));
+  }
+
+  async fileById(fileId: string): Promise<FileRecord | null> {
+    const file = this.files.get(fileId);
+    return file ? structuredClone(file) : null;
+  }
+
+  async shareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void> {
+    let shares = this.shares.get(fileId);
+    if (!shares) this.shares.set(fileId, (shares = new Map()));
+    const entry = shareEntry(ref, seq);
+    shares.set(entry, JSON.parse(entry) as FileShare);
+  }
+
+  async unshareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void> {
+    this.shares.get(fileId)?.delete(shareEntry(ref, seq));
+  }
+
+  async fileShares(fileId: string): Promise<FileShare[]> {
+    return [...(this.shares.get(fileId)?.values() ?? [])].map((share) => structuredClone(share));
   }
 }

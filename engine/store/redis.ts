@@ -3,7 +3,7 @@
 // time: the entity's key decides, then the users' indexes follow (versioned, heraldIndexSet).
 import { randomUUID } from "node:crypto";
 import { compareStrings } from "../compare.js";
-import { hashToken, newToken } from "../ids.js";
+import { hashToken, newToken, shareEntry } from "../ids.js";
 import type { MessagePush, UserId } from "../protocol.js";
 import { eachInOneStage, inStages, type RedisClient, type Step } from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
@@ -11,6 +11,8 @@ import type {
   ChannelSummary,
   ConversationRef,
   ConversationSummary,
+  FileRecord,
+  FileShare,
   FriendLists,
   FriendState,
   NewMessage,
@@ -239,6 +241,29 @@ export class RedisStore implements Store {
         return { ref, lastSeq: Number(seq ?? 0), lastTs: Number(ts ?? 0) };
       })
       .sort((x, y) => y.lastTs - x.lastTs);
+  }
+
+  // A file's record is written once; its shares are a set of shareEntry strings.
+  async createFile(file: FileRecord): Promise<void> {
+    await this.redis.set(this.keys.file(file.fileId), JSON.stringify(file));
+  }
+
+  async fileById(fileId: string): Promise<FileRecord | null> {
+    const record = await this.redis.get(this.keys.file(fileId));
+    return record === null ? null : (JSON.parse(record) as FileRecord);
+  }
+
+  async shareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void> {
+    await this.redis.sadd(this.keys.fileShares(fileId), shareEntry(ref, seq));
+  }
+
+  async unshareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void> {
+    await this.redis.srem(this.keys.fileShares(fileId), shareEntry(ref, seq));
+  }
+
+  async fileShares(fileId: string): Promise<FileShare[]> {
+    const entries = await this.redis.smembers(this.keys.fileShares(fileId));
+    return entries.map((entry) => JSON.parse(entry) as FileShare);
   }
 }
 

@@ -1,4 +1,6 @@
 // A single-node Config for tests: ports 0 (the OS picks), silent logs, the contract's defaults.
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Config } from "../../config/index.js";
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
@@ -19,6 +21,14 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     tokenTtlMs: 30_000,
     sessionTtlMs: 3_600_000,
     logLevel: "silent",
+    files: {
+      dir: join(tmpdir(), "herald-test-files"),
+      s3: undefined,
+      secret: undefined,
+      maxBytes: 25 * 1024 * 1024,
+      quotaBytesPerDay: 1024 * 1024 * 1024,
+      uploadsPerMin: 30,
+    },
     ...overrides,
   };
 }
