@@ -61,6 +61,8 @@ const SESSION_ROUTES: [Case["method"], string][] = [
   ["GET", "/api/presence?ids=x"],
   ["POST", "/api/broadcast"],
   ["POST", `/api/users/${UNKNOWN_ID}/disconnect`],
+  ["POST", "/api/files"],
+  ["GET", `/api/files/${UNKNOWN_ID}`],
 ];
 
 /** Every route that reads a JSON body. */

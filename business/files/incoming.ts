@@ -64,6 +64,9 @@ function receiveMultipart(req: IncomingMessage): Promise<IncomingFile> {
         reject(invalidForm(`the file goes in the field "${FILE_FIELD}"`));
         return;
       }
+      // Busboy fails the stream when the body breaks off, maybe before its reader listens;
+      // the reader then finds it destroyed before its end.
+      stream.on("error", () => undefined);
       resolve({
         stream,
         name: info.filename,

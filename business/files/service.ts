@@ -86,10 +86,7 @@ export class FileService {
       const fileId = randomUUID();
       const image = imageTypeOf(contentType) !== null;
       const meter = new UploadMeter(maxBytes, imageTypeOf(contentType));
-      incoming.stream.on("error", () =>
-        meter.destroy(new DomainError("invalid_upload", "the upload broke off before its end")),
-      );
-      const original = incoming.stream.pipe(meter);
+      const original = feed(incoming.stream, meter);
       await this.stored(() => storage.put(keyOf(fileId, "original"), original, contentType));
       const record: FileRecord = {
         fileId,
@@ -118,13 +115,14 @@ export class FileService {
     try {
       if (record.size > 0) {
         const verdict = await bytes.take(record.owner, record.size);
+        // A refused take still counts its points; a file that is not kept takes no quota.
+        counted = true;
         if (!verdict.ok)
           throw new DomainError(
             "quota_exceeded",
             "this file would pass your daily upload quota",
             verdict.retryAfterS,
           );
-        counted = true;
       }
       if (image) record.image = await this.thumbnail(record.fileId);
       await this.deps.store.createFile(record);
@@ -244,6 +242,21 @@ export class FileService {
   async unshare(ref: ConversationRef, seq: number, fileIds: readonly string[]): Promise<void> {
     await Promise.all(fileIds.map((id) => this.deps.store.unshareFile(id, ref, seq)));
   }
+}
+
+/**
+ * Pipes the upload into its meter. A source that breaks off fails the meter, never the socket
+ * (the answer must still get through).
+ */
+function feed(source: Readable, meter: UploadMeter): UploadMeter {
+  const brokeOff = () =>
+    meter.destroy(new DomainError("invalid_upload", "the upload broke off before its end"));
+  // A refusal may come before the storage starts reading (after an await of its own); it is
+  // not lost: put rejects with the error of a stream that already failed.
+  meter.on("error", () => undefined);
+  if (source.destroyed && !source.readableEnded) brokeOff();
+  else source.on("error", brokeOff).pipe(meter);
+  return meter;
 }
 
 function uploaded({ fileId, name, size, contentType, sha256 }: FileRecord): UploadedFile {

@@ -30,7 +30,9 @@ export function fileRoutes(routes: Router, { services, session }: RouteDeps): vo
 
   routes.get("/api/files/:fileId", session, async (ctx) => {
     const { fileId } = parseParams(fileParams, ctx.params);
-    ctx.body = await files.describe(sessionOf(ctx).userId, fileId, ctx.origin);
+    // Koa 3's ctx.origin is the Origin header; links name the address the caller used.
+    const origin = `${ctx.protocol}://${ctx.host}`;
+    ctx.body = await files.describe(sessionOf(ctx).userId, fileId, origin);
   });
 
   // The signed link: no session, the signature is the permission.
