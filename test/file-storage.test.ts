@@ -4,7 +4,10 @@ import { expect } from "chai";
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
+import { resolve } from "node:path";
+import { createFileStorage } from "../business/files/index.js";
 import { PART_BYTES } from "../business/files/s3-storage.js";
+import { ConfigError, loadConfig } from "../config/index.js";
 import { storageBackends, type StorageBackend } from "./helpers/file-storage.js";
 
 const sha = (data: Buffer) => createHash("sha256").update(data).digest("hex");
@@ -124,3 +127,61 @@ for (const backend of storageBackends) {
     });
   });
 }
+
+describe("file storage configuration", function () {
+  it("defaults: the disk twin in ./data/files (absolute), 25 MiB per file", function () {
+    const { files } = loadConfig({});
+    expect(files).to.deep.include({
+      dir: resolve("data/files"),
+      s3: undefined,
+      secret: undefined,
+      maxBytes: 25 * 1024 * 1024,
+    });
+    expect(createFileStorage(files).kind).to.equal("disk");
+  });
+
+  it("S3_URL: s3:// over HTTPS, s3+http:// over HTTP, percent-encoded credentials", function () {
+    const aws = loadConfig({
+      S3_URL: "s3://AKIA1:se%2Fcr%40et@s3.eu-west-1.amazonaws.com/my.bucket?region=eu-west-1",
+    }).files;
+    expect(aws.s3).to.deep.equal({
+      endpoint: "https://s3.eu-west-1.amazonaws.com",
+      bucket: "my.bucket",
+      region: "eu-west-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: "AKIA1", secretAccessKey: "se/cr@et" },
+    });
+    expect(createFileStorage(aws).kind).to.equal("s3");
+    const local = loadConfig({ S3_URL: "s3+http://127.0.0.1:9000/files/?forcePathStyle=0" }).files;
+    expect(local.s3).to.deep.equal({
+      endpoint: "http://127.0.0.1:9000",
+      bucket: "files",
+      region: "us-east-1",
+      forcePathStyle: false,
+      credentials: undefined,
+    });
+  });
+
+  for (const url of [
+    "http://key:topsecret@host/bucket",
+    "s3://key@host/bucket",
+    "s3://key:topsecret@host/",
+    "s3://key:topsecret@host/bucket/key",
+    "s3://key:topsecret@host/Bad_Bucket",
+    "s3://key:topsecret@host/bucket?regoin=eu-west-1",
+    "s3://key:topsecret@host/bucket?forcePathStyle=yes",
+    "s3://key:top%ZZsecret@host/bucket",
+    "not a url topsecret",
+  ])
+    it(`a bad S3_URL stops start-up naming it, never its secret: ${url}`, function () {
+      expect(() => loadConfig({ S3_URL: url }))
+        .to.throw(ConfigError, /S3_URL/)
+        .with.property("message")
+        .that.does.not.contain("topsecret");
+    });
+
+  it("FILES_SECRET is at least 32 characters; IM_FILE_MAX_BYTES a positive integer", function () {
+    expect(() => loadConfig({ FILES_SECRET: "short" })).to.throw(ConfigError, /FILES_SECRET/);
+    expect(() => loadConfig({ IM_FILE_MAX_BYTES: "-1" })).to.throw(ConfigError, /IM_FILE_MAX/);
+  });
+});

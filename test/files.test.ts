@@ -2,6 +2,7 @@
 // signed links, access — for each storage twin (disk, S3 on a local s3rver) and each engine.
 import { expect } from "chai";
 import { createHash, randomBytes } from "node:crypto";
+import { Agent, request } from "node:http";
 import sharp from "sharp";
 import { FileService } from "../business/files/service.js";
 import { LinkSigner } from "../business/files/links.js";
@@ -91,6 +92,44 @@ async function uploadForm(
     body: form,
   });
   return answer(response);
+}
+
+/**
+ * Sends two uploads over one keep-alive connection, the first written in chunks (no
+ * Content-Length). The second is answered only if the server read the whole of the first,
+ * even after refusing it: else the first never finishes sending and holds the connection.
+ */
+async function twoOnOneConnection(
+  h: Harness,
+  token: string,
+  first: { headers: Record<string, string>; body: Buffer },
+): Promise<[number, number]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const send = (headers: Record<string, string>, body: Buffer) =>
+    new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
+      const req = request(
+        `${h.business.url}/api/files`,
+        { method: "POST", agent, headers: { authorization: `Bearer ${token}`, ...headers } },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode!, socket: req.socket }));
+        },
+      );
+      req.on("error", reject);
+      for (let at = 0; at < body.length; at += 64 * 1024)
+        req.write(body.subarray(at, at + 64 * 1024));
+      req.end();
+    });
+  try {
+    const answers = await Promise.all([
+      send(first.headers, first.body),
+      send({ "x-filename": "next.txt", "content-type": "text/plain" }, Buffer.from("next")),
+    ]);
+    expect(answers[0].socket).to.equal(answers[1].socket);
+    return [answers[0].status, answers[1].status];
+  } finally {
+    agent.destroy();
+  }
 }
 
 /** A body of `size` bytes sent in chunks with no Content-Length. */
@@ -274,6 +313,26 @@ for (const storageKind of storageBackends)
             const next = await uploadRaw(h, alice.token, Buffer.from("ok"), "ok.txt", "text/plain");
             expect(next.status).to.equal(201);
           });
+
+        it("a refused upload is read to its end: the same connection serves the next request", async function () {
+          const big = randomBytes(2 * MAX_BYTES);
+          const raw = { "x-filename": "big.bin", "content-type": "application/x-big" };
+          const form = { "content-type": "multipart/form-data; boundary=b0undary" };
+          const part = (header: string) =>
+            Buffer.concat([Buffer.from(`--b0undary\r\n${header}\r\n\r\n`), big]);
+          const file = part('Content-Disposition: form-data; name="file"; filename="big.bin"');
+          // A malformed part header fails the form before any file.
+          const malformed = part("x".repeat(20_000));
+          for (const [headers, body, status] of [
+            [raw, big, 413],
+            [form, file, 413],
+            [form, malformed, 400],
+          ] as const)
+            expect(await twoOnOneConnection(h, alice.token, { headers, body })).to.deep.equal([
+              status,
+              201,
+            ]);
+        });
 
         it("exactly IM_FILE_MAX_BYTES is accepted", async function () {
           const data = randomBytes(MAX_BYTES);
@@ -605,6 +664,14 @@ for (const storageKind of storageBackends)
             name: "multipart cut off inside the file",
             headers: form(
               `--${boundary}\nContent-Disposition: form-data; name="file"; filename="a.txt"\n\nhel`,
+            ),
+            status: 400,
+            code: "invalid_upload",
+          },
+          {
+            name: "multipart with a malformed part header, and much more behind it",
+            headers: form(
+              `--${boundary}\n${"x".repeat(20_000)}\n\n` + filePart("file", "a.txt").repeat(2_000),
             ),
             status: 400,
             code: "invalid_upload",

@@ -77,7 +77,12 @@ function receiveMultipart(req: IncomingMessage): Promise<IncomingFile> {
     // After the file was handed on these change nothing: a broken body ends its stream with
     // an error (busboy destroys it), which the reader sees.
     parser.on("close", () => reject(invalidForm(`no file in the field "${FILE_FIELD}"`)));
-    parser.on("error", (err: Error) => reject(invalidForm(err.message)));
+    parser.on("error", (err: Error) => {
+      // The rest of the body is read and dropped, so that the answer gets through.
+      req.unpipe(parser);
+      req.resume();
+      reject(invalidForm(err.message));
+    });
     req.on("error", (err) => parser.destroy(err));
     req.pipe(parser);
   });

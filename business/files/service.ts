@@ -84,8 +84,8 @@ export class FileService {
       if (incoming.declaredBytes !== undefined && incoming.declaredBytes > maxBytes)
         throw new DomainError("too_large", `the file is larger than ${maxBytes} bytes`);
       const fileId = randomUUID();
-      const image = imageTypeOf(contentType) !== null;
-      const meter = new UploadMeter(maxBytes, imageTypeOf(contentType));
+      const claimedImage = imageTypeOf(contentType);
+      const meter = new UploadMeter(maxBytes, claimedImage);
       const original = feed(incoming.stream, meter);
       await this.stored(() => storage.put(keyOf(fileId, "original"), original, contentType));
       const record: FileRecord = {
@@ -97,7 +97,7 @@ export class FileService {
         sha256: meter.sha256(),
         createdAt: this.clock(),
       };
-      await this.keep(record, image);
+      await this.keep(record, claimedImage !== null);
       return uploaded(record);
     } catch (err) {
       // Whatever of the body is still coming is read and dropped, so the answer gets through.
