@@ -1,10 +1,10 @@
-// The business HTTP app: errors → metrics → routes → web chat. No global state: everything comes
-// from `deps`, so a test can build one on a fresh engine and listen on port 0.
+// The business HTTP app: security headers → metrics → errors → routes → web chat. No global
+// state: everything comes from `deps`, so a test can build one on a fresh engine on port 0.
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
-import Koa, { type Middleware } from "koa";
+import Koa, { type Context, type Middleware } from "koa";
 import type { Config } from "../config/index.js";
 import type { Logger } from "../config/logger.js";
 import type { Engine } from "../engine/types.js";
@@ -12,18 +12,13 @@ import { createFileStorage } from "./files/index.js";
 import { linkSecret, LinkSigner } from "./files/links.js";
 import { FileService } from "./files/service.js";
 import type { FileStorage } from "./files/storage.js";
-import { uploadLimits } from "./files/upload-limits.js";
 import { errorMiddleware, HttpError } from "./http-error.js";
 import { BusinessMetrics } from "./metrics.js";
 import { DEFAULT_COST, type ScryptCost } from "./passwords.js";
 import type { PushClient } from "./push-client.js";
-import {
-  FailureLimiter,
-  TokenBucketLimiter,
-  type BucketOptions,
-  type Clock,
-  type FailureOptions,
-} from "./rate-limiter.js";
+import { OperatorNames } from "./operators.js";
+import { StorageQuota } from "./quota.js";
+import { RateLimits, rateRules, type RateRules } from "./rate-limits.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { adminRoutes } from "./routes/admin.js";
 import { channelRoutes } from "./routes/channels.js";
@@ -41,15 +36,10 @@ import { FriendService } from "./services/friends.js";
 import { MessageService } from "./services/messages.js";
 import { PresenceService } from "./services/presence.js";
 import { sessionMiddleware } from "./session.js";
-import { webMiddleware } from "./web.js";
+import { securityHeaders, webMiddleware } from "./web.js";
 
 /** Where `npm run build` puts the web chat: dist/web, next to dist/business. */
 export const DEFAULT_WEB_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../web");
-
-/** Burst 60, then 30/s: the contract's 20 req/s per session never waits. */
-export const DEFAULT_SESSION_LIMIT: BucketOptions = { burst: 60, perSecond: 30 };
-/** The 11th failed login for one username within a minute is refused. */
-export const DEFAULT_LOGIN_LIMIT: FailureOptions = { max: 10, windowMs: 60_000 };
 
 export interface AppDeps {
   config: Config;
@@ -60,16 +50,16 @@ export interface AppDeps {
   /** Built by createApp when absent; startBusiness passes its own to start the event fan-out. */
   presence?: PresenceService;
   webRoot?: string;
-  sessionLimit?: BucketOptions;
-  loginLimit?: FailureOptions;
-  /** Time for the rate limiters; tests move it by hand. */
-  clock?: Clock;
+  /** Replaces rules built from the config (tests: a short window, or a session limit off). */
+  rates?: Partial<RateRules>;
   /** Lower only in tests: scrypt at full cost takes tens of ms per hash. */
   passwordCost?: ScryptCost;
   /** /health answers 503 while this is true. */
   isDraining?: () => boolean;
   /** Built from config.files when absent. */
   fileStorage?: FileStorage;
+  /** The time file links expire by; tests move it by hand. */
+  clock?: () => number;
 }
 
 const PING_TIMEOUT_MS = 1_000;
@@ -95,43 +85,47 @@ export function engineProbe(engine: Engine): () => Promise<boolean> {
   };
 }
 
-export function buildServices(deps: ServiceDeps, app: AppDeps): Services {
-  const loginFailures = new FailureLimiter(app.loginLimit ?? DEFAULT_LOGIN_LIMIT, app.clock);
+export function buildServices(deps: ServiceDeps, app: AppDeps, rates: RateLimits): Services {
+  const quota = new StorageQuota(deps.engine.limits, deps.config.quotaBytesPerDay);
+  const operators = new OperatorNames(deps.config.admins);
   return {
-    accounts: new AccountService(deps, loginFailures, app.passwordCost ?? DEFAULT_COST),
+    accounts: new AccountService(deps, rates, operators, app.passwordCost ?? DEFAULT_COST),
     friends: new FriendService(deps),
-    messages: new MessageService(deps),
-    channels: new ChannelService(deps),
+    messages: new MessageService(deps, quota),
+    channels: new ChannelService(deps, quota),
     presence: app.presence ?? new PresenceService(deps),
-    admin: new AdminService(deps),
+    admin: new AdminService(deps, operators),
     files: new FileService({
       store: deps.engine.store,
       storage: app.fileStorage ?? createFileStorage(deps.config.files),
-      limits: uploadLimits(deps.engine, deps.config.files),
+      limits: deps.engine.limits,
       links: new LinkSigner(
         linkSecret(deps.config.files, deps.config.redisUrl, deps.logger),
         app.clock,
       ),
       logger: deps.logger,
-      maxBytes: deps.config.files.maxBytes,
+      config: deps.config.files,
       clock: app.clock,
     }),
   };
 }
 
+/** Whether the request carries a body: a Content-Length over 0, or a chunked one. */
+function hasBody(ctx: Context): boolean {
+  const length = ctx.get("Content-Length");
+  return ctx.get("Transfer-Encoding") !== "" || (length !== "" && length !== "0");
+}
+
 /**
- * The JSON body parser. Any body on these routes is read as JSON whatever its Content-Type says:
- * the API speaks JSON only, and a form-encoded body then fails loudly as invalid_json. A body
+ * The JSON body parser. A body must say `application/json` (415 otherwise), so a foreign page's
+ * `text/plain` or form POST, which a browser sends without asking, is refused unread. A body
  * whose Content-Encoding does not decode fails inside zlib, with no HTTP status: a 400 too.
  */
 function jsonBody(): Middleware {
-  const parse = bodyParser({
-    enableTypes: ["json"],
-    jsonLimit: "1mb",
-    jsonStrict: true,
-    detectJSON: () => true,
-  });
+  const parse = bodyParser({ enableTypes: ["json"], jsonLimit: "1mb", jsonStrict: true });
   return async (ctx, next) => {
+    if (hasBody(ctx) && !ctx.is("application/json"))
+      throw new HttpError(415, "unsupported_media_type", "request bodies must be application/json");
     let parsed = false;
     try {
       await parse(ctx, () => {
@@ -150,13 +144,13 @@ function jsonBody(): Middleware {
 export function createApp(deps: AppDeps): Koa {
   const metrics = deps.metrics ?? new BusinessMetrics();
   const serviceDeps: ServiceDeps = { ...deps, metrics };
-  const services = buildServices(serviceDeps, deps);
+  const rates = new RateLimits(deps.engine.limits, { ...rateRules(deps.config), ...deps.rates });
+  const services = buildServices(serviceDeps, deps, rates);
   const engineUp = engineProbe(deps.engine);
-  const limiter = new TokenBucketLimiter(deps.sessionLimit ?? DEFAULT_SESSION_LIMIT, deps.clock);
 
   const routeDeps: RouteDeps = {
     services,
-    session: sessionMiddleware(deps.engine, limiter),
+    session: sessionMiddleware(deps.engine, rates),
     json: jsonBody(),
   };
 
@@ -171,6 +165,8 @@ export function createApp(deps: AppDeps): Koa {
   fileRoutes(routes, routeDeps);
 
   const app = new Koa();
+  // ctx.ip (the address rate limits key on) is the first X-Forwarded-For entry only behind a proxy.
+  app.proxy = deps.config.trustProxy;
   // Only what escapes the error middleware lands here, e.g. a static file stream that fails
   // after its headers were sent, or a socket's HTTP parse error. Never the whole error: a parse
   // error carries the raw request (`rawPacket`), Authorization header and bearer token included.
@@ -178,6 +174,7 @@ export function createApp(deps: AppDeps): Koa {
     const { name, code, message } = (err ?? {}) as Record<string, unknown>;
     deps.logger.warn({ error: { name, code, message } }, "response failed");
   });
+  app.use(securityHeaders());
   app.use(metrics.middleware());
   app.use(errorMiddleware(deps.logger, async () => !(await engineUp())));
   app.use(routes.routes());

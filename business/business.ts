@@ -9,8 +9,12 @@ import type { Logger } from "../config/logger.js";
 import type { Engine } from "../engine/types.js";
 import { createApp, type AppDeps } from "./app.js";
 import { BusinessMetrics } from "./metrics.js";
+import { createOperator } from "./operators.js";
+import { DEFAULT_COST } from "./passwords.js";
 import { PushClient } from "./push-client.js";
 import { PresenceService } from "./services/presence.js";
+import { interimUnreadTotal } from "./webhook/unread.js";
+import { createWebhookQueue, Webhook } from "./webhook/webhook.js";
 
 export interface BusinessOptions {
   config: Config;
@@ -36,6 +40,16 @@ export async function startBusiness(
 ): Promise<Business> {
   const { config, engine, logger } = opts;
   const metrics = opts.metrics ?? new BusinessMetrics();
+  // Only with IM_WEBHOOK_URL are the nodes asked about undelivered messages.
+  const webhook =
+    config.webhook &&
+    new Webhook({
+      config: config.webhook,
+      queue: createWebhookQueue(engine),
+      unreadTotal: interimUnreadTotal(engine.store),
+      registry: metrics.registry,
+      logger,
+    });
   const push = new PushClient({
     engine,
     router: config.router,
@@ -45,8 +59,14 @@ export async function startBusiness(
       published: (kind) => metrics.pushesPublished.inc({ kind }),
       deadNode: () => metrics.deadNodePublishes.inc(),
     },
+    ...(webhook && { undelivered: webhook.report }),
   });
+  // The embedded engine forgets accounts with the process: its operators come from the config.
+  if (config.adminPassword !== undefined)
+    for (const name of config.admins)
+      await createOperator(engine, name, config.adminPassword, opts.passwordCost ?? DEFAULT_COST);
   await push.start();
+  webhook?.start();
   const presence = new PresenceService({ config, engine, push, metrics, logger });
   await presence.start();
 
@@ -64,6 +84,7 @@ export async function startBusiness(
   } catch (err) {
     await presence.stop();
     await push.close();
+    await webhook?.stop();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
@@ -89,6 +110,7 @@ export async function startBusiness(
         clearTimeout(timer);
         await presence.stop();
         await push.close();
+        await webhook?.stop();
         logger.info("business closed");
       })();
       return closing;

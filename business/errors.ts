@@ -21,6 +21,7 @@ export type DomainCode =
   | "unauthorized"
   | "unavailable"
   | "user_not_found"
+  | "username_reserved"
   | "username_taken";
 
 export class DomainError extends Error {

@@ -37,9 +37,10 @@ const STATUS_BY_DOMAIN_CODE: Record<DomainCode, number> = {
   channel_not_found: 404,
   file_not_found: 404,
   user_not_found: 404,
+  quota_exceeded: 413,
+  username_reserved: 403,
   username_taken: 409,
   too_large: 413,
-  quota_exceeded: 429,
   rate_limited: 429,
   unavailable: 503,
 };

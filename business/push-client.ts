@@ -13,7 +13,14 @@ import type {
   UserId,
 } from "../engine/protocol.js";
 import type { Engine, Unsubscribe } from "../engine/types.js";
-import { decodeEvent, topics, type PresenceEvent } from "../engine/wire.js";
+import {
+  decodeEvent,
+  messageRef,
+  topics,
+  type MessageRef,
+  type NodeEvent,
+  type PresenceEvent,
+} from "../engine/wire.js";
 import {
   AdapterPushRouter,
   PartitionPushRouter,
@@ -31,6 +38,13 @@ export interface ConnectInfo {
   nodeId: string;
   /** Seconds until the token expires. */
   expiresIn: number;
+}
+
+/** A recipient a message did not reach: no connection (`offline`) or none acked in time (`failed`). */
+export interface Undelivered {
+  recipient: UserId;
+  reason: "offline" | "failed";
+  message: MessageRef;
 }
 
 /** Hooks for the caller's metrics; the push client itself keeps none. */
@@ -51,6 +65,13 @@ export interface PushClientOptions {
   refreshMs?: number;
   logger?: Logger;
   metrics?: PushMetrics;
+  /**
+   * Given, the client asks the nodes about each direct message's recipient (and the users a
+   * channel message names in `notify`) and calls this for each one the message did not reach:
+   * from a publish nobody heard, or a node's `undelivered` event. Not given, nobody is asked.
+   * Every business instance hears every node event, so the handler must be idempotent.
+   */
+  undelivered?: (report: Undelivered) => void;
   /** Called by close(): createPushClient closes the engine it built. */
   onClose?: () => Promise<void>;
 }
@@ -84,6 +105,11 @@ export class PushClient {
     if (this.started) return;
     this.started = true;
     await this.nodeView.start();
+    const report = this.options.undelivered;
+    if (report)
+      await this.onEvent("undelivered", (event) =>
+        report({ recipient: event.userId, reason: event.reason, message: event.message }),
+      );
   }
 
   /** Re-reads the live node set now (it also follows membership notices and a timer). */
@@ -119,18 +145,13 @@ export class PushClient {
   async send(message: MessagePush, options: { receipt?: boolean } = {}): Promise<PushResult> {
     const recipients = new Set([message.from]);
     if (message.to !== undefined) recipients.add(message.to);
-    const result = await this.pushRouter.route(recipients, (to) => {
-      const receipt =
-        options.receipt === true && message.to !== undefined && to.includes(message.to);
-      return {
-        v: 1,
-        kind: "push",
-        event: "message",
-        to,
-        data: message,
-        ...(receipt && { receipt }),
-      };
-    });
+    const notify = message.to === undefined ? [] : [message.to];
+    const result = await this.routeMessage(
+      recipients,
+      message,
+      notify,
+      (to) => options.receipt === true && message.to !== undefined && to.includes(message.to),
+    );
     if (options.receipt && message.to !== undefined && result.offline.includes(message.to)) {
       const receipt: ReceiptPush = {
         messageId: message.id,
@@ -149,15 +170,16 @@ export class PushClient {
     return result;
   }
 
-  /** Pushes a stored channel message: one command per node, naming that node's members. */
-  sendChannel(message: MessagePush, members: readonly UserId[]): Promise<PushResult> {
-    return this.pushRouter.route(new Set(members), (to) => ({
-      v: 1,
-      kind: "push",
-      event: "message",
-      to,
-      data: message,
-    }));
+  /**
+   * Pushes a stored channel message: one command per node, naming that node's members.
+   * `notify`: the members whose outcome business wants (those the message mentions).
+   */
+  sendChannel(
+    message: MessagePush,
+    members: readonly UserId[],
+    options: { notify?: readonly UserId[] } = {},
+  ): Promise<PushResult> {
+    return this.routeMessage(new Set(members), message, options.notify ?? [], () => false);
   }
 
   /** Tells `to` (a user's friends) that the user came or went. */
@@ -202,23 +224,8 @@ export class PushClient {
   }
 
   /** Calls `handler` for each presence event the nodes report; malformed events are dropped. */
-  async onPresence(handler: (event: PresenceEvent) => void | Promise<void>): Promise<Unsubscribe> {
-    const unsubscribe = await this.engine.bus.subscribe(topics.events, (raw) => {
-      const event = decodeEvent(raw);
-      if (!event) {
-        this.options.logger?.warn({ raw: raw.slice(0, 200) }, "dropped a malformed node event");
-        return;
-      }
-      Promise.resolve()
-        .then(() => handler(event))
-        .catch((err: unknown) => this.options.logger?.error({ err }, "presence handler failed"));
-    });
-    const own: Unsubscribe = async () => {
-      this.subscriptions.delete(own);
-      await unsubscribe();
-    };
-    this.subscriptions.add(own);
-    return own;
+  onPresence(handler: (event: PresenceEvent) => void | Promise<void>): Promise<Unsubscribe> {
+    return this.onEvent("presence", handler);
   }
 
   async close(): Promise<void> {
@@ -226,6 +233,66 @@ export class PushClient {
     await this.nodeView.stop();
     this.started = false;
     await this.options.onClose?.();
+  }
+
+  /**
+   * One message push; the users of `notify` that it reaches get `notify` on their node's command
+   * when an `undelivered` handler is set, and those whose node was gone are reported at once.
+   */
+  private async routeMessage(
+    recipients: Set<UserId>,
+    message: MessagePush,
+    notify: readonly UserId[],
+    receiptOn: (to: UserId[]) => boolean,
+  ): Promise<PushResult> {
+    const report = this.options.undelivered;
+    const watched = report ? notify.filter((id) => recipients.has(id)) : [];
+    const result = await this.pushRouter.route(recipients, (to) => {
+      const receipt = receiptOn(to);
+      const here = watched.filter((id) => to.includes(id));
+      return {
+        v: 1,
+        kind: "push",
+        event: "message",
+        to,
+        data: message,
+        ...(receipt && { receipt }),
+        ...(here.length > 0 && { notify: here }),
+      };
+    });
+    if (report && watched.length > 0) {
+      const ref = messageRef(message);
+      for (const recipient of watched)
+        if (result.offline.includes(recipient))
+          report({ recipient, reason: "offline", message: ref });
+    }
+    return result;
+  }
+
+  /** Calls `handler` for each node event of `kind`; malformed events are dropped. */
+  private async onEvent<K extends NodeEvent["kind"]>(
+    kind: K,
+    handler: (event: Extract<NodeEvent, { kind: K }>) => void | Promise<void>,
+  ): Promise<Unsubscribe> {
+    const unsubscribe = await this.engine.bus.subscribe(topics.events, (raw) => {
+      const event = decodeEvent(raw);
+      if (!event) {
+        this.options.logger?.warn({ raw: raw.slice(0, 200) }, "dropped a malformed node event");
+        return;
+      }
+      if (event.kind !== kind) return;
+      Promise.resolve()
+        .then(() => handler(event as Extract<NodeEvent, { kind: K }>))
+        .catch((err: unknown) =>
+          this.options.logger?.error({ err, kind }, "node event handler failed"),
+        );
+    });
+    const own: Unsubscribe = async () => {
+      this.subscriptions.delete(own);
+      await unsubscribe();
+    };
+    this.subscriptions.add(own);
+    return own;
   }
 
   /** true when a node heard it; 0 subscribers means the node is gone. */

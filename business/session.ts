@@ -1,9 +1,9 @@
 // The session check that every route but register and login runs first (before the body is
-// parsed, so a bad session wins over a bad body), then the per-session rate limit.
+// parsed, so a bad session wins over a bad body), then the per-session and per-user rate limits.
 import type { Context, Next } from "koa";
 import type { Engine, Session } from "../engine/types.js";
 import { HttpError } from "./http-error.js";
-import type { TokenBucketLimiter } from "./rate-limiter.js";
+import type { RateLimits } from "./rate-limits.js";
 
 /** The caller's session, with the bearer token it was found by (never logged). */
 export interface AuthedSession extends Session {
@@ -16,16 +16,12 @@ export interface AppState {
 
 const BEARER = /^Bearer ([A-Za-z0-9_~+/.=-]{1,512})$/;
 
-export function sessionMiddleware(engine: Engine, limiter: TokenBucketLimiter) {
+export function sessionMiddleware(engine: Engine, rates: RateLimits) {
   return async function requireSession(ctx: Context, next: Next): Promise<void> {
     const match = BEARER.exec(ctx.get("Authorization"));
     const session = match ? await engine.store.sessionByToken(match[1]!) : null;
     if (!session) throw new HttpError(401, "unauthorized", "missing or invalid session");
-    const verdict = limiter.take(session.sessionId);
-    if (!verdict.ok)
-      throw new HttpError(429, "rate_limited", "too many requests", {
-        "Retry-After": String(verdict.retryAfterS),
-      });
+    await rates.request(session);
     (ctx.state as AppState).session = { ...session, token: match![1]! };
     await next();
   };

@@ -1,18 +1,32 @@
 // Every input crosses zod here: bodies, queries and path params, each failure a 400 HttpError
 // whose code says which part was wrong. The schemas shared by several routes live here too.
 import { z } from "zod";
+import { normalizeUsername } from "../engine/usernames.js";
 import { HttpError } from "./http-error.js";
 
 /** At most 64 KiB once serialised (CONTRACT.md). */
 export const MAX_CONTENT_BYTES = 64 * 1024;
 
 export const userIdSchema = z.string().min(1).max(256);
+/** Judged after NFKC (fullwidth `ａｌｉｃｅ` is `alice`); the normalised form is what is kept. */
 export const usernameSchema = z
   .string()
-  .min(3)
-  .max(32)
-  .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _, . and - only");
-export const passwordSchema = z.string().min(8).max(256);
+  .max(256)
+  .transform(normalizeUsername)
+  .pipe(
+    z
+      .string()
+      .min(3)
+      .max(32)
+      .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _, . and - only"),
+  );
+/** A lone surrogate cannot be encoded (UTF-8 turns each into U+FFFD), so such a password would
+ * collide with every other one of its length: refused. */
+export const passwordSchema = z
+  .string()
+  .min(8)
+  .max(256)
+  .refine((password) => !/\p{Surrogate}/u.test(password), "a lone surrogate is not a character");
 export const channelNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, _ and -");
@@ -23,14 +37,14 @@ export const contentSchema = z
   .refine((value) => value !== undefined && value !== null, "content is required (not null)");
 
 /** A non-negative integer in a query string; no signs, fractions or exponents. */
-const queryInt = z
+export const queryIntSchema = z
   .string()
   .regex(/^\d{1,15}$/, "a non-negative integer")
   .transform(Number);
 
 export const pageQuerySchema = z.object({
-  after: queryInt.default(0),
-  limit: queryInt.pipe(z.number().int().min(1).max(200)).default(50),
+  after: queryIntSchema.default(0),
+  limit: queryIntSchema.pipe(z.number().int().min(1).max(200)).default(50),
 });
 
 function describe(error: z.ZodError): string {

@@ -22,6 +22,25 @@ function setHeaders(res: ServerResponse, path: string): void {
   else res.setHeader("Cache-Control", "public, max-age=300");
 }
 
+/** The page's policy (as in index.html's meta tag, plus what only a header can say:
+ * frame-ancestors), on every response: the page, its assets and the API alike. */
+const SECURITY_HEADERS: Record<string, string> = {
+  "Content-Security-Policy":
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+    "font-src 'self'; connect-src 'self' http: https: ws: wss:; object-src 'none'; " +
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  "X-Frame-Options": "DENY",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+};
+
+export function securityHeaders(): Middleware {
+  return async (ctx, next) => {
+    ctx.set(SECURITY_HEADERS);
+    await next();
+  };
+}
+
 export function webMiddleware(root: string): Middleware[] {
   const files = serve(root, { index: "index.html", setHeaders, hidden: false });
   const fallback = async (ctx: Context, next: Next): Promise<void> => {

@@ -29,11 +29,29 @@ const schema = z.object({
   IM_ROUTER: z.enum(["partition", "adapter"]).default("partition"),
   IM_DM_POLICY: z.enum(["friends", "open"]).default("friends"),
   IM_ADMINS: list.default([]),
+  IM_ADMIN_PASSWORD: z.string().min(8).max(256).optional(),
   IM_ACK_TIMEOUT_MS: positiveInt.default(10_000),
   IM_MAILBOX_MAX: positiveInt.default(1024),
   IM_MAILBOX_MAX_BYTES: positiveInt.default(1024 * 1024),
   IM_TOKEN_TTL_S: z.coerce.number().int().min(1).max(30).default(30),
   SESSION_TTL_S: positiveInt.default(7 * 24 * 3600),
+  IM_WEBHOOK_URL: z.url({ protocol: /^(http|https)$/ }).optional(),
+  IM_WEBHOOK_SECRET: z.string().min(16, "at least 16 characters").max(1024).optional(),
+  IM_WEBHOOK_TIMEOUT_MS: positiveInt.default(5_000),
+  IM_WEBHOOK_RETRY_BASE_MS: positiveInt.default(1_000),
+  IM_WEBHOOK_RETRY_MAX_MS: positiveInt.default(10 * 60_000),
+  IM_WEBHOOK_RETRY_FOR_S: z.coerce
+    .number()
+    .int()
+    .min(3600)
+    .default(24 * 3600),
+  IM_WEBHOOK_POLL_MS: positiveInt.default(1_000),
+  RATE_REGISTER_PER_MIN: positiveInt.default(20),
+  RATE_LOGIN_FAILURES_PER_MIN: positiveInt.default(10),
+  RATE_USER_PER_S: positiveInt.default(60),
+  RATE_CONNECT_PER_MIN: positiveInt.default(60),
+  QUOTA_USER_BYTES_PER_DAY: positiveInt.default(50 * 1024 * 1024),
+  TRUST_PROXY: z.enum(["0", "1"]).default("0"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   FILES_DIR: z.string().min(1).default("./data/files"),
   S3_URL: z
@@ -65,14 +83,44 @@ export interface Config {
   router: "partition" | "adapter";
   dmPolicy: "friends" | "open";
   admins: string[];
+  /** Embedded engine only: the password every IM_ADMINS account is created with at start. */
+  adminPassword: string | undefined;
   ackTimeoutMs: number;
   mailboxMax: number;
   /** Bytes of encoded pushes an actor may queue (as Centrifuge's writer bounds its queue). */
   mailboxMaxBytes: number;
   tokenTtlMs: number;
   sessionTtlMs: number;
+  rates: RateConfig;
+  quotaBytesPerDay: number;
+  /** Take the client address from X-Forwarded-For (first entry): only behind a proxy. */
+  trustProxy: boolean;
   logLevel: string;
+  /** Undelivered messages are posted here (IM_WEBHOOK_*); undefined: no webhook. */
+  webhook: WebhookConfig | undefined;
   files: FilesConfig;
+}
+
+export interface WebhookConfig {
+  url: string;
+  /** The HMAC-SHA256 key of X-Herald-Signature. */
+  secret: string;
+  /** A call that has not answered by then is retried. */
+  timeoutMs: number;
+  /** Backoff: the n-th retry waits a random time in [0, min(retryMaxMs, retryBaseMs·2^n)). */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How long after queueing an event is still retried (at least an hour). */
+  retryForMs: number;
+  /** How often each business instance looks for due events. */
+  pollMs: number;
+}
+
+export interface RateConfig {
+  registerPerMin: number;
+  loginFailuresPerMin: number;
+  userPerS: number;
+  connectPerMin: number;
 }
 
 export interface FilesConfig {
@@ -103,6 +151,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   }
   const e = result.data;
+  if (e.IM_WEBHOOK_URL !== undefined && e.IM_WEBHOOK_SECRET === undefined)
+    throw new ConfigError("invalid configuration: IM_WEBHOOK_SECRET: required with IM_WEBHOOK_URL");
+  if (e.IM_ADMIN_PASSWORD !== undefined && e.REDIS_URL !== undefined)
+    throw new ConfigError(
+      "invalid configuration: IM_ADMIN_PASSWORD: only for the embedded engine; " +
+        "with REDIS_URL create operators with `npm run admin -- create <username>`",
+    );
   return {
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
@@ -114,12 +169,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     router: e.IM_ROUTER,
     dmPolicy: e.IM_DM_POLICY,
     admins: e.IM_ADMINS,
+    adminPassword: e.IM_ADMIN_PASSWORD,
     ackTimeoutMs: e.IM_ACK_TIMEOUT_MS,
     mailboxMax: e.IM_MAILBOX_MAX,
     mailboxMaxBytes: e.IM_MAILBOX_MAX_BYTES,
     tokenTtlMs: e.IM_TOKEN_TTL_S * 1000,
     sessionTtlMs: e.SESSION_TTL_S * 1000,
+    rates: {
+      registerPerMin: e.RATE_REGISTER_PER_MIN,
+      loginFailuresPerMin: e.RATE_LOGIN_FAILURES_PER_MIN,
+      userPerS: e.RATE_USER_PER_S,
+      connectPerMin: e.RATE_CONNECT_PER_MIN,
+    },
+    quotaBytesPerDay: e.QUOTA_USER_BYTES_PER_DAY,
+    trustProxy: e.TRUST_PROXY === "1",
     logLevel: e.LOG_LEVEL,
+    webhook:
+      e.IM_WEBHOOK_URL === undefined
+        ? undefined
+        : {
+            url: e.IM_WEBHOOK_URL,
+            secret: e.IM_WEBHOOK_SECRET!,
+            timeoutMs: e.IM_WEBHOOK_TIMEOUT_MS,
+            retryBaseMs: e.IM_WEBHOOK_RETRY_BASE_MS,
+            retryMaxMs: e.IM_WEBHOOK_RETRY_MAX_MS,
+            retryForMs: e.IM_WEBHOOK_RETRY_FOR_S * 1000,
+            pollMs: e.IM_WEBHOOK_POLL_MS,
+          },
     files: {
       dir: resolve(e.FILES_DIR),
       s3: e.S3_URL,

@@ -1,8 +1,9 @@
 // The engine: everything the business and imServer roles share, one concern per module (bus,
-// tokens, presence, store, membership), each with a memory and a Redis twin side by side that
+// tokens, presence, store, membership, limits), each with a memory and a Redis twin side by side that
 // pass the same conformance suite (test/engine.test.ts). `Engine` bundles one of each; any twin
 // can be plugged on its own. The concerns' types are re-exported here for consumers.
 import type { Bus } from "./bus/types.js";
+import type { Limits } from "./limits/types.js";
 import type { Membership } from "./membership/types.js";
 import type { Presence } from "./presence/types.js";
 import type { Store } from "./store/types.js";
@@ -26,6 +27,7 @@ export type {
   UserRecord,
 } from "./store/types.js";
 export type { Membership, NodeInfo } from "./membership/types.js";
+export type { LimitRule, Limiter, Limits, Verdict } from "./limits/types.js";
 
 export interface Engine {
   readonly kind: "memory" | "redis";
@@ -34,6 +36,7 @@ export interface Engine {
   readonly presence: Presence;
   readonly store: Store;
   readonly membership: Membership;
+  readonly limits: Limits;
   /** Resolves when the backing service answers (Redis PING); rejects when it does not. */
   ping(): Promise<void>;
   close(): Promise<void>;

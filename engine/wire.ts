@@ -32,6 +32,11 @@ export type PushCommand =
       data: MessagePush;
       /** Emit a receipt for `data.to` back to `data.from`. */
       receipt?: boolean;
+      /**
+       * Report `offline` / `failed` for these recipients (each also listed in `to`) with an
+       * `undelivered` event on the events topic; `delivered` is not reported. Added to v1.
+       */
+      notify?: string[];
     }
   | { v: 1; kind: "push"; event: "receipt"; to: string[]; data: ReceiptPush }
   | { v: 1; kind: "push"; event: "presence"; to: string[]; data: PresencePush };
@@ -64,7 +69,28 @@ export interface PresenceEvent {
   ts: number;
 }
 
-export type NodeEvent = PresenceEvent;
+/** What an `undelivered` event says about the message (never its content). */
+export interface MessageRef {
+  id: string;
+  seq: number;
+  from: string;
+  to?: string;
+  channel?: string;
+  ts: number;
+}
+
+/** A node tells business that a `notify` recipient had no connection here, or none acked in time. */
+export interface UndeliveredEvent {
+  v: 1;
+  kind: "undelivered";
+  userId: string;
+  reason: "offline" | "failed";
+  message: MessageRef;
+  nodeId: string;
+  ts: number;
+}
+
+export type NodeEvent = PresenceEvent | UndeliveredEvent;
 
 const id = z.string().min(1).max(256);
 const ts = z.number().int().nonnegative();
@@ -98,6 +124,7 @@ const pushCommand = z.discriminatedUnion("event", [
     to: recipients,
     data: messagePush,
     receipt: z.boolean().optional(),
+    notify: z.array(id).max(1_000).optional(),
   }),
   z.object({
     v: z.literal(1),
@@ -131,14 +158,25 @@ const nodeCommand = z.discriminatedUnion("kind", [
   }),
 ]);
 
-const nodeEvent = z.object({
-  v: z.literal(1),
-  kind: z.literal("presence"),
-  userId: id,
-  online: z.boolean(),
-  nodeId: id,
-  ts,
-});
+const nodeEvent = z.discriminatedUnion("kind", [
+  z.object({
+    v: z.literal(1),
+    kind: z.literal("presence"),
+    userId: id,
+    online: z.boolean(),
+    nodeId: id,
+    ts,
+  }),
+  z.object({
+    v: z.literal(1),
+    kind: z.literal("undelivered"),
+    userId: id,
+    reason: z.enum(["offline", "failed"]),
+    message: messagePush.omit({ content: true }),
+    nodeId: id,
+    ts,
+  }),
+]);
 
 function parse<T>(schema: z.ZodType<T>, raw: string): T | null {
   let json: unknown;
@@ -159,6 +197,19 @@ export function decodeCommand(raw: string): NodeCommand | null {
 
 export function decodeEvent(raw: string): NodeEvent | null {
   return parse(nodeEvent, raw);
+}
+
+/** The message as an `undelivered` event names it: everything but its content. */
+export function messageRef(message: MessagePush): MessageRef {
+  const { id, seq, from, to, channel, ts } = message;
+  return {
+    id,
+    seq,
+    from,
+    ...(to !== undefined && { to }),
+    ...(channel !== undefined && { channel }),
+    ts,
+  };
 }
 
 export function encode(message: NodeCommand | NodeEvent): string {

@@ -8,11 +8,12 @@ import type { Namespace } from "socket.io";
 import type { ReceiptStatus } from "../engine/protocol.js";
 import type { NodeInfo, Unsubscribe } from "../engine/types.js";
 import { encode, topics, type NodeCommand } from "../engine/wire.js";
-import { CommandDispatcher, wantsReceipt } from "./command-dispatcher.js";
+import { CommandDispatcher, requestsOf } from "./command-dispatcher.js";
 import type { ConnectionActor } from "./connection-actor.js";
 import type { ReceiptRequest } from "./receipt-tracker.js";
 import type { RoutingDeps, RoutingMode } from "./routing-mode.js";
 import { createSocketAdapter, type SocketAdapterHandle } from "./socket-adapter.js";
+import { reportUndelivered } from "./undelivered.js";
 
 /** Server-side events between nodes (never seen by clients). */
 const COMMAND_EVENT = "herald:command";
@@ -20,7 +21,7 @@ const DELIVERED_EVENT = "herald:delivered";
 /** How long past the ack timeout a fanned-out receipt waits for a late node's report. */
 const REPORT_MARGIN_MS = 500;
 
-/** A receipt this node owes a sender, until some node reports an ack or the deadline passes. */
+/** An outcome this node owes (a receipt, an `undelivered` event), until some node reports an ack or the deadline passes. */
 interface PendingReceipt {
   readonly key: string;
   readonly request: ReceiptRequest;
@@ -112,11 +113,9 @@ export class AdapterRouting implements RoutingMode {
   private fromBusiness(raw: string): void {
     const command = this.dispatcher.decode(raw);
     if (!command) return;
-    if (wantsReceipt(command) && command.kind === "push" && command.event === "message") {
-      const { data } = command;
-      const request: ReceiptRequest = { messageId: data.id, from: data.from, to: data.to! };
+    for (const request of requestsOf(command)) {
       const key = keyOf(request);
-      if (this.pending.has(key)) return; // the same command twice: one receipt
+      if (this.pending.has(key)) return; // the same command twice: one outcome
       const entry: PendingReceipt = {
         key,
         request,
@@ -140,12 +139,17 @@ export class AdapterRouting implements RoutingMode {
     );
   }
 
-  /** The one receipt for a pending entry, pushed to the sender wherever they are connected. */
+  /**
+   * The one outcome of a pending entry: an `undelivered` event if business asked; the receipt,
+   * if asked, pushed to the sender wherever they are connected.
+   */
   private finish(key: string, status: ReceiptStatus): void {
     const entry = this.pending.get(key);
     if (!entry || entry.settled) return;
     entry.settled = true;
     this.pending.delete(key);
+    reportUndelivered(this.deps, entry.request, status);
+    if (!entry.request.receipt) return;
     this.deps.metrics.receipts.inc({ status });
     const { request } = entry;
     const command: NodeCommand = {

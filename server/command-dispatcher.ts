@@ -12,22 +12,37 @@ import type {
   ReceiptPush,
   UserId,
 } from "../engine/protocol.js";
-import { decodeCommand, type NodeCommand, type PushCommand } from "../engine/wire.js";
+import { decodeCommand, messageRef, type NodeCommand, type PushCommand } from "../engine/wire.js";
 import type { ActorHost, ConnectionActor } from "./connection-actor.js";
 import type { ConnectionIndex } from "./connection-index.js";
 import type { ImMetrics, PushEvent } from "./metrics.js";
 import { ReceiptTracker, type ReceiptRequest, type ReceiptSink } from "./receipt-tracker.js";
 import { ThrottledWarn } from "./throttled-warn.js";
 
-/** A direct message whose sender asked for a receipt about a recipient listed in `to`. */
-export function wantsReceipt(command: NodeCommand): boolean {
-  return (
-    command.kind === "push" &&
-    command.event === "message" &&
-    command.receipt === true &&
-    command.data.to !== undefined &&
-    command.to.includes(command.data.to)
-  );
+/**
+ * The outcomes a message push asks for, one per recipient listed in `to`: a receipt for a
+ * direct message's recipient (`receipt`), an `undelivered` event for each of `notify`.
+ */
+export function requestsOf(command: NodeCommand): ReceiptRequest[] {
+  if (command.kind !== "push" || command.event !== "message") return [];
+  const { data } = command;
+  const receiptFor = command.receipt === true ? data.to : undefined;
+  if (receiptFor === undefined && command.notify === undefined) return [];
+  const notify = new Set(command.notify);
+  const wanted = new Set(notify);
+  if (receiptFor !== undefined) wanted.add(receiptFor);
+  const requests: ReceiptRequest[] = [];
+  for (const to of wanted) {
+    if (!command.to.includes(to)) continue;
+    requests.push({
+      messageId: data.id,
+      from: data.from,
+      to,
+      receipt: to === receiptFor,
+      notify: notify.has(to) ? messageRef(data) : null,
+    });
+  }
+  return requests;
 }
 
 export interface CommandDispatcherDeps {
@@ -119,31 +134,26 @@ export class CommandDispatcher {
   }
 
   private push(command: PushCommand): void {
-    if (command.event !== "message" || !wantsReceipt(command)) {
-      this.deliver(command.event, command.to, command.data, null);
-      return;
-    }
-    const data: MessagePush = command.data;
-    // `to` also lists the sender (their other devices); only the recipient, if held here, counts.
-    let receipt: ReceiptRequest | null = { messageId: data.id, from: data.from, to: data.to! };
-    if (!this.deps.index.reaches(receipt.to)) {
-      this.deps.receipts.settle(receipt, "offline");
-      receipt = null;
-    }
-    this.deliver("message", command.to, data, receipt);
+    // A recipient whose outcome is wanted but who has no connection here is `offline` at once.
+    const requests = requestsOf(command).filter((request) => {
+      if (this.deps.index.reaches(request.to)) return true;
+      this.deps.receipts.settle(request, "offline");
+      return false;
+    });
+    this.deliver(command.event, command.to, command.data, requests);
   }
 
   private broadcast(data: BroadcastPush): void {
     const targets: ConnectionActor[] = [];
     for (const actor of this.deps.index.all()) if (actor.accepting) targets.push(actor);
-    this.send("broadcast", "message", data, targets, null);
+    this.send("broadcast", "message", data, targets, []);
   }
 
   private deliver(
     event: "message" | "receipt" | "presence",
     userIds: readonly UserId[],
     data: MessagePush | ReceiptPush | PresencePush,
-    receipt: ReceiptRequest | null,
+    requests: readonly ReceiptRequest[],
   ): void {
     const no = ++this.pushNo;
     const targets: ConnectionActor[] = [];
@@ -156,7 +166,7 @@ export class CommandDispatcher {
         targets.push(actor);
       }
     }
-    this.send(event, event, data, targets, receipt);
+    this.send(event, event, data, targets, requests);
   }
 
   private send(
@@ -164,12 +174,12 @@ export class CommandDispatcher {
     event: string,
     data: unknown,
     targets: ConnectionActor[],
-    receipt: ReceiptRequest | null,
+    requests: readonly ReceiptRequest[],
   ): void {
     this.deps.metrics.pushes.inc({ event: label });
     if (targets.length === 0) return;
     const push = this.deps.host.writer.encode(event, data);
-    this.tracker.track(push, targets, receipt);
+    this.tracker.track(push, targets, requests);
     for (let i = 0; i < targets.length; i++) targets[i]!.deliver(push);
   }
 }

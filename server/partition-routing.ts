@@ -9,6 +9,7 @@ import type { ConnectionActor } from "./connection-actor.js";
 import { Rebalance } from "./rebalance.js";
 import type { ReceiptRequest } from "./receipt-tracker.js";
 import type { RoutingDeps, RoutingMode } from "./routing-mode.js";
+import { reportUndelivered } from "./undelivered.js";
 
 export class PartitionRouting implements RoutingMode {
   private readonly dispatcher: CommandDispatcher;
@@ -35,9 +36,14 @@ export class PartitionRouting implements RoutingMode {
     this.rebalance.membershipChanged();
   }
 
-  /** The one receipt goes to the sender's owner node: here directly, elsewhere over the bus. */
+  /**
+   * An `undelivered` event if business asked (./undelivered.ts); the one receipt, if asked, goes
+   * to the sender's owner node: here directly, elsewhere over the bus.
+   */
   settle(request: ReceiptRequest, outcome: ReceiptStatus): void {
     const { deps } = this;
+    reportUndelivered(deps, request, outcome);
+    if (!request.receipt) return;
     deps.metrics.receipts.inc({ status: outcome });
     const command: PushCommand = {
       v: 1,

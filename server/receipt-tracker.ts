@@ -5,13 +5,21 @@
 // acked, so a client that never acks does not grow its socket's `acks` map.
 import type { Socket } from "socket.io";
 import type { ReceiptStatus, UserId } from "../engine/protocol.js";
+import type { MessageRef } from "../engine/wire.js";
 import { clearAck, type AckHandler, type EncodedPush } from "./socket-internals.js";
 
-/** A message whose sender asked for a receipt about `to`. */
+/**
+ * An outcome wanted for `to` about a message: the sender's receipt, business's `undelivered`
+ * event (wire `notify`), or both.
+ */
 export interface ReceiptRequest {
   readonly messageId: string;
   readonly from: UserId;
   readonly to: UserId;
+  /** The sender asked for a receipt. */
+  readonly receipt: boolean;
+  /** Business asked to hear `offline` / `failed`: the message the event names. */
+  readonly notify: MessageRef | null;
 }
 
 /**
@@ -29,8 +37,8 @@ interface PendingPush {
   /** The sockets the push went to; emptied once all of them acked. */
   targets: readonly { readonly socket: Socket }[];
   unacked: number;
-  /** The receipt still owed for this push; null once settled, or when none was asked. */
-  receipt: ReceiptRequest | null;
+  /** The outcomes still owed for this push (usually none or one); each leaves once settled. */
+  requests: ReceiptRequest[];
   readonly ack: AckHandler;
 }
 
@@ -44,6 +52,8 @@ export interface ReceiptTrackerDeps {
 }
 
 const NONE: readonly { readonly socket: Socket }[] = [];
+/** Shared by every push that wants no outcome; never written to. */
+const NO_REQUESTS: ReceiptRequest[] = [];
 
 export class ReceiptTracker {
   private fifo: (PendingPush | undefined)[] = [];
@@ -61,12 +71,12 @@ export class ReceiptTracker {
 
   /**
    * Gives `push` its ack handler, to be set on each target socket as the push is written.
-   * `receipt`: the sender wants to know whether `receipt.to` got it.
+   * `requests`: the outcomes wanted, one per recipient (each reaching a target here).
    */
   track(
     push: EncodedPush,
     targets: readonly { readonly socket: Socket }[],
-    receipt: ReceiptRequest | null,
+    requests: readonly ReceiptRequest[],
   ): void {
     const onAck = this.onAck;
     const entry: PendingPush = {
@@ -74,7 +84,7 @@ export class ReceiptTracker {
       deadline: Date.now() + this.deps.ackTimeoutMs,
       targets,
       unacked: targets.length,
-      receipt,
+      requests: requests.length === 0 ? NO_REQUESTS : [...requests],
       ack(this: Socket) {
         onAck(entry, this);
       },
@@ -111,21 +121,21 @@ export class ReceiptTracker {
   private readonly onAck = (entry: PendingPush, socket: Socket): void => {
     this.deps.acked();
     if (--entry.unacked === 0) entry.targets = NONE;
-    const receipt = entry.receipt;
-    if (receipt && this.deps.userOf(socket) === receipt.to) {
-      entry.receipt = null;
-      this.deps.receipts.settle(receipt, "delivered");
-    }
+    const requests = entry.requests;
+    if (requests.length === 0) return;
+    const userId = this.deps.userOf(socket);
+    const i = requests.findIndex((request) => request.to === userId);
+    if (i === -1) return;
+    const [request] = requests.splice(i, 1);
+    this.deps.receipts.settle(request!, "delivered");
   };
 
   private expire(entry: PendingPush): void {
     const targets = entry.targets;
     for (let i = 0; i < targets.length; i++) clearAck(targets[i]!.socket, entry.id, entry.ack);
     entry.targets = NONE;
-    const receipt = entry.receipt;
-    if (receipt) {
-      entry.receipt = null;
-      this.deps.receipts.settle(receipt, "failed");
-    }
+    const requests = entry.requests;
+    entry.requests = NO_REQUESTS;
+    for (const request of requests) this.deps.receipts.settle(request, "failed");
   }
 }

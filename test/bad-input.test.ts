@@ -120,16 +120,23 @@ const bodyCases: Case[] = BODY_ROUTES.flatMap(({ path, as }): Case[] => [
     status: 400,
     code: "invalid_json",
   },
-  {
-    name: `POST ${path}: form-encoded`,
+  // What a foreign page can post without a preflight: refused unread (415, not v1's 400).
+  ...(
+    [
+      ["form-encoded", "content=hi", "application/x-www-form-urlencoded"],
+      ["text/plain", '{"content":"hi"}', "text/plain"],
+      ["multipart", "--b\r\n\r\nhi\r\n--b--", "multipart/form-data; boundary=b"],
+    ] as const
+  ).map(([what, raw, contentType]): Case => ({
+    name: `POST ${path}: ${what}`,
     method: "POST",
     path,
     as,
-    raw: "content=hi",
-    contentType: "application/x-www-form-urlencoded",
-    status: 400,
-    code: "invalid_json",
-  },
+    raw,
+    contentType,
+    status: 415,
+    code: "unsupported_media_type",
+  })),
   {
     name: `POST ${path}: a JSON array`,
     method: "POST",
@@ -225,9 +232,27 @@ const cases: Case[] = [
     method: "POST",
     path: "/api/register",
     as: "none",
-    body: (f: Fixture) => ({ username: f.a.username.toUpperCase(), password: "password123" }),
+    body: (f: Fixture) => ({ username: f.b.username.toUpperCase(), password: "password123" }),
     status: 409,
     code: "username_taken",
+  },
+  {
+    name: "register: an operator's name, spelt with lookalikes",
+    method: "POST",
+    path: "/api/register",
+    as: "none",
+    body: { username: "0PERAT0R_A", password: "password123" },
+    status: 403,
+    code: "username_reserved",
+  },
+  {
+    name: "register: a password with a lone surrogate",
+    method: "POST",
+    path: "/api/register",
+    as: "none",
+    body: { username: "newbie", password: "abc\ud800defgh" },
+    status: 400,
+    code: "invalid_body",
   },
   {
     name: "login: unknown user",
@@ -751,7 +776,7 @@ function badInputSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
     before(async () => {
       h = await startHarness(makeEngine, { env: { IM_ADMINS: "operator_a" } });
       node = await h.fakeNode("n1");
-      const [a, b, c] = [await h.user("operator_a"), await h.user(), await h.user()];
+      const [a, b, c] = [await h.operator("operator_a"), await h.user(), await h.user()];
       f = { a, b, c };
       await h.api("POST", `/api/friends/${b.userId}`, { token: a.token });
       await h.api("POST", `/api/friends/${a.userId}`, { token: b.token });

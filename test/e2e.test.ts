@@ -6,7 +6,8 @@ import { io, type Socket } from "socket.io-client";
 import { HeraldClient } from "../client/sdk.js";
 import type { MessagePush, PresencePush, ReceiptPush } from "../engine/protocol.js";
 import { startHerald, type Herald } from "../herald.js";
-import { engineKinds } from "./helpers/business.js";
+import { createOperator } from "../business/operators.js";
+import { engineKinds, TEST_COST } from "./helpers/business.js";
 import { testConfig } from "./helpers/config.js";
 import { freePort, startRedis } from "./helpers/redis.js";
 
@@ -364,11 +365,14 @@ for (const kind of engineKinds()) {
     it("lets an operator force a user offline and broadcast; others get 403", async () => {
       const bob = await person(base);
       expect((await bob.api("POST", "/api/broadcast", { content: "x" })).status).to.equal(403);
-      const admin = await call(base, "POST", "/api/register", undefined, {
-        username: "operator",
+      // The name is reserved: only the server makes the account (npm run admin -- create).
+      const squatter = await call(base, "POST", "/api/register", undefined, {
+        username: "OPERAT0R",
         password: PASSWORD,
       });
-      expect(admin.status).to.equal(201);
+      expect(squatter.status).to.equal(403);
+      expect(squatter.body.error.code).to.equal("username_reserved");
+      await createOperator(herald.engine, "operator", PASSWORD, TEST_COST);
       const login = await call(base, "POST", "/api/login", undefined, {
         username: "operator",
         password: PASSWORD,

@@ -7,7 +7,6 @@ import sharp from "sharp";
 import { FileService } from "../business/files/service.js";
 import { LinkSigner } from "../business/files/links.js";
 import { PART_BYTES } from "../business/files/s3-storage.js";
-import { uploadLimits } from "../business/files/upload-limits.js";
 import { createLogger } from "../config/logger.js";
 import { MemoryEngine } from "../engine/memory-engine.js";
 import type { ConversationRef } from "../engine/types.js";
@@ -432,16 +431,17 @@ for (const storageKind of storageBackends)
           );
         });
 
-        it("the daily quota: an upload past it gets 429 quota_exceeded and is not kept", async function () {
+        it("the daily quota: an upload past it gets 413 quota_exceeded until the UTC day ends, and is not kept", async function () {
           const x = await harness({ IM_FILE_QUOTA_BYTES_PER_DAY: "150000" });
           const dave = await x.user();
           const first = await uploadRaw(x, dave.token, randomBytes(100_000), "a", null);
           expect(first.status).to.equal(201);
           const before = await backend.keys();
           const second = await uploadRaw(x, dave.token, randomBytes(60_000), "b", null);
-          expect(second.status).to.equal(429);
+          expect(second.status).to.equal(413);
           expect(second.body.error.code).to.equal("quota_exceeded");
-          expect(Number(second.headers.get("retry-after"))).to.be.within(1, 24 * 3600);
+          const untilMidnight = Math.ceil((86_400_000 - (now % 86_400_000)) / 1000);
+          expect(Number(second.headers.get("retry-after"))).to.equal(untilMidnight);
           expect(await backend.keys()).to.deep.equal(before);
           // What was refused does not count: the rest of the quota still takes 50 000 bytes.
           const third = await uploadRaw(x, dave.token, randomBytes(50_000), "c", null);
@@ -729,10 +729,10 @@ describe("files: the send path's interface", function () {
     files = new FileService({
       store: engine.store,
       storage: backend.storage,
-      limits: uploadLimits(engine, { uploadsPerMin: 1000, quotaBytesPerDay: 1e9 }),
+      limits: engine.limits,
       links: new LinkSigner(randomBytes(32)),
       logger: createLogger("silent"),
-      maxBytes: 1024,
+      config: { maxBytes: 1024, uploadsPerMin: 1000, quotaBytesPerDay: 1e9 },
     });
     mine = [];
     for (let i = 0; i < 11; i++) {

@@ -11,6 +11,8 @@ import { RedisKeys } from "../engine/redis/keys.js";
 import { PartitionRouter } from "../engine/router.js";
 import { startCluster, type ImNodeHandle, type TestCluster } from "../support/herald-cluster.js";
 import { freePort, startRedis, type TestRedis } from "../support/redis-server.js";
+import { runAdminCli } from "./helpers/admin-cli.js";
+import { TEST_RATE_ENV } from "./helpers/config.js";
 import { RawPushes } from "./helpers/raw-pushes.js";
 
 const PASSWORD = "password123";
@@ -120,10 +122,20 @@ describe("scale-out: three imServer processes over one Redis", function () {
           prefix,
           router: mode,
           nodes: 3,
-          env: { IM_ADMINS: ADMIN, IM_DM_POLICY: "open", IM_ACK_TIMEOUT_MS: "3000" },
+          env: {
+            IM_ADMINS: ADMIN,
+            IM_DM_POLICY: "open",
+            IM_ACK_TIMEOUT_MS: "3000",
+            ...TEST_RATE_ENV,
+          },
         });
+        const made = await runAdminCli(["create", ADMIN], `${PASSWORD}\n`, {
+          REDIS_URL: redis.url,
+          REDIS_PREFIX: prefix,
+          IM_ADMINS: ADMIN,
+        });
+        expect(made.code, made.stderr).to.equal(0);
         operator = new HeraldClient({ baseUrl: cluster.business.url });
-        await operator.register(ADMIN, PASSWORD);
         await operator.login(ADMIN, PASSWORD);
 
         // Partition mode: enough users that each node owns some (user ids are random).
@@ -225,7 +237,13 @@ describe("scale-out: three imServer processes over one Redis", function () {
         await waitFor("the clients to stop", () =>
           targets.every((t) => t.client.status === "disconnected"),
         );
-        for (const target of targets) await target.client.connect();
+        // Force offline ended their sessions too: they must log in again.
+        for (const target of targets) {
+          const refused = await target.client.connect().catch((err: unknown) => err);
+          expect(refused).to.include({ status: 401 });
+          await target.client.login(target.name, PASSWORD);
+          await target.client.connect();
+        }
         for (const target of targets) expect(target.client.status).to.equal("connected");
       });
 

@@ -496,7 +496,9 @@ describe("SDK end to end (single node, memory engine)", function () {
 
   beforeEach(async () => {
     engine = new MemoryEngine();
-    herald = await startHerald(testConfig({ admins: ["boss"] }), { engine });
+    herald = await startHerald(testConfig({ admins: ["boss"], adminPassword: PASSWORD }), {
+      engine,
+    });
   });
 
   afterEach(async () => {
@@ -762,8 +764,7 @@ describe("SDK end to end (single node, memory engine)", function () {
   });
 
   it("force offline by an operator ends the connection without reconnecting", async () => {
-    const boss = newClient();
-    await boss.register("boss", PASSWORD);
+    const boss = newClient(); // created at start from IM_ADMIN_PASSWORD
     await boss.login("boss", PASSWORD);
     const b = await user("bob");
     await b.client.connect();
@@ -789,7 +790,10 @@ describe("SDK end to end (single node, memory engine)", function () {
       { kind: "direct", a: a.id, b: b.id },
       { id: "while-down", from: a.id, to: b.id, content: "while down", ts: Date.now() },
     );
-    herald = await startHerald(testConfig({ admins: ["boss"], businessPort, imPort }), { engine });
+    herald = await startHerald(
+      testConfig({ admins: ["boss"], adminPassword: PASSWORD, businessPort, imPort }),
+      { engine },
+    );
     await b.rec.until(() => b.rec.stored().length === 1, "the message stored while down");
     await b.rec.until(() => b.client.status === "connected", "connected");
     await a.client.send(b.id, "after restart");
@@ -808,8 +812,7 @@ describe("SDK end to end (single node, memory engine)", function () {
   });
 
   it("operator broadcasts are emitted as they come; HTTP errors are typed", async () => {
-    const boss = newClient();
-    await boss.register("boss", PASSWORD);
+    const boss = newClient(); // created at start from IM_ADMIN_PASSWORD
     await boss.login("boss", PASSWORD);
     const b = await user("bob");
     await b.client.connect();

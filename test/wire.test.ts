@@ -15,6 +15,7 @@ const message = {
 const VALID_COMMANDS: NodeCommand[] = [
   { v: 1, kind: "push", event: "message", to: ["u2"], data: message },
   { v: 1, kind: "push", event: "message", to: ["u2", "u1"], data: message, receipt: true },
+  { v: 1, kind: "push", event: "message", to: ["u2", "u1"], data: message, notify: ["u2"] },
   {
     v: 1,
     kind: "push",
@@ -65,7 +66,26 @@ const VALID_COMMANDS: NodeCommand[] = [
 const VALID_EVENTS: NodeEvent[] = [
   { v: 1, kind: "presence", userId: "u1", online: true, nodeId: "im-1", ts: 10 },
   { v: 1, kind: "presence", userId: "u1", online: false, nodeId: "im-1", ts: 11 },
+  {
+    v: 1,
+    kind: "undelivered",
+    userId: "u2",
+    reason: "offline",
+    message: { id: "m1", seq: 3, from: "u1", to: "u2", ts: 1 },
+    nodeId: "im-1",
+    ts: 12,
+  },
+  {
+    v: 1,
+    kind: "undelivered",
+    userId: "u3",
+    reason: "failed",
+    message: { id: "m2", seq: 1, from: "u1", channel: "general", ts: 0 },
+    nodeId: "im-1",
+    ts: 13,
+  },
 ];
+const undelivered = VALID_EVENTS[2]!;
 
 const base = VALID_COMMANDS[0]!;
 
@@ -100,6 +120,8 @@ const BAD_COMMANDS: [string, string][] = [
   ],
   ["message with a negative ts", JSON.stringify({ ...base, data: { ...message, ts: -1 } })],
   ["receipt flag not boolean", JSON.stringify({ ...base, receipt: "yes" })],
+  ["notify not a list", JSON.stringify({ ...base, notify: "u2" })],
+  ["an empty notify id", JSON.stringify({ ...base, notify: [""] })],
   [
     "unknown receipt status",
     JSON.stringify({
@@ -149,6 +171,12 @@ const BAD_EVENTS: [string, string][] = [
   ["no node", JSON.stringify({ ...VALID_EVENTS[0], nodeId: undefined })],
   ["ts as a string", JSON.stringify({ ...VALID_EVENTS[0], ts: "10" })],
   ["a command is not an event", JSON.stringify(VALID_COMMANDS[0])],
+  ["an unknown undelivered reason", JSON.stringify({ ...undelivered, reason: "late" })],
+  ["undelivered without a message", JSON.stringify({ ...undelivered, message: undefined })],
+  [
+    "undelivered message without seq",
+    JSON.stringify({ ...undelivered, message: { id: "m1", from: "u1", ts: 1 } }),
+  ],
 ];
 
 describe("wire format", function () {
@@ -179,7 +207,8 @@ describe("wire format", function () {
 
   describe("decodeEvent", function () {
     for (const event of VALID_EVENTS) {
-      it(`accepts presence online=${event.online}`, function () {
+      const label = event.kind === "presence" ? `online=${event.online}` : event.reason;
+      it(`accepts ${event.kind} ${label}`, function () {
         expect(decodeEvent(encode(event))).to.deep.equal(event);
       });
     }

@@ -3,16 +3,16 @@
 // The send path uses `attachments`, `share` and `unshare` for messages that carry files.
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
+import type { FilesConfig } from "../../config/index.js";
 import type { Logger } from "../../config/logger.js";
 import type { UserId } from "../../engine/protocol.js";
-import type { ConversationRef, FileRecord, Store } from "../../engine/types.js";
+import type { ConversationRef, FileRecord, Limiter, Limits, Store } from "../../engine/types.js";
 import { DomainError } from "../errors.js";
 import { imageTypeOf } from "./images.js";
 import type { IncomingFile } from "./incoming.js";
 import { contentDisposition, LINK_TTL_S, type LinkSigner, type Variant } from "./links.js";
 import type { FileStorage, ServeHeaders, StoredBytes } from "./storage.js";
 import { makeThumbnail, THUMBNAIL_TYPE } from "./thumbnails.js";
-import type { UploadLimits } from "./upload-limits.js";
 import { UploadMeter } from "./upload-meter.js";
 
 /** What a message item carries for each attached file (CONTRACT.md, Files). */
@@ -43,10 +43,11 @@ export interface Download extends StoredBytes {
 export interface FileServiceDeps {
   store: Store;
   storage: FileStorage;
-  limits: UploadLimits;
+  /** The engine's: the upload rate and the quota hold across business instances. */
+  limits: Limits;
   links: LinkSigner;
   logger: Logger;
-  maxBytes: number;
+  config: Pick<FilesConfig, "maxBytes" | "uploadsPerMin" | "quotaBytesPerDay">;
   clock?: () => number;
 }
 
@@ -59,14 +60,26 @@ const MEDIA_TYPE =
 /** Control characters, and the bidi overrides that make "evil\u202Etxt.exe" look like a .txt. */
 const UNSAFE_IN_NAME = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
 
+const DAY_MS = 86_400_000;
+
 const keyOf = (fileId: string, variant: Variant) => `${variant}/${fileId}`;
 const notFound = () => new DomainError("file_not_found", "no such file");
 
 export class FileService {
   private readonly clock: () => number;
+  /** Uploads a user may start per minute. */
+  private readonly uploads: Limiter;
+  /** Bytes a user may keep per UTC day, counted under `<userId>:<day>`. */
+  private readonly quota: Limiter;
 
   constructor(private readonly deps: FileServiceDeps) {
     this.clock = deps.clock ?? Date.now;
+    const { limits, config } = deps;
+    this.uploads = limits.limiter("file-uploads", { points: config.uploadsPerMin, durationS: 60 });
+    this.quota = limits.limiter("file-bytes", {
+      points: config.quotaBytesPerDay,
+      durationS: DAY_MS / 1000,
+    });
   }
 
   /**
@@ -74,8 +87,9 @@ export class FileService {
    * so a refused upload is never read. Nothing is kept when any step fails.
    */
   async upload(owner: UserId, receive: () => Promise<IncomingFile>): Promise<UploadedFile> {
-    const { limits, storage, maxBytes } = this.deps;
-    const allowed = await limits.uploads.take(owner);
+    const { storage } = this.deps;
+    const { maxBytes } = this.deps.config;
+    const allowed = await this.uploads.take(owner);
     if (!allowed.ok) throw new DomainError("rate_limited", "too many uploads", allowed.retryAfterS);
     const incoming = await receive();
     try {
@@ -107,21 +121,22 @@ export class FileService {
     }
   }
 
-  /** Counts the stored bytes against the quota, makes an image's thumbnail and records the
-   * file; when a step fails, the stored bytes and their count are taken back. */
+  /** Counts the stored bytes against today's quota, makes an image's thumbnail and records
+   * the file; when a step fails, the stored bytes and their count are taken back. */
   private async keep(record: FileRecord, image: boolean): Promise<void> {
-    const { bytes } = this.deps.limits;
+    const day = Math.floor(this.clock() / DAY_MS);
+    const key = `${record.owner}:${day}`;
     let counted = false;
     try {
       if (record.size > 0) {
-        const verdict = await bytes.take(record.owner, record.size);
+        const verdict = await this.quota.take(key, record.size);
         // A refused take still counts its points; a file that is not kept takes no quota.
         counted = true;
         if (!verdict.ok)
           throw new DomainError(
             "quota_exceeded",
-            "this file would pass your daily upload quota",
-            verdict.retryAfterS,
+            "this file would pass your upload quota for today (UTC)",
+            Math.ceil(((day + 1) * DAY_MS - this.clock()) / 1000),
           );
       }
       if (image) record.image = await this.thumbnail(record.fileId);
@@ -130,7 +145,7 @@ export class FileService {
       const undone = await Promise.allSettled([
         this.deps.storage.remove(keyOf(record.fileId, "original")),
         this.deps.storage.remove(keyOf(record.fileId, "thumbnail")),
-        counted ? bytes.giveBack(record.owner, record.size) : null,
+        counted ? this.quota.giveBack(key, record.size) : null,
       ]);
       if (undone.some((result) => result.status === "rejected"))
         this.deps.logger.warn({ fileId: record.fileId }, "a failed upload left bytes behind");

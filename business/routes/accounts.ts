@@ -13,12 +13,12 @@ export function accountRoutes(routes: Router, { services, session, json }: Route
   routes.post("/api/register", json, async (ctx) => {
     const { username, password } = parseBody(credentials, ctx.request.body);
     ctx.status = 201;
-    ctx.body = await accounts.register(username, password);
+    ctx.body = await accounts.register(username, password, ctx.ip);
   });
 
   routes.post("/api/login", json, async (ctx) => {
     const { username, password } = parseBody(credentials, ctx.request.body);
-    ctx.body = await accounts.login(username, password);
+    ctx.body = await accounts.login(username, password, ctx.ip);
   });
 
   routes.post("/api/logout", session, async (ctx) => {

@@ -9,17 +9,23 @@ import {
   parseBody,
   parseParams,
   parseQuery,
+  queryIntSchema,
 } from "../validation.js";
 import type { RouteDeps } from "./types.js";
 
 const channel = z.object({ name: channelNameSchema });
 const postBody = z.object({ content: contentSchema });
+const listQuery = z.object({
+  after: channelNameSchema.default(""),
+  limit: queryIntSchema.pipe(z.number().int().min(1).max(500)).default(100),
+});
 
 export function channelRoutes(routes: Router, { services, session, json }: RouteDeps): void {
   const { channels } = services;
 
   routes.get("/api/channels", session, async (ctx) => {
-    ctx.body = { channels: await channels.list() };
+    const { after, limit } = parseQuery(listQuery, ctx.query);
+    ctx.body = await channels.list(after, limit);
   });
 
   routes.post("/api/channels/:name/join", session, async (ctx) => {

@@ -1,9 +1,11 @@
-// Accounts and sessions: register, login (scrypt, rate-limited per username), logout, connect.
+// Accounts and sessions: register (operator names reserved), login (scrypt; failures limited per
+// address and username), logout, connect.
 import type { User } from "../../engine/types.js";
 import { DomainError } from "../errors.js";
 import { DecoyHash, hashPassword, verifyPassword, type ScryptCost } from "../passwords.js";
 import type { ConnectInfo } from "../push-client.js";
-import type { FailureLimiter } from "../rate-limiter.js";
+import type { OperatorNames } from "../operators.js";
+import type { RateLimits } from "../rate-limits.js";
 import type { AuthedSession } from "../session.js";
 import { requireUser, type ServiceDeps } from "./deps.js";
 
@@ -12,7 +14,8 @@ export class AccountService {
 
   constructor(
     private readonly deps: ServiceDeps,
-    private readonly loginFailures: FailureLimiter,
+    private readonly rates: RateLimits,
+    private readonly operators: OperatorNames,
     private readonly cost: ScryptCost,
   ) {
     this.decoy = new DecoyHash(cost);
@@ -20,29 +23,28 @@ export class AccountService {
     this.decoy.get().catch((err: unknown) => deps.logger.error({ err }, "decoy hash failed"));
   }
 
-  async register(username: string, password: string): Promise<User> {
+  /** `address` is the client's (rate limit); `username` is NFKC-normalised already. */
+  async register(username: string, password: string, address: string): Promise<User> {
+    if (this.operators.includes(username))
+      throw new DomainError("username_reserved", "that username is reserved for an operator");
+    await this.rates.register(address);
     const hash = await hashPassword(password, this.cost);
     const user = await this.deps.engine.store.createUser(username, hash);
     if (!user) throw new DomainError("username_taken", "that username is taken");
     return user;
   }
 
-  async login(username: string, password: string): Promise<{ token: string } & User> {
-    const key = username.toLowerCase();
-    const verdict = this.loginFailures.check(key);
-    if (!verdict.ok)
-      throw new DomainError(
-        "rate_limited",
-        "too many failed logins; try again later",
-        verdict.retryAfterS,
-      );
-    // Counted as failed until it succeeds, so parallel guesses cannot all pass the check above.
-    this.loginFailures.fail(key);
+  async login(
+    username: string,
+    password: string,
+    address: string,
+  ): Promise<{ token: string } & User> {
+    await this.rates.loginAttempt(address, username);
     const record = await this.deps.engine.store.userByName(username);
     // The same scrypt work whether or not the account exists.
     const ok = await verifyPassword(password, record?.passwordHash ?? (await this.decoy.get()));
     if (!record || !ok) throw new DomainError("invalid_credentials", "wrong username or password");
-    this.loginFailures.forgive(key);
+    await this.rates.loginSucceeded(address, username);
     const { token } = await this.deps.engine.store.createSession(
       record.userId,
       this.deps.config.sessionTtlMs,
@@ -70,6 +72,7 @@ export class AccountService {
   /** The seed's PrevConnectServer, through the push client's PushRouter. */
   async connect(session: AuthedSession): Promise<ConnectInfo> {
     const { engine, push } = this.deps;
+    await this.rates.connect(session.userId);
     const info = await push.prevConnect(session.userId, session.sessionId);
     if (!info) throw new DomainError("unavailable", "no imServer node is live");
     // A logout that ran meanwhile (it deletes the session, then revokes its tokens) may have

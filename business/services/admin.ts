@@ -1,19 +1,20 @@
-// Operators (usernames in IM_ADMINS, ignoring case): broadcast and force disconnect.
+// Operators (usernames in IM_ADMINS, compared as account names are): broadcast and force
+// offline, which also ends the user's sessions so they must log in again.
 import { randomUUID } from "node:crypto";
 import type { UserId } from "../../engine/protocol.js";
 import { DomainError } from "../errors.js";
-import { requireUser, type ServiceDeps } from "./deps.js";
+import type { OperatorNames } from "../operators.js";
+import { endSessionsOf, requireUser, type ServiceDeps } from "./deps.js";
 
 export class AdminService {
-  private readonly admins: Set<string>;
-
-  constructor(private readonly deps: ServiceDeps) {
-    this.admins = new Set(deps.config.admins.map((name) => name.toLowerCase()));
-  }
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly operators: OperatorNames,
+  ) {}
 
   async requireAdmin(userId: UserId): Promise<void> {
     const [user] = await this.deps.engine.store.usersById([userId]);
-    if (!user || !this.admins.has(user.username.toLowerCase()))
+    if (!user || !this.operators.includes(user.username))
       throw new DomainError("forbidden", "operators only");
   }
 
@@ -28,6 +29,8 @@ export class AdminService {
   async disconnect(operator: UserId, userId: UserId): Promise<void> {
     await requireUser(this.deps.engine, userId);
     await this.requireAdmin(operator);
+    // Sessions first, so the kicked client's reconnect is refused (401), not granted.
+    await endSessionsOf(this.deps.engine, userId);
     await this.deps.push.forceOffline(userId, "force_offline");
   }
 }

@@ -1,24 +1,35 @@
 // Channels: kept membership, member-only posting and history, one push per node on post.
 import { randomUUID } from "node:crypto";
-import { compareStrings } from "../../engine/compare.js";
 import type { MessagePush, UserId } from "../../engine/protocol.js";
 import { DomainError } from "../errors.js";
+import type { StorageQuota } from "../quota.js";
 import { pushAfterStore, type ServiceDeps } from "./deps.js";
 
 export class ChannelService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly quota: StorageQuota,
+  ) {}
 
-  async list(): Promise<{ name: string; members: number; online: number }[]> {
+  /** A page of channels in name order after `after`; `next` is the cursor of the next page. */
+  async list(
+    after: string,
+    limit: number,
+  ): Promise<{
+    channels: { name: string; members: number; online: number }[];
+    next: string | null;
+  }> {
     const { store } = this.deps.engine;
-    const channels = await store.listChannels();
-    const rows = await Promise.all(
-      channels.map(async ({ name, members }) => ({
+    const page = await store.listChannels(after, limit + 1);
+    const more = page.length > limit;
+    const channels = await Promise.all(
+      page.slice(0, limit).map(async ({ name, members }) => ({
         name,
         members,
         online: await this.onlineCount(await store.channelMembers(name)),
       })),
     );
-    return rows.sort((x, y) => compareStrings(x.name, y.name));
+    return { channels, next: more ? channels[channels.length - 1]!.name : null };
   }
 
   async join(name: string, userId: UserId): Promise<void> {
@@ -39,6 +50,7 @@ export class ChannelService {
   async post(name: string, from: UserId, content: unknown): Promise<MessagePush> {
     const { engine, push, metrics } = this.deps;
     await this.requireMember(name, from);
+    await this.quota.charge(from, content);
     const message = await engine.store.appendMessage(
       { kind: "channel", name },
       { id: randomUUID(), from, channel: name, content, ts: Date.now() },

@@ -21,6 +21,12 @@ export async function requireUser(engine: Engine, userId: string): Promise<User>
   return user;
 }
 
+/** Ends every session of the user and spends their unused connect tokens. */
+export async function endSessionsOf(engine: Engine, userId: string): Promise<void> {
+  for (const sessionId of await engine.store.deleteSessionsOf(userId))
+    await engine.tokens.revokeSession(sessionId);
+}
+
 /**
  * Runs a push after its message is stored. A failed push loses nothing (the message is in
  * history, which the SDK reads on reconnect), so it is logged and counted, never thrown.

@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import type { MessagePush, UserId } from "../../engine/protocol.js";
 import { DomainError } from "../errors.js";
+import type { StorageQuota } from "../quota.js";
 import { pushAfterStore, requireUser, type ServiceDeps } from "./deps.js";
 
 export interface Accepted {
@@ -16,7 +17,10 @@ export type ConversationView =
   | { kind: "channel"; channel: string; lastSeq: number; lastTs: number };
 
 export class MessageService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly quota: StorageQuota,
+  ) {}
 
   /**
    * Checks every recipient first (unknown → `user_not_found`, then `not_friends`) so that
@@ -38,6 +42,7 @@ export class MessageService {
       if (states.some((s) => s !== "friends"))
         throw new DomainError("not_friends", "direct messages go only between friends");
     }
+    await this.quota.charge(from, content, to.length);
     const stored: MessagePush[] = [];
     for (const peer of to) {
       const message = await engine.store.appendMessage(

@@ -9,7 +9,9 @@
 //   {s:<sessionId>}…       a session and the index of its connect tokens
 //   {f:<fileId>}:…         a file's record and where it is shared
 //   {nodes}:…              membership (a handful of nodes, read whole)
-//   username:<lower>, token:<hash>, presence:node:<id>, channels, claim:<key>: one key each
+//   {webhook}:…            the webhook queue (business/webhook/redis-queue.ts), one slot
+//   username:<skeleton>, token:<hash>, presence:node:<id>, channels, claim:<key>,
+//   limit:<name>:<key>: one key each
 //
 // A change over several entities runs one slot at a time: the entity's own key decides
 // atomically (a pair's friendship, a channel's members), then the per-user indexes follow. An
@@ -30,9 +32,9 @@ export class RedisKeys {
 
   // Accounts: the name's key is claimed (SET NX) after the record is written, so a taken name
   // always has its record.
-  /** String: the userId owning a lower-cased username. */
-  username(lowerName: string): string {
-    return `${this.prefix}username:${lowerName}`;
+  /** String: the userId owning a username, by its uniqueness key (engine/usernames.ts). */
+  username(nameKey: string): string {
+    return `${this.prefix}username:${nameKey}`;
   }
   /** String: JSON {username, passwordHash}. */
   user(userId: UserId): string {
@@ -47,6 +49,10 @@ export class RedisKeys {
   /** Set: hashes of the connect tokens issued for a session (for revokeSession). */
   sessionTokens(sessionId: string): string {
     return `${this.prefix}{s:${sessionId}}:tokens`;
+  }
+  /** Set: the ids of a user's sessions (force offline ends them all); may name expired ones. */
+  userSessions(userId: UserId): string {
+    return `${this.prefix}{u:${userId}}:sessions`;
   }
   /** String: a connect token's grant (JSON), stored under the token's hash. */
   token(tokenHash: string): string {
@@ -124,6 +130,16 @@ export class RedisKeys {
   /** Set: the ids of nodes that registered (some may have expired since). */
   nodeIds(): string {
     return `${this.prefix}{nodes}:ids`;
+  }
+
+  // The webhook queue: one tag, so each of its scripts moves an event between its keys at once.
+  /**
+   * `events`: hash id → "<queuedAt ms> <body>"; `attempts`: hash id → tries so far; `due`:
+   * sorted set id → when it is due; `leased`: sorted set id → lease deadline; `done`: sorted set
+   * id → when it was finished (remembered a while, so a duplicate report is not queued again).
+   */
+  webhook(part: "events" | "attempts" | "due" | "leased" | "done"): string {
+    return `${this.prefix}{webhook}:${part}`;
   }
 
   /** The key prefix of a rate limiter's counters (rate-limiter-flexible adds `:<key>`). */

@@ -3,6 +3,7 @@
 // names come from ./keys.ts only, Lua from ./scripts.ts; expiry is judged by Redis' clock, never
 // a process's. One server or a Redis Cluster: what differs is in ./connection.ts.
 import { RedisBus } from "../bus/redis.js";
+import { RedisLimits } from "../limits/redis.js";
 import { RedisMembership } from "../membership/redis.js";
 import { RedisPresence } from "../presence/redis.js";
 import { RedisStore } from "../store/redis.js";
@@ -30,6 +31,7 @@ export class RedisEngine implements Engine {
   readonly presence: RedisPresence;
   readonly store: RedisStore;
   readonly membership: RedisMembership;
+  readonly limits: RedisLimits;
 
   private constructor(
     /** The command connection (a Cluster over a cluster); `duplicate()` it for anything needing
@@ -44,6 +46,7 @@ export class RedisEngine implements Engine {
     this.store = new RedisStore(redis, this.keys);
     this.membership = new RedisMembership(redis, this.keys, this.bus);
     this.presence = new RedisPresence(redis, this.keys, this.membership);
+    this.limits = new RedisLimits(redis, this.keys);
   }
 
   /**

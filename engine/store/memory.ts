@@ -1,8 +1,10 @@
-// The store in this process's memory: lost with the process (the embedded engine).
+// The store in this process's memory: lost with the process (the embedded engine). Lapsed
+// sessions are dropped by the engine's sweep (sweepSessions), not only when touched.
 import { randomUUID } from "node:crypto";
 import { compareStrings } from "../compare.js";
 import { conversationKey, hashToken, newToken, shareEntry } from "../ids.js";
 import type { MessagePush, UserId } from "../protocol.js";
+import { usernameKey } from "../usernames.js";
 import type {
   ChannelSummary,
   ConversationRef,
@@ -27,6 +29,8 @@ export class MemoryStore implements Store {
   private readonly users = new Map<UserId, UserRecord>();
   private readonly userIdByName = new Map<string, UserId>();
   private readonly sessions = new Map<string, { session: Session; expiresAt: number }>();
+  /** userId → the ids of their sessions */
+  private readonly sessionsOf = new Map<UserId, Set<string>>();
   /** userId → other userId → state as seen from the first */
   private readonly relations = new Map<UserId, Map<UserId, Exclude<FriendState, "none">>>();
   private readonly channels = new Map<string, Set<UserId>>();
@@ -37,8 +41,15 @@ export class MemoryStore implements Store {
   /** fileId → shareEntry → the share */
   private readonly shares = new Map<string, Map<string, FileShare>>();
 
+  constructor(private readonly clock: () => number = Date.now) {}
+
+  /** Sessions held, lapsed ones included until the next sweep. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
   async createUser(username: string, passwordHash: string): Promise<User | null> {
-    const key = username.toLowerCase();
+    const key = usernameKey(username);
     if (this.userIdByName.has(key)) return null;
     const userId = randomUUID();
     this.users.set(userId, { userId, username, passwordHash });
@@ -47,9 +58,14 @@ export class MemoryStore implements Store {
   }
 
   async userByName(username: string): Promise<UserRecord | null> {
-    const userId = this.userIdByName.get(username.toLowerCase());
+    const userId = this.userIdByName.get(usernameKey(username));
     const user = userId ? this.users.get(userId) : undefined;
     return user ? { ...user } : null;
+  }
+
+  async setPasswordHash(userId: UserId, passwordHash: string): Promise<void> {
+    const user = this.users.get(userId);
+    if (user) user.passwordHash = passwordHash;
   }
 
   async usersById(userIds: readonly UserId[]): Promise<(User | null)[]> {
@@ -65,7 +81,13 @@ export class MemoryStore implements Store {
   ): Promise<{ token: string; sessionId: string }> {
     const token = newToken();
     const sessionId = hashToken(token);
-    this.sessions.set(sessionId, { session: { sessionId, userId }, expiresAt: Date.now() + ttlMs });
+    this.sessions.set(sessionId, {
+      session: { sessionId, userId },
+      expiresAt: this.clock() + ttlMs,
+    });
+    let ids = this.sessionsOf.get(userId);
+    if (!ids) this.sessionsOf.set(userId, (ids = new Set()));
+    ids.add(sessionId);
     return { token, sessionId };
   }
 
@@ -73,15 +95,38 @@ export class MemoryStore implements Store {
     const sessionId = hashToken(token);
     const entry = this.sessions.get(sessionId);
     if (!entry) return null;
-    if (entry.expiresAt <= Date.now()) {
-      this.sessions.delete(sessionId);
+    if (entry.expiresAt <= this.clock()) {
+      this.deleteSessionNow(sessionId);
       return null;
     }
     return { ...entry.session };
   }
 
   async deleteSession(sessionId: string): Promise<void> {
+    this.deleteSessionNow(sessionId);
+  }
+
+  async deleteSessionsOf(userId: UserId): Promise<string[]> {
+    const ids = [...(this.sessionsOf.get(userId) ?? [])];
+    for (const id of ids) this.sessions.delete(id);
+    this.sessionsOf.delete(userId);
+    return ids;
+  }
+
+  /** Drops every lapsed session. */
+  sweepSessions(): void {
+    const now = this.clock();
+    for (const [sessionId, entry] of this.sessions)
+      if (entry.expiresAt <= now) this.deleteSessionNow(sessionId);
+  }
+
+  private deleteSessionNow(sessionId: string): void {
+    const entry = this.sessions.get(sessionId);
+    if (!entry) return;
     this.sessions.delete(sessionId);
+    const ids = this.sessionsOf.get(entry.session.userId);
+    ids?.delete(sessionId);
+    if (ids?.size === 0) this.sessionsOf.delete(entry.session.userId);
   }
 
   private relationsOf(userId: UserId): Map<UserId, Exclude<FriendState, "none">> {
@@ -152,10 +197,12 @@ export class MemoryStore implements Store {
     return names;
   }
 
-  async listChannels(): Promise<ChannelSummary[]> {
+  async listChannels(after = "", limit = Infinity): Promise<ChannelSummary[]> {
     return [...this.channels]
+      .filter(([name]) => compareStrings(name, after) > 0)
       .map(([name, members]) => ({ name, members: members.size }))
-      .sort((a, b) => compareStrings(a.name, b.name));
+      .sort((a, b) => compareStrings(a.name, b.name))
+      .slice(0, Math.max(0, Math.floor(limit)));
   }
 
   async appendMessage(ref: ConversationRef, message: NewMessage): Promise<MessagePush> {

@@ -5,8 +5,15 @@ import { randomUUID } from "node:crypto";
 import { compareStrings } from "../compare.js";
 import { hashToken, newToken, shareEntry } from "../ids.js";
 import type { MessagePush, UserId } from "../protocol.js";
-import { eachInOneStage, inStages, type RedisClient, type Step } from "../redis/connection.js";
+import {
+  eachInOneStage,
+  inStages,
+  replies,
+  type RedisClient,
+  type Step,
+} from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
+import { usernameKey } from "../usernames.js";
 import type {
   ChannelSummary,
   ConversationRef,
@@ -46,19 +53,28 @@ export class RedisStore implements Store {
     // The record first, then the name (SET NX decides who gets it): a taken name always has
     // its record. A loser's record is unreachable (no name, an id nobody knows); drop it.
     await this.redis.set(this.keys.user(userId), JSON.stringify(record));
-    const claimed = await this.redis.set(this.keys.username(username.toLowerCase()), userId, "NX");
+    const claimed = await this.redis.set(this.keys.username(usernameKey(username)), userId, "NX");
     if (claimed === "OK") return { userId, username };
     await this.redis.del(this.keys.user(userId));
     return null;
   }
 
   async userByName(username: string): Promise<UserRecord | null> {
-    const userId = await this.redis.get(this.keys.username(username.toLowerCase()));
+    const userId = await this.redis.get(this.keys.username(usernameKey(username)));
     if (userId === null) return null;
     const record = await this.redis.get(this.keys.user(userId));
     if (record === null) return null;
     const { username: name, passwordHash } = JSON.parse(record) as StoredUser;
     return { userId, username: name, passwordHash };
+  }
+
+  async setPasswordHash(userId: UserId, passwordHash: string): Promise<void> {
+    // Read, then write: safe since a record's username never changes, so the only concurrent
+    // writer is another reset, and the last reset winning is what a reset means.
+    const record = await this.redis.get(this.keys.user(userId));
+    if (record === null) return;
+    const stored: StoredUser = { ...(JSON.parse(record) as StoredUser), passwordHash };
+    await this.redis.set(this.keys.user(userId), JSON.stringify(stored), "XX");
   }
 
   async usersById(userIds: readonly UserId[]): Promise<(User | null)[]> {
@@ -79,7 +95,14 @@ export class RedisStore implements Store {
   ): Promise<{ token: string; sessionId: string }> {
     const token = newToken();
     const sessionId = hashToken(token);
-    await this.redis.set(this.keys.session(sessionId), userId, "PX", Math.max(1, Math.ceil(ttlMs)));
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    const index = this.keys.userSessions(userId);
+    // The user's index first: a session that exists can always be ended by deleteSessionsOf.
+    // NX gives a new index its TTL, GT extends an existing one.
+    await inStages(this.redis, [
+      [(p) => p.sadd(index, sessionId).pexpire(index, ttl, "NX").pexpire(index, ttl, "GT")],
+      [(p) => p.set(this.keys.session(sessionId), userId, "PX", ttl)],
+    ]);
     return { token, sessionId };
   }
 
@@ -91,6 +114,17 @@ export class RedisStore implements Store {
 
   async deleteSession(sessionId: string): Promise<void> {
     await this.redis.del(this.keys.session(sessionId));
+  }
+
+  async deleteSessionsOf(userId: UserId): Promise<string[]> {
+    // Drain the index atomically, then delete what it named (each session in a slot of its own).
+    const index = this.keys.userSessions(userId);
+    const [ids] = replies<[string[], number]>(
+      await this.redis.multi().smembers(index).del(index).exec(),
+    );
+    if (ids.length > 0)
+      await eachInOneStage(this.redis, ids, (p, id) => p.unlink(this.keys.session(id)));
+    return ids;
   }
 
   async requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends"> {
@@ -177,15 +211,17 @@ export class RedisStore implements Store {
     return entries.filter(([, state]) => state === "in").map(([name]) => name);
   }
 
-  async listChannels(): Promise<ChannelSummary[]> {
-    const names = await this.redis.smembers(this.keys.channelIndex());
+  async listChannels(after = "", limit = Infinity): Promise<ChannelSummary[]> {
+    // Counted only for the page: the names are cheap, a count per channel is a round trip's work.
+    const names = (await this.redis.smembers(this.keys.channelIndex()))
+      .filter((name) => compareStrings(name, after) > 0)
+      .sort(compareStrings)
+      .slice(0, Math.max(0, Math.floor(limit)));
     if (names.length === 0) return [];
     const counts = await eachInOneStage<string, number>(this.redis, names, (p, name) =>
       p.scard(this.keys.channelMembers(name)),
     );
-    return names
-      .map((name, i) => ({ name, members: counts[i]! }))
-      .sort((a, b) => compareStrings(a.name, b.name));
+    return names.map((name, i) => ({ name, members: counts[i]! }));
   }
 
   async appendMessage(ref: ConversationRef, message: NewMessage): Promise<MessagePush> {

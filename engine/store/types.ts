@@ -62,15 +62,20 @@ export interface FileShare {
 }
 
 export interface Store {
-  /** null when the username is taken, ignoring case. */
+  /** null when the username is taken: an account with the same usernameKey (../usernames.ts). */
   createUser(username: string, passwordHash: string): Promise<User | null>;
+  /** The account whose usernameKey is the name's. */
   userByName(username: string): Promise<UserRecord | null>;
+  /** Replaces the password hash (an operator account reset on the server). */
+  setPasswordHash(userId: UserId, passwordHash: string): Promise<void>;
   usersById(userIds: readonly UserId[]): Promise<(User | null)[]>;
 
   /** Stores a session under the token's hash; the raw token is never stored. */
   createSession(userId: UserId, ttlMs: number): Promise<{ token: string; sessionId: string }>;
   sessionByToken(token: string): Promise<Session | null>;
   deleteSession(sessionId: string): Promise<void>;
+  /** Deletes every session of the user (force offline); resolves to their ids. */
+  deleteSessionsOf(userId: UserId): Promise<string[]>;
 
   /** Requests friendship, or accepts the other's pending request; atomic. */
   requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends">;
@@ -86,7 +91,9 @@ export interface Store {
   isMember(name: string, userId: UserId): Promise<boolean>;
   channelMembers(name: string): Promise<UserId[]>;
   channelsOf(userId: UserId): Promise<string[]>;
-  listChannels(): Promise<ChannelSummary[]>;
+  /** Channels in name order (compareStrings) after `after` (default: from the start), at most
+   * `limit` (default: all). */
+  listChannels(after?: string, limit?: number): Promise<ChannelSummary[]>;
 
   /** Appends a message and gives it the conversation's next seq (1, 2, 3, ...); atomic. */
   appendMessage(ref: ConversationRef, message: NewMessage): Promise<MessagePush>;

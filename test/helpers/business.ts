@@ -4,10 +4,12 @@ import { loadConfig, type Config } from "../../config/index.js";
 import { createLogger } from "../../config/logger.js";
 import { startBusiness, type Business } from "../../business/business.js";
 import type { AppDeps } from "../../business/app.js";
+import { createOperator } from "../../business/operators.js";
 import { MemoryEngine } from "../../engine/memory-engine.js";
 import { RedisEngine } from "../../engine/redis/redis-engine.js";
 import type { Engine, NodeInfo } from "../../engine/types.js";
 import { topics } from "../../engine/wire.js";
+import { TEST_RATE_ENV } from "./config.js";
 import { startRedis, type TestRedis } from "./redis.js";
 
 export type EngineFactory = () => Engine | Promise<Engine>;
@@ -70,6 +72,8 @@ export interface Harness {
   api(method: string, path: string, options?: RequestOptions): Promise<ApiResponse>;
   /** Registers and logs in. */
   user(username?: string, password?: string): Promise<TestUser>;
+  /** Creates an operator account as `npm run admin -- create` does, and logs in. */
+  operator(username: string, password?: string): Promise<TestUser>;
   /** Registers a fake imServer node and records every command published to it. */
   fakeNode(nodeId: string): Promise<FakeNode>;
   close(): Promise<void>;
@@ -85,7 +89,7 @@ export interface FakeNode {
 /** A cheap scrypt cost so suites stay fast; one test checks the real default. */
 export const TEST_COST = { N: 1024, r: 8, p: 1 };
 /** Effectively no per-session limit, except in the suite that tests it. */
-export const NO_LIMIT = { burst: 1e9, perSecond: 1e9 };
+export const NO_LIMIT = { points: 1e9, durationS: 1 };
 
 let counter = 0;
 export const uniqueName = (prefix = "u"): string =>
@@ -96,15 +100,15 @@ export async function startHarness(
   options: { env?: Record<string, string> } & Partial<AppDeps> = {},
 ): Promise<Harness> {
   const { env, ...appOptions } = options;
-  const config = loadConfig({ BUSINESS_PORT: "0", LOG_LEVEL: "silent", ...env });
+  const config = loadConfig({ BUSINESS_PORT: "0", LOG_LEVEL: "silent", ...TEST_RATE_ENV, ...env });
   const engine = await makeEngine();
   const business = await startBusiness({
     config,
     engine,
     logger: createLogger("silent"),
     passwordCost: TEST_COST,
-    sessionLimit: NO_LIMIT,
     ...appOptions,
+    rates: { session: NO_LIMIT, ...appOptions.rates },
   });
   const cleanups: (() => Promise<void>)[] = [];
 
@@ -127,12 +131,21 @@ export async function startHarness(
     return { status: response.status, headers: response.headers, body: parsed };
   };
 
+  const login = async (username: string, password: string) => {
+    const answer = await api("POST", "/api/login", { body: { username, password } });
+    if (answer.status !== 200) throw new Error(`login: ${JSON.stringify(answer.body)}`);
+    return answer.body as TestUser;
+  };
+
   const user = async (username = uniqueName(), password = "password123") => {
     const registered = await api("POST", "/api/register", { body: { username, password } });
     if (registered.status !== 201) throw new Error(`register: ${JSON.stringify(registered.body)}`);
-    const login = await api("POST", "/api/login", { body: { username, password } });
-    if (login.status !== 200) throw new Error(`login: ${JSON.stringify(login.body)}`);
-    return login.body as TestUser;
+    return login(username, password);
+  };
+
+  const operator = async (username: string, password = "password123") => {
+    await createOperator(engine, username, password, TEST_COST);
+    return login(username, password);
   };
 
   const fakeNode = async (nodeId: string): Promise<FakeNode> => {
@@ -176,6 +189,7 @@ export async function startHarness(
     config,
     api,
     user,
+    operator,
     fakeNode,
     async close() {
       for (const cleanup of cleanups.reverse()) await cleanup();

@@ -434,6 +434,26 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         expect(await engine.store.userByName("carol")).to.deep.include(winners[0]!);
       });
 
+      it("one account per usernameKey: lookalikes and compatibility forms are taken, and find it", async function () {
+        const alice = (await engine.store.createUser("alice", "h"))!;
+        for (const name of ["aIice", "A1ICE", "ａｌｉｃｅ"]) {
+          expect(await engine.store.createUser(name, "h2"), name).to.equal(null);
+          expect(await engine.store.userByName(name)).to.deep.include({ userId: alice.userId });
+        }
+        expect(await engine.store.createUser("alicia", "h")).to.not.equal(null);
+      });
+
+      it("setPasswordHash replaces the hash and keeps the rest", async function () {
+        const user = (await engine.store.createUser("Dora", "old-hash"))!;
+        await engine.store.setPasswordHash(user.userId, "new-hash");
+        expect(await engine.store.userByName("dora")).to.deep.equal({
+          ...user,
+          passwordHash: "new-hash",
+        });
+        await engine.store.setPasswordHash("no-such-user", "x"); // nothing to change
+        expect(await engine.store.usersById(["no-such-user"])).to.deep.equal([null]);
+      });
+
       it("usersById keeps the asked order, null for unknown ids, [] for []", async function () {
         const a = (await engine.store.createUser("aaa", "h"))!;
         const b = (await engine.store.createUser("bbb", "h"))!;
@@ -464,6 +484,22 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         await engine.store.deleteSession(sessionId);
         expect(await engine.store.sessionByToken(token)).to.equal(null);
         await engine.store.deleteSession(sessionId); // idempotent
+      });
+
+      it("deleteSessionsOf ends every session of that user only, and names them", async function () {
+        const [s1, s2] = [
+          await engine.store.createSession("u1", 60_000),
+          await engine.store.createSession("u1", 60_000),
+        ];
+        const other = await engine.store.createSession("u2", 60_000);
+        const ended = await (await sibling()).store.deleteSessionsOf("u1");
+        expect(sorted(ended)).to.deep.equal(sorted([s1.sessionId, s2.sessionId]));
+        expect(await engine.store.sessionByToken(s1.token)).to.equal(null);
+        expect(await engine.store.sessionByToken(s2.token)).to.equal(null);
+        expect(await engine.store.sessionByToken(other.token)).to.not.equal(null);
+        expect(await engine.store.deleteSessionsOf("u1")).to.deep.equal([]);
+        const later = await engine.store.createSession("u1", 60_000);
+        expect(await engine.store.deleteSessionsOf("u1")).to.deep.equal([later.sessionId]);
       });
 
       it("expires a session after its TTL", async function () {
@@ -619,6 +655,18 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
           { name: "ops", members: 1 },
         ]);
         expect(await engine.store.channelMembers("nowhere")).to.deep.equal([]);
+      });
+
+      it("listChannels pages in name order: after a name, at most limit", async function () {
+        for (const name of ["b", "d", "a", "c", "e"]) await engine.store.joinChannel(name, "u1");
+        const names = async (after?: string, limit?: number) =>
+          (await engine.store.listChannels(after, limit)).map((c) => c.name);
+        expect(await names()).to.deep.equal(["a", "b", "c", "d", "e"]);
+        expect(await names("", 2)).to.deep.equal(["a", "b"]);
+        expect(await names("b", 2)).to.deep.equal(["c", "d"]);
+        expect(await names("bb", 10)).to.deep.equal(["c", "d", "e"]);
+        expect(await names("e", 10)).to.deep.equal([]);
+        expect(await engine.store.listChannels("c", 1)).to.deep.equal([{ name: "d", members: 1 }]);
       });
 
       it("concurrent joins and leaves keep an exact member count", async function () {
@@ -829,6 +877,41 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
           ),
         );
         expect(await engine.store.fileShares("f-1")).to.have.length(30);
+      });
+    });
+
+    describe("limits", function () {
+      it("counts per key within the window, refuses past it with a retry time, and forgets after", async function () {
+        const limiter = engine.limits.limiter("test", { points: 3, durationS: 1 });
+        const shared = (await sibling()).limits.limiter("test", { points: 3, durationS: 1 });
+        expect(await limiter.take("k")).to.deep.equal({ ok: true });
+        expect(await shared.take("k")).to.deep.equal({ ok: true }); // one count for every holder
+        expect(await limiter.take("k")).to.deep.equal({ ok: true });
+        expect(await limiter.take("k")).to.deep.equal({ ok: false, retryAfterS: 1 });
+        expect(await limiter.take("other")).to.deep.equal({ ok: true });
+        const another = engine.limits.limiter("test-2", { points: 3, durationS: 1 });
+        expect(await another.take("k")).to.deep.equal({ ok: true }); // names never share
+        await sleep(1_100);
+        expect(await limiter.take("k")).to.deep.equal({ ok: true });
+      });
+
+      it("takes several points at once, and giveBack returns them", async function () {
+        const limiter = engine.limits.limiter("bytes", { points: 100, durationS: 60 });
+        expect((await limiter.take("u", 60)).ok).to.equal(true);
+        const refused = await limiter.take("u", 50);
+        expect(refused.ok).to.equal(false);
+        await limiter.giveBack("u", 50);
+        expect((await limiter.take("u", 40)).ok).to.equal(true); // 100: full, not over
+        expect((await limiter.take("u", 1)).ok).to.equal(false);
+      });
+
+      it("20 concurrent takes against 5 points: exactly 5 pass", async function () {
+        const limiter = engine.limits.limiter("race", { points: 5, durationS: 60 });
+        const other = (await sibling()).limits.limiter("race", { points: 5, durationS: 60 });
+        const verdicts = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 ? limiter : other).take("k")),
+        );
+        expect(verdicts.filter((v) => v.ok)).to.have.length(5);
       });
     });
 
