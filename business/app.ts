@@ -8,6 +8,10 @@ import Koa, { type Context, type Middleware } from "koa";
 import type { Config } from "../config/index.js";
 import type { Logger } from "../config/logger.js";
 import type { Engine } from "../engine/types.js";
+import { createFileStorage } from "./files/index.js";
+import { linkSecret, LinkSigner } from "./files/links.js";
+import { FileService } from "./files/service.js";
+import type { FileStorage } from "./files/storage.js";
 import { errorMiddleware, HttpError } from "./http-error.js";
 import { BusinessMetrics } from "./metrics.js";
 import { DEFAULT_COST, type ScryptCost } from "./passwords.js";
@@ -19,6 +23,7 @@ import { accountRoutes } from "./routes/accounts.js";
 import { adminRoutes } from "./routes/admin.js";
 import { channelRoutes } from "./routes/channels.js";
 import { conversationRoutes } from "./routes/conversations.js";
+import { fileRoutes } from "./routes/files.js";
 import { friendRoutes } from "./routes/friends.js";
 import { messageRoutes } from "./routes/messages.js";
 import { opsRoutes } from "./routes/ops.js";
@@ -59,6 +64,10 @@ export interface AppDeps {
   passwordCost?: ScryptCost;
   /** /health answers 503 while this is true. */
   isDraining?: () => boolean;
+  /** Built from config.files when absent. */
+  fileStorage?: FileStorage;
+  /** The time file links expire by; tests move it by hand. */
+  clock?: () => number;
 }
 
 const PING_TIMEOUT_MS = 1_000;
@@ -98,6 +107,18 @@ export function buildServices(deps: ServiceDeps, app: AppDeps, rates: RateLimits
     typing: new TypingService(deps, access),
     presence: app.presence ?? new PresenceService(deps),
     admin: new AdminService(deps, operators),
+    files: new FileService({
+      store: deps.engine.store,
+      storage: app.fileStorage ?? createFileStorage(deps.config.files),
+      limits: deps.engine.limits,
+      links: new LinkSigner(
+        linkSecret(deps.config.files, deps.config.redisUrl, deps.logger),
+        app.clock,
+      ),
+      logger: deps.logger,
+      config: deps.config.files,
+      clock: app.clock,
+    }),
   };
 }
 
@@ -154,6 +175,7 @@ export function createApp(deps: AppDeps): Koa {
   conversationRoutes(routes, routeDeps);
   presenceRoutes(routes, routeDeps);
   adminRoutes(routes, routeDeps);
+  fileRoutes(routes, routeDeps);
 
   const app = new Koa();
   // ctx.ip (the address rate limits key on) is the first X-Forwarded-For entry only behind a proxy.

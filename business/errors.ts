@@ -5,11 +5,17 @@
 export type DomainCode =
   | "cannot_target_self"
   | "channel_not_found"
+  | "file_not_found"
   | "forbidden"
+  | "invalid_attachments"
   | "invalid_credentials"
   | "invalid_mentions"
   | "message_not_found"
   | "not_editable"
+  | "invalid_file"
+  | "invalid_upload"
+  | "link_expired"
+  | "link_invalid"
   | "not_friends"
   | "not_member"
   | "quota_exceeded"
@@ -17,6 +23,7 @@ export type DomainCode =
   | "rate_limited"
   | "recalled"
   | "too_many_reactions"
+  | "too_large"
   | "unauthorized"
   | "unavailable"
   | "user_not_found"
@@ -30,7 +37,7 @@ export class DomainError extends Error {
   constructor(
     readonly code: DomainCode,
     message: string,
-    /** For `rate_limited`: whole seconds until a retry may pass. */
+    /** For `rate_limited` and `quota_exceeded`: whole seconds until a retry may pass. */
     readonly retryAfterS?: number,
   ) {
     super(message);

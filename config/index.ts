@@ -1,5 +1,7 @@
 // The one place the environment is read. A bad value stops start-up with a message naming it.
+import { resolve } from "node:path";
 import { z } from "zod";
+import { parseS3Url, type S3Location } from "./s3-url.js";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -53,6 +55,22 @@ const schema = z.object({
   IM_EDIT_WINDOW_S: positiveInt.default(172_800),
   IM_RECALL_WINDOW_S: positiveInt.default(172_800),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  FILES_DIR: z.string().min(1).default("./data/files"),
+  S3_URL: z
+    .string()
+    .transform((url, ctx) => {
+      try {
+        return parseS3Url(url);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  FILES_SECRET: z.string().min(32).optional(),
+  IM_FILE_MAX_BYTES: positiveInt.default(25 * 1024 * 1024),
+  IM_FILE_QUOTA_BYTES_PER_DAY: positiveInt.default(1024 * 1024 * 1024),
+  IM_FILE_UPLOADS_PER_MIN: positiveInt.default(30),
 });
 
 export interface Config {
@@ -86,6 +104,7 @@ export interface Config {
   logLevel: string;
   /** Undelivered messages are posted here (IM_WEBHOOK_*); undefined: no webhook. */
   webhook: WebhookConfig | undefined;
+  files: FilesConfig;
 }
 
 export interface WebhookConfig {
@@ -108,6 +127,17 @@ export interface RateConfig {
   loginFailuresPerMin: number;
   userPerS: number;
   connectPerMin: number;
+}
+
+export interface FilesConfig {
+  /** Absolute; where the disk storage keeps files when there is no S3 bucket. */
+  dir: string;
+  s3: S3Location | undefined;
+  /** Signs download links; undefined: a random secret per process. */
+  secret: string | undefined;
+  maxBytes: number;
+  quotaBytesPerDay: number;
+  uploadsPerMin: number;
 }
 
 export class ConfigError extends Error {
@@ -174,5 +204,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             retryForMs: e.IM_WEBHOOK_RETRY_FOR_S * 1000,
             pollMs: e.IM_WEBHOOK_POLL_MS,
           },
+    files: {
+      dir: resolve(e.FILES_DIR),
+      s3: e.S3_URL,
+      secret: e.FILES_SECRET,
+      maxBytes: e.IM_FILE_MAX_BYTES,
+      quotaBytesPerDay: e.IM_FILE_QUOTA_BYTES_PER_DAY,
+      uploadsPerMin: e.IM_FILE_UPLOADS_PER_MIN,
+    },
   };
 }

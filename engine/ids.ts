@@ -1,6 +1,6 @@
 // Identifiers shared by both engines: tokens, their hashes and conversation keys.
 import { createHash, randomBytes } from "node:crypto";
-import type { ConversationRef } from "./store/types.js";
+import type { ConversationRef, FileShare } from "./store/types.js";
 
 /** 256 random bits, base64url: session and connect tokens. */
 export function newToken(): string {
@@ -24,4 +24,17 @@ export function refOfKey(key: string): ConversationRef | null {
   const [kind, a, b, ...rest] = key.split(":");
   if (kind !== "d" || !a || !b || rest.length > 0) return null;
   return { kind: "direct", a, b };
+}
+
+/** One canonical string per (conversation, seq), a direct pair in one order, JSON so that it
+ * parses back into a FileShare. */
+export function shareEntry(ref: ConversationRef, seq: number): string {
+  const canonical: ConversationRef =
+    ref.kind === "channel"
+      ? { kind: "channel", name: ref.name }
+      : ref.a < ref.b
+        ? { kind: "direct", a: ref.a, b: ref.b }
+        : { kind: "direct", a: ref.b, b: ref.a };
+  const share: FileShare = { ref: canonical, seq };
+  return JSON.stringify(share);
 }

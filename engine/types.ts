@@ -18,6 +18,8 @@ export type {
   ChannelSummary,
   ConversationRef,
   ConversationSummary,
+  FileRecord,
+  FileShare,
   FriendLists,
   FriendState,
   NewItem,

@@ -74,6 +74,8 @@ const SESSION_ROUTES: [Case["method"], string][] = [
   ["POST", "/api/sync"],
   ["GET", `/api/users?ids=${UNKNOWN_ID}`],
   ["GET", "/api/channels/room/readers?seq=1"],
+  ["POST", "/api/files"],
+  ["GET", `/api/files/${UNKNOWN_ID}`],
 ];
 
 /** Every route that reads a JSON body. */

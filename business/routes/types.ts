@@ -1,6 +1,7 @@
 // What each route module receives: the services and the shared middleware.
 import type { Middleware } from "koa";
 import type { AccountService } from "../services/accounts.js";
+import type { FileService } from "../files/service.js";
 import type { AdminService } from "../services/admin.js";
 import type { ChannelService } from "../services/channels.js";
 import type { FriendService } from "../services/friends.js";
@@ -20,6 +21,7 @@ export interface Services {
   typing: TypingService;
   presence: PresenceService;
   admin: AdminService;
+  files: FileService;
 }
 
 export interface RouteDeps {

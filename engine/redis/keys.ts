@@ -7,6 +7,7 @@
 //   {d:<lo>:<hi>}:…        a pair: its friendship (the truth) and its direct conversation
 //   {c:<channel>}:…        a channel: its members, its change counter and its conversation
 //   {s:<sessionId>}…       a session and the index of its connect tokens
+//   {f:<fileId>}:…         a file's record and where it is shared
 //   {nodes}:…              membership (a handful of nodes, read whole)
 //   {webhook}:…            the webhook queue (business/webhook/redis-queue.ts), one slot
 //   username:<skeleton>, token:<hash>, item:<id>, presence:node:<id>, channels, claim:<key>,
@@ -144,6 +145,16 @@ export class RedisKeys {
   /** Sorted set: the peers a user has a direct conversation with, scored by its last ts. */
   directsOf(userId: UserId): string {
     return `${this.prefix}{u:${userId}}:directs`;
+  }
+
+  // Files: the record and its shares share the file's tag.
+  /** String: the file's record (JSON). */
+  file(fileId: string): string {
+    return `${this.prefix}{f:${fileId}}:file`;
+  }
+  /** Set: the conversation items that share the file (shareEntry, engine/ids.ts). */
+  fileShares(fileId: string): string {
+    return `${this.prefix}{f:${fileId}}:shares`;
   }
 
   // Membership: the node entries and their id set are pruned together.

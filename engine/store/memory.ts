@@ -2,7 +2,7 @@
 // sessions are dropped by the engine's sweep (sweepSessions), not only when touched.
 import { randomUUID } from "node:crypto";
 import { compareStrings } from "../compare.js";
-import { conversationKey, hashToken, newToken } from "../ids.js";
+import { conversationKey, hashToken, newToken, shareEntry } from "../ids.js";
 import type { ReactionCount, StreamItem, UserId } from "../protocol.js";
 import {
   CLIENT_MSG_ID_TTL_S,
@@ -17,6 +17,8 @@ import type {
   ChannelSummary,
   ConversationRef,
   ConversationSummary,
+  FileRecord,
+  FileShare,
   FriendLists,
   FriendState,
   NewItem,
@@ -70,6 +72,9 @@ export class MemoryStore implements Store {
   private readonly items = new Map<string, { key: string; seq: number }>();
   /** userId → the peers of their direct conversations with a stored message */
   private readonly directOf = new Map<UserId, Set<UserId>>();
+  private readonly files = new Map<string, FileRecord>();
+  /** fileId → shareEntry → the share */
+  private readonly shares = new Map<string, Map<string, FileShare>>();
 
   constructor(private readonly clock: () => number = Date.now) {}
 
@@ -441,5 +446,29 @@ export class MemoryStore implements Store {
       .filter(([, readSeq]) => readSeq >= seq)
       .sort(([x, s], [y, t]) => s - t || compareStrings(x, y));
     return { count: at.length, userIds: at.slice(0, Math.max(0, limit)).map(([id]) => id) };
+  }
+
+  async createFile(file: FileRecord): Promise<void> {
+    this.files.set(file.fileId, structuredClone(file));
+  }
+
+  async fileById(fileId: string): Promise<FileRecord | null> {
+    const file = this.files.get(fileId);
+    return file ? structuredClone(file) : null;
+  }
+
+  async shareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void> {
+    let shares = this.shares.get(fileId);
+    if (!shares) this.shares.set(fileId, (shares = new Map()));
+    const entry = shareEntry(ref, seq);
+    shares.set(entry, JSON.parse(entry) as FileShare);
+  }
+
+  async unshareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void> {
+    this.shares.get(fileId)?.delete(shareEntry(ref, seq));
+  }
+
+  async fileShares(fileId: string): Promise<FileShare[]> {
+    return [...(this.shares.get(fileId)?.values() ?? [])].map((share) => structuredClone(share));
   }
 }

@@ -3,7 +3,7 @@
 // time: the entity's key decides, then the users' indexes follow (versioned, heraldIndexSet).
 import { randomUUID } from "node:crypto";
 import { compareStrings } from "../compare.js";
-import { conversationKey, hashToken, newToken, refOfKey } from "../ids.js";
+import { conversationKey, hashToken, newToken, refOfKey, shareEntry } from "../ids.js";
 import type { ReactionCount, StreamItem, UserId } from "../protocol.js";
 import {
   eachInOneStage,
@@ -22,6 +22,8 @@ import type {
   ChannelSummary,
   ConversationRef,
   ConversationSummary,
+  FileRecord,
+  FileShare,
   FriendLists,
   FriendState,
   NewItem,
@@ -400,6 +402,29 @@ export class RedisStore implements Store {
         .exec(),
     );
     return { count, userIds };
+  }
+
+  // A file's record is written once; its shares are a set of shareEntry strings.
+  async createFile(file: FileRecord): Promise<void> {
+    await this.redis.set(this.keys.file(file.fileId), JSON.stringify(file));
+  }
+
+  async fileById(fileId: string): Promise<FileRecord | null> {
+    const record = await this.redis.get(this.keys.file(fileId));
+    return record === null ? null : (JSON.parse(record) as FileRecord);
+  }
+
+  async shareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void> {
+    await this.redis.sadd(this.keys.fileShares(fileId), shareEntry(ref, seq));
+  }
+
+  async unshareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void> {
+    await this.redis.srem(this.keys.fileShares(fileId), shareEntry(ref, seq));
+  }
+
+  async fileShares(fileId: string): Promise<FileShare[]> {
+    const entries = await this.redis.smembers(this.keys.fileShares(fileId));
+    return entries.map((entry) => JSON.parse(entry) as FileShare);
   }
 }
 

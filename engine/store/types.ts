@@ -87,6 +87,26 @@ export interface ChannelSummary {
   members: number;
 }
 
+/** An uploaded file; its bytes are in the file storage (business/files). */
+export interface FileRecord {
+  fileId: string;
+  owner: UserId;
+  name: string;
+  size: number;
+  contentType: string;
+  /** Hex SHA-256 of the bytes. */
+  sha256: string;
+  createdAt: number;
+  /** For an image Herald made a thumbnail of: the original's size in pixels, upright. */
+  image?: { width: number; height: number };
+}
+
+/** A conversation item that carries a file, letting the conversation's participants read it. */
+export interface FileShare {
+  ref: ConversationRef;
+  seq: number;
+}
+
 export interface Store {
   /** null when the username is taken: an account with the same usernameKey (../usernames.ts). */
   createUser(username: string, passwordHash: string): Promise<User | null>;
@@ -147,4 +167,13 @@ export interface Store {
   conversationsOf(userId: UserId): Promise<ConversationSummary[]>;
   /** Members of the channel whose cursor is at or past `seq`; at most `limit` ids. */
   readers(channel: string, seq: number, limit: number): Promise<Readers>;
+
+  createFile(file: FileRecord): Promise<void>;
+  fileById(fileId: string): Promise<FileRecord | null>;
+  /** Records that the item at `seq` of `ref` carries the file; idempotent. */
+  shareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void>;
+  /** Takes that back (the item was recalled); idempotent. */
+  unshareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void>;
+  /** Every item that shares the file, a direct pair's ref with `a` < `b`; in no order. */
+  fileShares(fileId: string): Promise<FileShare[]>;
 }

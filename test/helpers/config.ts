@@ -1,5 +1,7 @@
 // A single-node Config for tests: ports 0 (the OS picks), silent logs, the contract's defaults
 // except the per-address and per-user limits, raised since every test client is 127.0.0.1.
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Config, RateConfig } from "../../config/index.js";
 
 /** Far above what any suite sends; the limits' own tests set theirs. */
@@ -43,6 +45,14 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     recallWindowMs: 172_800_000,
     logLevel: "silent",
     webhook: undefined,
+    files: {
+      dir: join(tmpdir(), "herald-test-files"),
+      s3: undefined,
+      secret: undefined,
+      maxBytes: 25 * 1024 * 1024,
+      quotaBytesPerDay: 1024 * 1024 * 1024,
+      uploadsPerMin: 30,
+    },
     ...overrides,
   };
 }

@@ -11,6 +11,8 @@ import type {
   ConnectGrant,
   ConversationRef,
   Engine,
+  FileRecord,
+  FileShare,
   NewItem,
   NewMessage,
 } from "../../engine/types.js";
@@ -1232,6 +1234,72 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
           name: "busy",
         });
         expect(await engine.store.conversationsOf("stranger")).to.deep.equal([]);
+      });
+    });
+
+    describe("files", function () {
+      const file = (fileId: string, extra: Partial<FileRecord> = {}): FileRecord => ({
+        fileId,
+        owner: "alice",
+        name: 'héllo "world".txt',
+        size: 12,
+        contentType: "text/plain; charset=utf-8",
+        sha256: "ab".repeat(32),
+        createdAt: 1_000,
+        ...extra,
+      });
+      const byShare = (x: FileShare, y: FileShare) =>
+        compareStrings(JSON.stringify(x), JSON.stringify(y));
+
+      it("keeps a file's record exactly, an image's size too; null for an unknown id", async function () {
+        const plain = file("f-1");
+        const photo = file("f-2", { contentType: "image/png", image: { width: 640, height: 480 } });
+        await engine.store.createFile(plain);
+        await engine.store.createFile(photo);
+        const other = await sibling();
+        expect(await other.store.fileById("f-1")).to.deep.equal(plain);
+        expect(await other.store.fileById("f-2")).to.deep.equal(photo);
+        expect(await other.store.fileById("f-unknown")).to.equal(null);
+      });
+
+      it("shares are a set of (conversation, seq): idempotent, a direct pair in either order", async function () {
+        await engine.store.createFile(file("f-1"));
+        expect(await engine.store.fileShares("f-1")).to.deep.equal([]);
+        await engine.store.shareFile("f-1", { kind: "direct", a: "zed", b: "alice" }, 3);
+        await engine.store.shareFile("f-1", { kind: "direct", a: "alice", b: "zed" }, 3);
+        await engine.store.shareFile("f-1", { kind: "channel", name: "general" }, 7);
+        await engine.store.shareFile("f-1", { kind: "channel", name: "general" }, 9);
+        const other = await sibling();
+        const expected: FileShare[] = [
+          { ref: { kind: "direct", a: "alice", b: "zed" }, seq: 3 },
+          { ref: { kind: "channel", name: "general" }, seq: 7 },
+          { ref: { kind: "channel", name: "general" }, seq: 9 },
+        ];
+        expect((await other.store.fileShares("f-1")).sort(byShare)).to.deep.equal(
+          expected.sort(byShare),
+        );
+        expect(await other.store.fileShares("f-other")).to.deep.equal([]);
+      });
+
+      it("unshare takes back exactly one item's share, idempotently", async function () {
+        const general: ConversationRef = { kind: "channel", name: "general" };
+        await engine.store.shareFile("f-1", general, 7);
+        await engine.store.shareFile("f-1", general, 9);
+        await engine.store.shareFile("f-1", { kind: "direct", a: "alice", b: "zed" }, 3);
+        await engine.store.unshareFile("f-1", general, 7);
+        await engine.store.unshareFile("f-1", general, 7);
+        await engine.store.unshareFile("f-1", { kind: "direct", a: "zed", b: "alice" }, 3);
+        await engine.store.unshareFile("f-1", general, 100);
+        expect(await engine.store.fileShares("f-1")).to.deep.equal([{ ref: general, seq: 9 }]);
+      });
+
+      it("concurrent shares of one file are all kept", async function () {
+        await Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            engine.store.shareFile("f-1", { kind: "channel", name: `c${i % 3}` }, i + 1),
+          ),
+        );
+        expect(await engine.store.fileShares("f-1")).to.have.length(30);
       });
     });
 
