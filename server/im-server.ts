@@ -209,7 +209,9 @@ class ImNode implements ImServer {
     const local = `http://${config.host}:${this.port}`;
     this.url = config.imPort === 0 ? local : (config.imPublicUrl ?? local);
 
-    // Entries left by a previous run of this node id: those users are not connected any more.
+    // What a previous run of this node id left: its membership entry (it may not have lapsed
+    // yet, and presence of a live node is never cleared), then its presence entries.
+    await this.options.engine.membership.deregister(this.nodeId);
     await this.presence.clearOwn();
     await this.routing.start();
     await this.nodeView.start();

@@ -225,7 +225,10 @@ describe("redis cluster", function () {
       await engine.membership.register({ nodeId: "n1", url: "http://n1" }, 60_000);
       await Promise.all(users.map((u, i) => engine.presence.add(u, "n1", `c${i}`)));
       expect(await engine.presence.online(users)).to.deep.equal(users.map(() => true));
+      expect(await engine.presence.clearNode("n1")).to.deep.equal([]); // live: kept
+      await engine.membership.deregister("n1");
       expect(sortedItems(await engine.presence.clearNode("n1"))).to.deep.equal(sortedItems(users));
+      await engine.membership.register({ nodeId: "n1", url: "http://n1" }, 60_000);
       expect(await engine.presence.online(users)).to.deep.equal(users.map(() => false));
       const refs: ConversationRef[] = users.map((u) => ({ kind: "direct", a: "me", b: u }));
       await Promise.all(

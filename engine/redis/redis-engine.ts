@@ -12,6 +12,7 @@ import {
   connectError,
   createClient,
   isCluster,
+  isRedisFault,
   parseRedisUrl,
   quit,
   redactUrl,
@@ -75,6 +76,10 @@ export class RedisEngine implements Engine {
     // Fail at once while disconnected instead of queueing until a reconnect.
     if (this.redis.status !== "ready") throw new Error(`redis is ${this.redis.status}`);
     await this.redis.ping();
+  }
+
+  isOutage(error: unknown): boolean {
+    return isRedisFault(error);
   }
 
   async close(): Promise<void> {
