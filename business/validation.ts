@@ -12,6 +12,8 @@ export const usernameSchema = z
   .min(3)
   .max(32)
   .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _, . and - only");
+/** An imServer node id, as IM_NODE_ID allows it. */
+export const nodeIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
 export const passwordSchema = z.string().min(8).max(256);
 export const channelNameSchema = z
   .string()

@@ -30,6 +30,7 @@ const schema = z.object({
   IM_ACK_TIMEOUT_MS: positiveInt.default(10_000),
   IM_MAILBOX_MAX: positiveInt.default(1024),
   IM_MAILBOX_MAX_BYTES: positiveInt.default(1024 * 1024),
+  IM_MAX_CONNECTIONS_PER_USER: positiveInt.default(16),
   IM_TOKEN_TTL_S: z.coerce.number().int().min(1).max(30).default(30),
   SESSION_TTL_S: positiveInt.default(7 * 24 * 3600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -51,6 +52,8 @@ export interface Config {
   mailboxMax: number;
   /** Bytes of encoded pushes an actor may queue (as Centrifuge's writer bounds its queue). */
   mailboxMaxBytes: number;
+  /** Connections one user may hold across all nodes (presence's count). */
+  maxConnectionsPerUser: number;
   tokenTtlMs: number;
   sessionTtlMs: number;
   logLevel: string;
@@ -87,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ackTimeoutMs: e.IM_ACK_TIMEOUT_MS,
     mailboxMax: e.IM_MAILBOX_MAX,
     mailboxMaxBytes: e.IM_MAILBOX_MAX_BYTES,
+    maxConnectionsPerUser: e.IM_MAX_CONNECTIONS_PER_USER,
     tokenTtlMs: e.IM_TOKEN_TTL_S * 1000,
     sessionTtlMs: e.SESSION_TTL_S * 1000,
     logLevel: e.LOG_LEVEL,

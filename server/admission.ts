@@ -4,7 +4,7 @@
 import type { Server, Socket } from "socket.io";
 import type { Logger } from "../config/logger.js";
 import type { ConnectErrorCode, UserId } from "../engine/protocol.js";
-import type { Tokens } from "../engine/types.js";
+import type { Presence, Tokens } from "../engine/types.js";
 import { ConnectionActor, type ActorHost } from "./connection-actor.js";
 import type { ConnectionIndex } from "./connection-index.js";
 import type { ImMetrics } from "./metrics.js";
@@ -36,11 +36,16 @@ export interface AdmissionDeps {
   readonly host: ActorHost;
   readonly index: ConnectionIndex;
   readonly presence: PresenceRecorder;
+  /** Each user's connections across the nodes, for the per-user cap. */
+  readonly connections: Pick<Presence, "connectionsOf">;
+  readonly maxConnectionsPerUser: number;
   readonly routing: Pick<RoutingMode, "admitted">;
   readonly metrics: ImMetrics;
   readonly logger: Logger;
   /** Called before the actor is built, on every handshake (checks socket.io's internals). */
   inspect(socket: Socket): void;
+  /** The handshake completed: the transport guard lifts its deadline. */
+  admitted(socket: Socket): void;
 }
 
 export class Admission {
@@ -65,6 +70,7 @@ export class Admission {
       );
     });
     io.on("connection", (socket) => {
+      this.deps.admitted(socket);
       const actor = this.deps.index.byConnId(socket.id);
       if (!actor) {
         socket.disconnect(true); // released between the middleware and now
@@ -131,6 +137,19 @@ export class Admission {
       return "unavailable";
     }
     if (actor.state !== "authenticating") return "unavailable"; // gone or kicked meanwhile
+    // Counted after this one is in, so concurrent connects of one user cannot all pass.
+    let count: number;
+    try {
+      count = await deps.connections.connectionsOf(userId);
+    } catch {
+      this.release(actor);
+      return "unavailable";
+    }
+    if (count > deps.maxConnectionsPerUser) {
+      this.release(actor);
+      deps.metrics.refusals.inc({ reason: "too_many_connections" });
+      return "too_many_connections";
+    }
     deps.logger.debug({ userId, connId: actor.connId }, "connected");
     return null;
   }

@@ -4,6 +4,12 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { KickReason } from "../engine/protocol.js";
 
 export type CloseReason = KickReason | "client_gone";
+/** Why a connection was closed before or without a kick: what a client did wrong. */
+export type RefusalReason =
+  | "frame_too_large"
+  | "binary_frame"
+  | "handshake_timeout"
+  | "too_many_connections";
 export type PushEvent = "message" | "receipt" | "presence" | "broadcast" | "kicked";
 
 export class ImMetrics {
@@ -47,6 +53,12 @@ export class ImMetrics {
   readonly fallbackWritePath = new Gauge({
     name: "herald_im_fallback_write_path",
     help: "1 when socket.io's internals failed their check and pushes go through its public emit",
+    registers: [this.registry],
+  });
+  readonly refusals = new Counter({
+    name: "herald_im_refused_connections_total",
+    help: "Connections refused or closed for what the client sent or did, by reason",
+    labelNames: ["reason"] as const,
     registers: [this.registry],
   });
   readonly closes = new Counter({

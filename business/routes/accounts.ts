@@ -1,11 +1,19 @@
 import type Router from "@koa/router";
 import { z } from "zod";
 import { sessionOf } from "../session.js";
-import { parseBody, parseQuery, passwordSchema, usernameSchema } from "../validation.js";
+import {
+  nodeIdSchema,
+  parseBody,
+  parseQuery,
+  passwordSchema,
+  usernameSchema,
+} from "../validation.js";
 import type { RouteDeps } from "./types.js";
 
 const credentials = z.object({ username: usernameSchema, password: passwordSchema });
 const userQuery = z.object({ username: usernameSchema });
+/** Optional: the node the client's last socket failed on, so business checks it before granting it. */
+const connectBody = z.object({ failed: nodeIdSchema.optional() });
 
 export function accountRoutes(routes: Router, { services, session, json }: RouteDeps): void {
   const { accounts } = services;
@@ -30,8 +38,9 @@ export function accountRoutes(routes: Router, { services, session, json }: Route
     ctx.body = await accounts.me(sessionOf(ctx).userId);
   });
 
-  routes.post("/api/connect", session, async (ctx) => {
-    ctx.body = await accounts.connect(sessionOf(ctx));
+  routes.post("/api/connect", session, json, async (ctx) => {
+    const { failed } = parseBody(connectBody, ctx.request.body ?? {});
+    ctx.body = await accounts.connect(sessionOf(ctx), failed);
   });
 
   routes.get("/api/users", session, async (ctx) => {
