@@ -89,7 +89,10 @@ function send(ctx: Context, error: HttpError): void {
  * The top middleware. `dependencyDown` tells an engine outage (503 `unavailable`) from a bug
  * (500 `internal`) without knowing each engine's error types.
  */
-export function errorMiddleware(logger: Logger, dependencyDown: (err: unknown) => Promise<boolean>) {
+export function errorMiddleware(
+  logger: Logger,
+  dependencyDown: (err: unknown) => Promise<boolean>,
+) {
   return async function errors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();

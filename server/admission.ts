@@ -10,7 +10,11 @@ import type { ConnectionIndex } from "./connection-index.js";
 import type { ImMetrics } from "./metrics.js";
 import type { PresenceRecorder } from "./presence-recorder.js";
 import type { RoutingMode } from "./routing-mode.js";
+import { awaitsAck } from "./socket-internals.js";
 import { ThrottledWarn } from "./throttled-warn.js";
+
+/** socket.io's ACK packet: "3", then its id (a namespace other than "/" is never joined). */
+const ACK_ID = /^3(\d{1,15})/;
 
 /** Longer than any token (base64url of 256 bits is 43 characters): refused without a lookup. */
 const MAX_TOKEN_LENGTH = 256;
@@ -122,6 +126,13 @@ export class Admission {
     deps.index.add(actor);
     this.openTransports++;
     socket.use(this.dropClientEvent);
+    socket.conn.on("packet", (packet: { type: string; data?: unknown }) => {
+      if (packet.type === "message" && typeof packet.data === "string")
+        this.countStray(socket, packet.data);
+    });
+    // A frame that does not decode: socket.io closes the connection and reports it here (with no
+    // listener, its "error" event would throw).
+    socket.on("error", () => deps.metrics.refusals.inc({ reason: "malformed_frame" }));
     socket.on("disconnect", () => this.release(actor));
     // socket.io never emits "connection" (nor "disconnect") for a client that leaves before
     // the middleware ends: the transport's close is the one signal that always comes.
@@ -163,6 +174,28 @@ export class Admission {
       "disconnected",
     );
     this.deps.presence.remove(actor);
+  }
+
+  /**
+   * Counts what socket.io would drop silently: an ack for an id this socket does not wait for,
+   * and packets a client has no business sending once connected (CONNECT again, CONNECT_ERROR,
+   * an unknown type). Events are counted by dropClientEvent, binary frames by the transport
+   * guard; DISCONNECT is a client leaving.
+   */
+  private countStray(socket: Socket, frame: string): void {
+    switch (frame[0]) {
+      case "1":
+      case "2":
+      case "5":
+      case "6":
+        return;
+      case "3": {
+        const id = ACK_ID.exec(frame)?.[1];
+        if (id !== undefined && awaitsAck(socket, Number(id))) return;
+        break;
+      }
+    }
+    this.deps.metrics.droppedClientFrames++;
   }
 
   /**

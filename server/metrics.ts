@@ -8,6 +8,7 @@ export type CloseReason = KickReason | "client_gone";
 export type RefusalReason =
   | "frame_too_large"
   | "binary_frame"
+  | "malformed_frame"
   | "handshake_timeout"
   | "too_many_connections";
 export type PushEvent = "message" | "receipt" | "presence" | "broadcast" | "kicked";
@@ -86,7 +87,7 @@ export class ImMetrics {
     hot("herald_im_acks_total", "Acks received from clients", () => this.acks);
     hot(
       "herald_im_dropped_client_frames_total",
-      "Events emitted by clients (only acks are allowed): dropped",
+      "Client frames dropped: events (clients send only acks) and acks for no pending push",
       () => this.droppedClientFrames,
     );
     this.connections = new Gauge({

@@ -2,7 +2,9 @@
 // MAX_FRAME_BYTES (engine.io's maxHttpBufferSize, which it hands to ws as maxPayload), text only
 // (clients send nothing but acks, so a binary attachment is never needed, and socket.io would
 // buffer attachments until the last arrives), and the token handshake done within
-// HANDSHAKE_TIMEOUT_MS. Each breach closes the connection and is counted by reason.
+// HANDSHAKE_TIMEOUT_MS; until then, only socket.io's CONNECT may come (after it, a frame that
+// does not decode is counted by admission's socket error listener). Each breach closes the
+// connection and is counted by reason.
 import type { Server, Socket } from "socket.io";
 import type { ImMetrics, RefusalReason } from "./metrics.js";
 
@@ -19,6 +21,8 @@ interface Packet {
 
 /** socket.io packet types 5 and 6 (BINARY_EVENT, BINARY_ACK) announce attachments to follow. */
 const ANNOUNCES_ATTACHMENTS = /^[56]/;
+/** socket.io's CONNECT: "0", an optional namespace ("/name,"), an optional JSON object (auth). */
+const CONNECT = /^0(\/[^,]*,)?(\{.*\})?$/s;
 
 export class TransportGuard {
   private readonly pending = new WeakMap<Transport, NodeJS.Timeout>();
@@ -45,6 +49,7 @@ export class TransportGuard {
       const data = packet.data;
       if (typeof data !== "string" || ANNOUNCES_ATTACHMENTS.test(data))
         this.refuse(conn, "binary_frame");
+      else if (this.pending.has(conn) && !isConnect(data)) this.refuse(conn, "malformed_frame");
     });
     conn.once("close", (reason: string, description: unknown) => {
       this.admitted(conn);
@@ -58,6 +63,18 @@ export class TransportGuard {
     if (conn.readyState === "closed" || conn.readyState === "closing") return;
     this.metrics.refusals.inc({ reason });
     conn.close();
+  }
+}
+
+function isConnect(data: string): boolean {
+  const match = CONNECT.exec(data);
+  if (!match) return false;
+  if (match[2] === undefined) return true;
+  try {
+    JSON.parse(match[2]);
+    return true;
+  } catch {
+    return false;
   }
 }
 
