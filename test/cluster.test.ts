@@ -13,7 +13,7 @@ import { topics } from "../engine/wire.js";
 import { startHerald, type Herald } from "../herald.js";
 import { collector, describeEngineConformance, message } from "./helpers/engine-conformance.js";
 import { freePort } from "../support/redis-server.js";
-import { RawPushes } from "./helpers/raw-pushes.js";
+import { RawPushes } from "../support/raw-pushes.js";
 import { startRedisCluster, type TestRedisCluster } from "./helpers/redis-cluster.js";
 
 /** One cluster for the whole file (starting one takes seconds), stopped after its last suite. */

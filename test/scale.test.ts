@@ -11,7 +11,7 @@ import { RedisKeys } from "../engine/redis/keys.js";
 import { PartitionRouter } from "../engine/router.js";
 import { startCluster, type ImNodeHandle, type TestCluster } from "../support/herald-cluster.js";
 import { freePort, startRedis, type TestRedis } from "../support/redis-server.js";
-import { RawPushes } from "./helpers/raw-pushes.js";
+import { RawPushes } from "../support/raw-pushes.js";
 
 const PASSWORD = "password123";
 const USERS = 12;

@@ -1,17 +1,20 @@
 // Counts the `message` pushes each socket of an SDK client receives, before the SDK drops
 // repeats: a server that delivers one message twice to a socket shows here, never in the app.
-import { io } from "socket.io-client";
-import type { SocketFactory } from "../../client/sdk.js";
+import { io, type Socket } from "socket.io-client";
+import type { SocketFactory } from "../client/sdk.js";
 
 export class RawPushes {
   /** One list per socket the client opened: the ids pushed to it, in arrival order. */
   readonly sockets: string[][] = [];
+  /** The client's latest socket. */
+  latest: Socket | null = null;
 
   /** Pass as the client's `io` option. */
   readonly io: SocketFactory = (url, opts) => {
     const socket = io(url, opts);
     const ids: string[] = [];
     this.sockets.push(ids);
+    this.latest = socket;
     socket.onAny((event: string, push: { id?: unknown } | undefined) => {
       if (event === "message" && typeof push?.id === "string") ids.push(push.id);
     });
