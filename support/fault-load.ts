@@ -6,7 +6,7 @@
 import { HeraldClient } from "../client/sdk.js";
 import type { MessagePush } from "../engine/protocol.js";
 import type { ImNodeHandle, TestCluster } from "./herald-cluster.js";
-import { RawPushes } from "./raw-pushes.js";
+import { RawPushes, recordingConnects } from "./raw-pushes.js";
 
 const PASSWORD = "password123";
 export const CHANNEL = "load";
@@ -200,7 +200,12 @@ export class FaultLoad {
       u.nodeIds[u.nodeIds.length - 1] !== away;
     const deadline = Date.now() + timeoutMs;
     while (!users.every(back)) {
-      if (Date.now() > deadline) throw new Error(`users not reconnected within ${timeoutMs} ms`);
+      if (Date.now() > deadline) {
+        const late = users
+          .filter((u) => !back(u))
+          .map((u) => `${u.name}: ${u.client.status} via ${u.nodeIds.slice(-3).join(",")}`);
+        throw new Error(`not reconnected within ${timeoutMs} ms: ${late.join("; ")}`);
+      }
       await sleep(5);
     }
     return Math.max(...users.map((u) => u.connectedAt)) - since;
@@ -274,12 +279,7 @@ export class FaultLoad {
       baseUrl: this.cluster.business.url,
       io: raw.io,
       reconnect: { minDelayMs: 50, maxDelayMs: 500 },
-      fetch: async (input, init) => {
-        const response = await fetch(input, init);
-        if (String(input).endsWith("/api/connect") && response.ok)
-          nodeIds.push(((await response.clone().json()) as { nodeId: string }).nodeId);
-        return response;
-      },
+      fetch: recordingConnects(nodeIds),
     });
     await client.register(name, PASSWORD);
     const { userId } = await client.login(name, PASSWORD);

@@ -4,6 +4,7 @@
 import { io, type Socket } from "socket.io-client";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
 import { PartitionRouter } from "../engine/router.js";
+import { REBALANCE_WINDOW_MS } from "../server/rebalance.js";
 import { FAULT_ENV, FaultLoad, sleep, type FaultResult, type LoadUser } from "./fault-load.js";
 import { startCluster, type TestCluster } from "./herald-cluster.js";
 import { startRedis, type TestRedis } from "./redis-server.js";
@@ -56,10 +57,10 @@ export async function imServerFails(
 ): Promise<FaultResult> {
   const { cluster, load } = rig;
   load.reset();
-  const victim = [...cluster.nodes].sort((a, b) => load.on(b).length - load.on(a).length)[0]!;
-  const movers = load.on(victim);
   load.start();
   await sleep(loadMs / 2);
+  const victim = [...cluster.nodes].sort((a, b) => load.on(b).length - load.on(a).length)[0]!;
+  const movers = load.on(victim);
   const at = Date.now();
   const killed = cluster.kill(victim, signal);
   const recoveryMs = await load.reconnected(movers, at, victim.nodeId);
@@ -113,8 +114,9 @@ async function presenceBack(rig: FaultRig, since: number, timeoutMs = 10_000): P
   return Date.now() - since;
 }
 
-/** Waits until every user is connected and presence counts are exact (after a rebalance). */
+/** Waits out a rebalance (its kicks spread over 1 s), then for exact presence counts. */
 async function settleConnections(rig: FaultRig): Promise<void> {
+  await sleep(REBALANCE_WINDOW_MS + 500);
   await presenceBack(rig, Date.now(), 20_000);
 }
 
@@ -146,10 +148,10 @@ export async function redisFails(
   const acceptedWhileGone = load.acceptedBetween(goneAt, backAt);
   const slowestRefusalMs = load.slowestRefusal();
   const presenceMs = await presenceBack(rig, backAt);
-  const firstAccepted = load.firstAcceptedAfter(backAt);
   await sleep(loadMs / 2);
   await load.stop();
-  const recoveryMs = Math.max(presenceMs, load.firstAcceptedAfter(backAt) ?? presenceMs);
+  const firstAccepted = load.firstAcceptedAfter(backAt);
+  const recoveryMs = Math.max(presenceMs, firstAccepted ?? presenceMs);
   return load.result(
     kind === "hang" ? "Redis hung (SIGSTOP)" : "Redis restarted (appendonly yes)",
     kind === "hang"

@@ -1,5 +1,6 @@
-// Counts the `message` pushes each socket of an SDK client receives, before the SDK drops
-// repeats: a server that delivers one message twice to a socket shows here, never in the app.
+// What an SDK client was sent, below the SDK: the `message` pushes each of its sockets received,
+// before the SDK drops repeats (a server that delivers one message twice to a socket shows here,
+// never in the app), and the nodes /api/connect sent it to.
 import { io, type Socket } from "socket.io-client";
 import type { SocketFactory } from "../client/sdk.js";
 
@@ -25,4 +26,14 @@ export class RawPushes {
   perSocket(id: string): number {
     return Math.max(0, ...this.sockets.map((ids) => ids.filter((x) => x === id).length));
   }
+}
+
+/** A `fetch` for an SDK client that records, in `nodeIds`, every node /api/connect sends it to. */
+export function recordingConnects(nodeIds: string[]): typeof fetch {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    if (String(input).endsWith("/api/connect") && response.ok)
+      nodeIds.push(((await response.clone().json()) as { nodeId: string }).nodeId);
+    return response;
+  };
 }

@@ -11,7 +11,7 @@ import { RedisKeys } from "../engine/redis/keys.js";
 import { PartitionRouter } from "../engine/router.js";
 import { startCluster, type ImNodeHandle, type TestCluster } from "../support/herald-cluster.js";
 import { freePort, startRedis, type TestRedis } from "../support/redis-server.js";
-import { RawPushes } from "../support/raw-pushes.js";
+import { RawPushes, recordingConnects } from "../support/raw-pushes.js";
 
 const PASSWORD = "password123";
 const USERS = 12;
@@ -78,12 +78,7 @@ describe("scale-out: three imServer processes over one Redis", function () {
           baseUrl: cluster.business.url,
           io: raw.io,
           reconnect: { minDelayMs: 50, maxDelayMs: 400 },
-          fetch: async (input, init) => {
-            const response = await fetch(input, init);
-            if (String(input).endsWith("/api/connect") && response.ok)
-              nodeIds.push(((await response.clone().json()) as { nodeId: string }).nodeId);
-            return response;
-          },
+          fetch: recordingConnects(nodeIds),
         });
         await client.register(name, PASSWORD);
         const { userId } = await client.login(name, PASSWORD);
