@@ -102,15 +102,14 @@ export function createClient(target: RedisTarget, queueing = false): RedisClient
   const perConnection = { ...mode, connectTimeout: 5_000 };
   if (target.kind === "standalone")
     return new Redis(target.url, { ...common, ...perConnection, retryStrategy });
+  // A cluster keeps its offline queue: without it, ioredis fails a command sent while a master's
+  // connection is still opening and retries it later, out of order (its node connections queue
+  // anyway, whatever the option says).
   return new Cluster(target.seeds, {
-    ...common,
+    lazyConnect: true,
     clusterRetryStrategy: retryStrategy,
     redisOptions: {
-      // Without commandTimeout: with it, ioredis 5.11's cluster delivered concurrent SPUBLISHes
-      // out of order (engine conformance, "delivers payloads in publish order"). A hung cluster
-      // node is therefore not cut at 1.5 s (README, Redis Cluster).
       ...perConnection,
-      commandTimeout: undefined,
       ...(target.username === undefined ? {} : { username: target.username }),
       ...(target.password === undefined ? {} : { password: target.password }),
     },
