@@ -7,6 +7,7 @@ import Router from "@koa/router";
 import Koa, { type Context, type Middleware } from "koa";
 import type { Config } from "../config/index.js";
 import type { Logger } from "../config/logger.js";
+import { engineProbe } from "../config/ops.js";
 import type { Engine } from "../engine/types.js";
 import { createFileStorage } from "./files/index.js";
 import { linkSecret, LinkSigner } from "./files/links.js";
@@ -68,29 +69,6 @@ export interface AppDeps {
   fileStorage?: FileStorage;
   /** The time file links expire by; tests move it by hand. */
   clock?: () => number;
-}
-
-const PING_TIMEOUT_MS = 1_000;
-
-/** true when the engine answers a ping within a second. */
-export function engineProbe(engine: Engine): () => Promise<boolean> {
-  return async () => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((done) => {
-      timer = setTimeout(() => done(false), PING_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([
-        engine.ping().then(
-          () => true,
-          () => false,
-        ),
-        timeout,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
 }
 
 export function buildServices(deps: ServiceDeps, app: AppDeps, rates: RateLimits): Services {
@@ -189,7 +167,11 @@ export function createApp(deps: AppDeps): Koa {
   });
   app.use(securityHeaders());
   app.use(metrics.middleware());
-  app.use(errorMiddleware(deps.logger, async () => !(await engineUp())));
+  // A Redis error (OOM, timeout, closed connection) is an outage at once; anything else is one
+  // only if the engine stopped answering.
+  app.use(
+    errorMiddleware(deps.logger, async (err) => deps.engine.isOutage(err) || !(await engineUp())),
+  );
   app.use(routes.routes());
   app.use(routes.allowedMethods());
   const [files, fallback] = webMiddleware(deps.webRoot ?? DEFAULT_WEB_ROOT);

@@ -105,7 +105,10 @@ function send(ctx: Context, error: HttpError): void {
  * The top middleware. `dependencyDown` tells an engine outage (503 `unavailable`) from a bug
  * (500 `internal`) without knowing each engine's error types.
  */
-export function errorMiddleware(logger: Logger, dependencyDown: () => Promise<boolean>) {
+export function errorMiddleware(
+  logger: Logger,
+  dependencyDown: (err: unknown) => Promise<boolean>,
+) {
   return async function errors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
@@ -119,7 +122,7 @@ export function errorMiddleware(logger: Logger, dependencyDown: () => Promise<bo
       if (err instanceof DomainError) return send(ctx, fromDomainError(err));
       const mapped = fromLibraryError(err);
       if (mapped) return send(ctx, mapped);
-      if (await dependencyDown()) {
+      if (await dependencyDown(err)) {
         logger.warn({ err, path: ctx.path }, "request failed: engine unavailable");
         return send(ctx, new HttpError(503, "unavailable", "a dependency is unavailable"));
       }

@@ -3,6 +3,7 @@
 // mode, to any one node in adapter mode (./push-router.ts). It needs only the engine, so another
 // Node backend can use it on its own: `createPushClient({ redisUrl })`.
 import type { Logger } from "../config/logger.js";
+import { HEARTBEAT_MS, MEMBERSHIP_TTL_MS } from "../engine/membership/types.js";
 import { NodeView } from "../engine/node-view.js";
 import type {
   BroadcastPush,
@@ -30,6 +31,9 @@ import {
 } from "./push-router.js";
 
 export type { PushResult } from "./push-router.js";
+
+/** Less left than this: the node missed two heartbeats in a row. */
+const LATE_TTL_MS = MEMBERSHIP_TTL_MS - 2 * HEARTBEAT_MS;
 
 /** What a client needs to open its socket: `io(url, {path, transports: ["websocket"], auth: {token}})`. */
 export interface ConnectInfo {
@@ -121,8 +125,14 @@ export class PushClient {
   /**
    * The seed's PrevConnectServer: picks the user's node (its owner in partition mode, the least
    * loaded in adapter mode) and issues a single-use token bound to it. null when no node is live.
+   * `failed`: a node the client could not reach, checked first (checkNode).
    */
-  async prevConnect(userId: UserId, sessionId: string): Promise<ConnectInfo | null> {
+  async prevConnect(
+    userId: UserId,
+    sessionId: string,
+    failed?: string,
+  ): Promise<ConnectInfo | null> {
+    if (failed !== undefined) await this.checkNode(failed);
     const node = await this.pushRouter.connectNode(userId);
     if (!node) return null;
     const token = await this.engine.tokens.issue(
@@ -307,6 +317,26 @@ export class PushClient {
     };
     this.subscriptions.add(own);
     return own;
+  }
+
+  /**
+   * A node a client reports failed is taken out of the live set when nobody subscribes to its
+   * topic (a killed process's connections close at once) or its heartbeat is late: every view
+   * then stops granting and routing to it, and survivors clear its presence, without waiting for
+   * its entry's TTL. A node wrongly taken out registers again on its next heartbeat.
+   */
+  private async checkNode(nodeId: string): Promise<void> {
+    const { bus, membership } = this.engine;
+    const [subscribers, ttlLeft] = await Promise.all([
+      bus.subscribers(topics.node(nodeId)),
+      membership.ttlLeft(nodeId),
+    ]);
+    if (ttlLeft !== null && subscribers > 0 && ttlLeft > LATE_TTL_MS) return;
+    if (ttlLeft !== null) {
+      this.options.logger?.warn({ nodeId, subscribers, ttlLeft }, "taking a failed node out");
+      await membership.deregister(nodeId);
+    }
+    await this.nodeView.refresh();
   }
 
   /** true when a node heard it; 0 subscribers means the node is gone. */

@@ -20,6 +20,8 @@ export const usernameSchema = z
       .max(32)
       .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _, . and - only"),
   );
+/** An imServer node id, as IM_NODE_ID allows it. */
+export const nodeIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/);
 /** A lone surrogate cannot be encoded (UTF-8 turns each into U+FFFD), so such a password would
  * collide with every other one of its length: refused. */
 export const passwordSchema = z

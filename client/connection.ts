@@ -29,8 +29,11 @@ export interface ConnectGrant {
 }
 
 export interface ConnectionHandlers {
-  /** Before each attempt: a fresh grant (and whatever must precede the first socket). */
-  grant(): Promise<ConnectGrant>;
+  /**
+   * Before each attempt: a fresh grant (and whatever must precede the first socket). `failed`:
+   * the node the last socket failed on or closed from without a kick, for business to check.
+   */
+  grant(failed?: string): Promise<ConnectGrant>;
   /** The socket is registered; resolves when the catch-up after (re)connecting is done. */
   connected(): Promise<void>;
   message(push: StreamItem | BroadcastPush): void;
@@ -107,13 +110,20 @@ export class Connection {
   private async run(gen: number): Promise<void> {
     let failures = 0;
     let everConnected = false;
+    let failedNode: string | undefined;
     while (gen === this.generation) {
       let waitAtLeastMs = 0;
+      let grant: ConnectGrant | undefined;
+      let kicked = false;
       try {
-        const grant = await this.handlers.grant();
+        grant = await this.handlers.grant(failedNode);
+        failedNode = undefined;
         if (gen !== this.generation) return;
         let finalKick = false;
-        const { socket, closed } = await this.open(grant, gen, () => (finalKick = true));
+        const { socket, closed } = await this.open(grant, gen, (final) => {
+          kicked = true;
+          finalKick ||= final;
+        });
         if (gen !== this.generation) {
           socket.disconnect();
           return;
@@ -134,6 +144,8 @@ export class Connection {
           this.finish(gen);
           return;
         }
+        // Closed without a word from the server: its node may be dead.
+        if (!kicked) failedNode = grant.nodeId;
       } catch (err) {
         if (gen !== this.generation) return;
         if (err instanceof HeraldError && isFatal(err)) {
@@ -141,6 +153,7 @@ export class Connection {
           return;
         }
         failures++;
+        if (grant) failedNode = grant.nodeId; // its socket did not open
         if (err instanceof HeraldError && err.retryAfter) waitAtLeastMs = err.retryAfter * 1000;
       }
       this.setStatus(everConnected ? "reconnecting" : "connecting");
@@ -152,7 +165,7 @@ export class Connection {
   private open(
     grant: ConnectGrant,
     gen: number,
-    onFinalKick: () => void,
+    onKick: (final: boolean) => void,
   ): Promise<{ socket: HeraldSocket; closed: Promise<void> }> {
     const socket: HeraldSocket = (this.opts.io ?? io)(grant.url, {
       path: grant.path,
@@ -179,8 +192,8 @@ export class Connection {
       acked(ack, () => {
         if (!live()) return;
         this.handlers.kicked(push);
+        onKick(FINAL_KICKS.has(push.reason));
         if (FINAL_KICKS.has(push.reason)) {
-          onFinalKick();
           // Do not wait for the server's close: nothing may reconnect this session.
           queueMicrotask(() => socket.disconnect());
         }

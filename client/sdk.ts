@@ -248,7 +248,7 @@ export class HeraldClient {
     this.reads = this.newReadState();
     this.connection = new Connection(
       {
-        grant: () => this.prepareAttempt(),
+        grant: (failed) => this.prepareAttempt(failed),
         connected: () => this.syncAfterConnect(),
         message: (push) => this.onMessage(push),
         receipt: (push) => this.events.emit("receipt", push),
@@ -663,9 +663,10 @@ export class HeraldClient {
 
   /**
    * Runs before every socket attempt: the user id (for conversation keys), on the very first
-   * attempt the baseline of what already exists, then a fresh single-use token.
+   * attempt the baseline of what already exists, then a fresh single-use token (telling business
+   * which node the last socket failed on, so it stops granting a dead one at once).
    */
-  private async prepareAttempt(): Promise<ConnectGrant> {
+  private async prepareAttempt(failed?: string): Promise<ConnectGrant> {
     await this.ensureUserId();
     if (!this.streams.isBaselined) {
       // Taken before the socket opens, so whatever is stored after it is emitted.
@@ -675,7 +676,7 @@ export class HeraldClient {
     return this.http.request<ConnectGrant>(
       "POST",
       "/api/connect",
-      undefined,
+      failed === undefined ? undefined : { failed },
       undefined,
       IDEMPOTENT,
     );

@@ -33,6 +33,7 @@ const schema = z.object({
   IM_ACK_TIMEOUT_MS: positiveInt.default(10_000),
   IM_MAILBOX_MAX: positiveInt.default(1024),
   IM_MAILBOX_MAX_BYTES: positiveInt.default(1024 * 1024),
+  IM_MAX_CONNECTIONS_PER_USER: positiveInt.default(16),
   IM_TOKEN_TTL_S: z.coerce.number().int().min(1).max(30).default(30),
   SESSION_TTL_S: positiveInt.default(7 * 24 * 3600),
   IM_WEBHOOK_URL: z.url({ protocol: /^(http|https)$/ }).optional(),
@@ -91,6 +92,8 @@ export interface Config {
   mailboxMax: number;
   /** Bytes of encoded pushes an actor may queue (as Centrifuge's writer bounds its queue). */
   mailboxMaxBytes: number;
+  /** Connections one user may hold across all nodes (presence's count). */
+  maxConnectionsPerUser: number;
   tokenTtlMs: number;
   sessionTtlMs: number;
   rates: RateConfig;
@@ -179,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ackTimeoutMs: e.IM_ACK_TIMEOUT_MS,
     mailboxMax: e.IM_MAILBOX_MAX,
     mailboxMaxBytes: e.IM_MAILBOX_MAX_BYTES,
+    maxConnectionsPerUser: e.IM_MAX_CONNECTIONS_PER_USER,
     tokenTtlMs: e.IM_TOKEN_TTL_S * 1000,
     sessionTtlMs: e.SESSION_TTL_S * 1000,
     rates: {

@@ -7,6 +7,30 @@ import type { Registry } from "prom-client";
 import type { Logger } from "./logger.js";
 
 export const OPS_PATHS = ["/health", "/metrics"] as const;
+
+/** How long /health waits for the engine's ping before it calls the engine unreachable. */
+const PING_TIMEOUT_MS = 1_000;
+
+/** true when `engine` answers a ping within a second (a hung Redis never answers). */
+export function engineProbe(engine: { ping(): Promise<void> }): () => Promise<boolean> {
+  return async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((done) => {
+      timer = setTimeout(() => done(false), PING_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([
+        engine.ping().then(
+          () => true,
+          () => false,
+        ),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
 export type OpsPath = (typeof OPS_PATHS)[number];
 
 export interface OpsTarget {

@@ -42,6 +42,10 @@ export class MemoryEngine implements Engine {
 
   async ping(): Promise<void> {}
 
+  isOutage(): boolean {
+    return false; // nothing outside this process can fail
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweeper);
   }

@@ -139,7 +139,12 @@ export interface ConversationPush {
 }
 
 /** Stable `connect_error` messages for a refused socket. */
-export const CONNECT_ERRORS = ["token_invalid", "token_expired", "wrong_node"] as const;
+export const CONNECT_ERRORS = [
+  "token_invalid",
+  "token_expired",
+  "wrong_node",
+  "too_many_connections",
+] as const;
 export type ConnectErrorCode = (typeof CONNECT_ERRORS)[number];
 
 /** The events an imServer emits, each with an ack callback. */

@@ -45,5 +45,8 @@ export interface Engine {
   readonly limits: Limits;
   /** Resolves when the backing service answers (Redis PING); rejects when it does not. */
   ping(): Promise<void>;
+  /** True when `error` came from the backing service being in trouble (down, hung, erroring),
+   * not from a bug: business answers it 503 `unavailable`. */
+  isOutage(error: unknown): boolean;
   close(): Promise<void>;
 }

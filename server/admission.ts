@@ -4,13 +4,17 @@
 import type { Server, Socket } from "socket.io";
 import type { Logger } from "../config/logger.js";
 import type { ConnectErrorCode, UserId } from "../engine/protocol.js";
-import type { Tokens } from "../engine/types.js";
+import type { Presence, Tokens } from "../engine/types.js";
 import { ConnectionActor, type ActorHost } from "./connection-actor.js";
 import type { ConnectionIndex } from "./connection-index.js";
 import type { ImMetrics } from "./metrics.js";
 import type { PresenceRecorder } from "./presence-recorder.js";
 import type { RoutingMode } from "./routing-mode.js";
+import { awaitsAck } from "./socket-internals.js";
 import { ThrottledWarn } from "./throttled-warn.js";
+
+/** socket.io's ACK packet: "3", then its id (a namespace other than "/" is never joined). */
+const ACK_ID = /^3(\d{1,15})/;
 
 /** Longer than any token (base64url of 256 bits is 43 characters): refused without a lookup. */
 const MAX_TOKEN_LENGTH = 256;
@@ -36,11 +40,16 @@ export interface AdmissionDeps {
   readonly host: ActorHost;
   readonly index: ConnectionIndex;
   readonly presence: PresenceRecorder;
+  /** Each user's connections across the nodes, for the per-user cap. */
+  readonly connections: Pick<Presence, "connectionsOf">;
+  readonly maxConnectionsPerUser: number;
   readonly routing: Pick<RoutingMode, "admitted">;
   readonly metrics: ImMetrics;
   readonly logger: Logger;
   /** Called before the actor is built, on every handshake (checks socket.io's internals). */
   inspect(socket: Socket): void;
+  /** The handshake completed: the transport guard lifts its deadline. */
+  admitted(socket: Socket): void;
 }
 
 export class Admission {
@@ -65,6 +74,7 @@ export class Admission {
       );
     });
     io.on("connection", (socket) => {
+      this.deps.admitted(socket);
       const actor = this.deps.index.byConnId(socket.id);
       if (!actor) {
         socket.disconnect(true); // released between the middleware and now
@@ -116,6 +126,13 @@ export class Admission {
     deps.index.add(actor);
     this.openTransports++;
     socket.use(this.dropClientEvent);
+    socket.conn.on("packet", (packet: { type: string; data?: unknown }) => {
+      if (packet.type === "message" && typeof packet.data === "string")
+        this.countStray(socket, packet.data);
+    });
+    // A frame that does not decode: socket.io closes the connection and reports it here (with no
+    // listener, its "error" event would throw).
+    socket.on("error", () => deps.metrics.refusals.inc({ reason: "malformed_frame" }));
     socket.on("disconnect", () => this.release(actor));
     // socket.io never emits "connection" (nor "disconnect") for a client that leaves before
     // the middleware ends: the transport's close is the one signal that always comes.
@@ -131,6 +148,19 @@ export class Admission {
       return "unavailable";
     }
     if (actor.state !== "authenticating") return "unavailable"; // gone or kicked meanwhile
+    // Counted after this one is in, so concurrent connects of one user cannot all pass.
+    let count: number;
+    try {
+      count = await deps.connections.connectionsOf(userId);
+    } catch {
+      this.release(actor);
+      return "unavailable";
+    }
+    if (count > deps.maxConnectionsPerUser) {
+      this.release(actor);
+      deps.metrics.refusals.inc({ reason: "too_many_connections" });
+      return "too_many_connections";
+    }
     deps.logger.debug({ userId, connId: actor.connId }, "connected");
     return null;
   }
@@ -144,6 +174,28 @@ export class Admission {
       "disconnected",
     );
     this.deps.presence.remove(actor);
+  }
+
+  /**
+   * Counts what socket.io would drop silently: an ack for an id this socket does not wait for,
+   * and packets a client has no business sending once connected (CONNECT again, CONNECT_ERROR,
+   * an unknown type). Events are counted by dropClientEvent, binary frames by the transport
+   * guard; DISCONNECT is a client leaving.
+   */
+  private countStray(socket: Socket, frame: string): void {
+    switch (frame[0]) {
+      case "1":
+      case "2":
+      case "5":
+      case "6":
+        return;
+      case "3": {
+        const id = ACK_ID.exec(frame)?.[1];
+        if (id !== undefined && awaitsAck(socket, Number(id))) return;
+        break;
+      }
+    }
+    this.deps.metrics.droppedClientFrames++;
   }
 
   /**

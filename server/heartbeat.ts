@@ -3,10 +3,8 @@
 // longer than the TTL, or lost its data), it registers again and says so: survivors may have
 // cleared this node's presence meanwhile, so the node writes it again (`reregistered`).
 import type { Logger } from "../config/logger.js";
+import { HEARTBEAT_MS, MEMBERSHIP_TTL_MS } from "../engine/membership/types.js";
 import type { Membership, NodeInfo } from "../engine/types.js";
-
-export const HEARTBEAT_MS = 2_000;
-export const MEMBERSHIP_TTL_MS = 6_000;
 
 export class Heartbeat {
   private timer: NodeJS.Timeout | null = null;

@@ -9,7 +9,7 @@ import type { Registry } from "prom-client";
 import { Server, type Socket } from "socket.io";
 import type { Config } from "../config/index.js";
 import type { Logger } from "../config/logger.js";
-import { serveOps } from "../config/ops.js";
+import { engineProbe, serveOps } from "../config/ops.js";
 import { NodeView } from "../engine/node-view.js";
 import type { Engine } from "../engine/types.js";
 import { topics } from "../engine/wire.js";
@@ -28,6 +28,7 @@ import {
   publicWriter,
   type SocketWriter,
 } from "./socket-internals.js";
+import { HANDSHAKE_TIMEOUT_MS, MAX_FRAME_BYTES, TransportGuard } from "./transport-guard.js";
 
 export interface ImServerOptions {
   config: Config;
@@ -98,12 +99,15 @@ class ImNode implements ImServer {
     this.nodeId = config.nodeId;
     const metrics = (this.metrics = new ImMetrics(() => this.index.size));
     this.registry = metrics.registry;
+    const engineUp = engineProbe(engine);
     this.http = createServer(
       serveOps(
         {
           registry: this.registry,
           identity: { nodeId: this.nodeId },
-          unready: async () => (this.phase === "ready" ? null : this.phase),
+          // While Redis is unreachable the node can neither admit nor push: a balancer should know.
+          unready: async () =>
+            this.phase !== "ready" ? this.phase : (await engineUp()) ? null : "engine unreachable",
         },
         logger,
       ),
@@ -115,8 +119,12 @@ class ImNode implements ImServer {
       perMessageDeflate: false, // frames are precomputed once per push (socket-internals.ts)
       httpCompression: false,
       allowEIO3: false,
-      connectTimeout: 10_000,
+      maxHttpBufferSize: MAX_FRAME_BYTES,
+      // The handshake deadline is the transport guard's (counted); this is only socket.io's own.
+      connectTimeout: HANDSHAKE_TIMEOUT_MS * 2,
     });
+    const guard = new TransportGuard(metrics);
+    guard.attach(this.io);
     const flushQueue = new FlushQueue();
     this.host = {
       mailboxMax: config.mailboxMax,
@@ -168,9 +176,12 @@ class ImNode implements ImServer {
       host: this.host,
       index: this.index,
       presence: this.presence,
+      connections: engine.presence,
+      maxConnectionsPerUser: config.maxConnectionsPerUser,
       routing: this.routing,
       metrics,
       logger,
+      admitted: (socket) => guard.admitted(socket.conn),
       inspect: (socket) => {
         if (this.host.writer.mode !== "internals") return;
         const missing = (options.checkInternals ?? missingInternal)(socket);
@@ -209,7 +220,9 @@ class ImNode implements ImServer {
     const local = `http://${config.host}:${this.port}`;
     this.url = config.imPort === 0 ? local : (config.imPublicUrl ?? local);
 
-    // Entries left by a previous run of this node id: those users are not connected any more.
+    // What a previous run of this node id left: its membership entry (it may not have lapsed
+    // yet, and presence of a live node is never cleared), then its presence entries.
+    await this.options.engine.membership.deregister(this.nodeId);
     await this.presence.clearOwn();
     await this.routing.start();
     await this.nodeView.start();

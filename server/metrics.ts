@@ -5,6 +5,13 @@ import type { KickReason } from "../engine/protocol.js";
 import type { PushCommand } from "../engine/wire.js";
 
 export type CloseReason = KickReason | "client_gone";
+/** Why a connection was closed before or without a kick: what a client did wrong. */
+export type RefusalReason =
+  | "frame_too_large"
+  | "binary_frame"
+  | "malformed_frame"
+  | "handshake_timeout"
+  | "too_many_connections";
 export type PushEvent = PushCommand["event"] | "broadcast" | "kicked";
 
 export class ImMetrics {
@@ -50,6 +57,12 @@ export class ImMetrics {
     help: "1 when socket.io's internals failed their check and pushes go through its public emit",
     registers: [this.registry],
   });
+  readonly refusals = new Counter({
+    name: "herald_im_refused_connections_total",
+    help: "Connections refused or closed for what the client sent or did, by reason",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
   readonly closes = new Counter({
     name: "herald_im_closes_total",
     help: "Connections closed, by reason (client_gone: the client left)",
@@ -75,7 +88,7 @@ export class ImMetrics {
     hot("herald_im_acks_total", "Acks received from clients", () => this.acks);
     hot(
       "herald_im_dropped_client_frames_total",
-      "Events emitted by clients (only acks are allowed): dropped",
+      "Client frames dropped: events (clients send only acks) and acks for no pending push",
       () => this.droppedClientFrames,
     );
     this.connections = new Gauge({

@@ -24,7 +24,7 @@ export interface SocketAdapterHandle {
 
 export function createSocketAdapter(redis: { url: string; prefix: string }): SocketAdapterHandle {
   const channelPrefix = `${redis.prefix}socket.io`;
-  const pub = createClient(parseRedisUrl(redis.url));
+  const pub = createClient(parseRedisUrl(redis.url), true);
   const sub = duplicate(pub, true);
   // Both reconnect on their own; the adapter has no error path to report to.
   pub.on("error", () => {});

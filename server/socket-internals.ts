@@ -121,6 +121,12 @@ export function textFrameHeader(length: number): Buffer {
   return header;
 }
 
+/** Whether the socket waits for an ack with this id (socket.io drops any other silently). */
+export function awaitsAck(socket: Socket, id: number): boolean {
+  const acks = privates(socket).acks;
+  return !(acks instanceof Map) || acks.has(id);
+}
+
 /** Forgets an ack that never came, unless the id now holds someone else's handler. */
 export function clearAck(socket: Socket, id: number, handler: AckHandler): void {
   const acks = privates(socket).acks;

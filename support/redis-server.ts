@@ -29,6 +29,10 @@ export interface TestRedis {
   stop(hard?: boolean): Promise<void>;
   /** Starts it again on the same port; with `persist`, it reloads what it had saved. */
   start(): Promise<void>;
+  /** SIGSTOP: the server hangs, its connections stay open and nothing is answered. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   /** Stops it and removes its data. */
   destroy(): Promise<void>;
 }
@@ -110,6 +114,8 @@ export async function startRedis(
     url: `redis://127.0.0.1:${port}`,
     stop,
     start,
+    pause: () => void child?.kill("SIGSTOP"),
+    resume: () => void child?.kill("SIGCONT"),
     async destroy() {
       await stop(true);
       rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,7 @@ import { topics } from "../engine/wire.js";
 import { startHerald, type Herald } from "../herald.js";
 import { collector, describeEngineConformance, message } from "./helpers/engine-conformance.js";
 import { freePort } from "../support/redis-server.js";
-import { RawPushes } from "./helpers/raw-pushes.js";
+import { RawPushes } from "../support/raw-pushes.js";
 import { startRedisCluster, type TestRedisCluster } from "./helpers/redis-cluster.js";
 
 /** One cluster for the whole file (starting one takes seconds), stopped after its last suite. */
@@ -225,7 +225,10 @@ describe("redis cluster", function () {
       await engine.membership.register({ nodeId: "n1", url: "http://n1" }, 60_000);
       await Promise.all(users.map((u, i) => engine.presence.add(u, "n1", `c${i}`)));
       expect(await engine.presence.online(users)).to.deep.equal(users.map(() => true));
+      expect(await engine.presence.clearNode("n1")).to.deep.equal([]); // live: kept
+      await engine.membership.deregister("n1");
       expect(sortedItems(await engine.presence.clearNode("n1"))).to.deep.equal(sortedItems(users));
+      await engine.membership.register({ nodeId: "n1", url: "http://n1" }, 60_000);
       expect(await engine.presence.online(users)).to.deep.equal(users.map(() => false));
       const refs: ConversationRef[] = users.map((u) => ({ kind: "direct", a: "me", b: u }));
       await Promise.all(

@@ -2,9 +2,11 @@
 // only the Redis engine does. The Redis runs use a private redis-server (test/helpers/redis.ts)
 // and fail if there is none.
 import { expect } from "chai";
+import type { Redis } from "ioredis";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MemoryEngine } from "../engine/memory-engine.js";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
+import { duplicate } from "../engine/redis/connection.js";
 import type { ConversationRef } from "../engine/types.js";
 import { topics } from "../engine/wire.js";
 import {
@@ -66,7 +68,7 @@ describe("engine: redis only", function () {
     server = await startRedis();
     const engine = await open(`${server.url}/3`, "pfx:");
     const seen = collector();
-    const monitor = engine.redis.duplicate();
+    const monitor = duplicate(engine.redis) as Redis;
     await monitor.psubscribe("*");
     monitor.on("pmessage", (_pattern: string, channel: string) => seen.handler(channel));
     const user = (await engine.store.createUser("zed", "h"))!;

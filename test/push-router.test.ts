@@ -97,8 +97,8 @@ describe("PushClient in adapter mode", function () {
     const fresh = new PushClient({ engine, router: "adapter" });
     await fresh.start();
     try {
-      await engine.presence.clearNode("a");
-      await engine.presence.clearNode("c");
+      for (let i = 0; i < 3; i++) await engine.presence.remove(`ua${i}`, "a", `ca${i}`);
+      await engine.presence.remove("uc", "c", "cc");
       const grants = await Promise.all(
         Array.from({ length: 6 }, (_, i) => fresh.prevConnect(`u${i}`, "s")),
       );

@@ -13,7 +13,7 @@ import { startCluster, type ImNodeHandle, type TestCluster } from "../support/he
 import { freePort, startRedis, type TestRedis } from "../support/redis-server.js";
 import { runAdminCli } from "./helpers/admin-cli.js";
 import { TEST_RATE_ENV } from "./helpers/config.js";
-import { RawPushes } from "./helpers/raw-pushes.js";
+import { RawPushes, recordingConnects } from "../support/raw-pushes.js";
 
 const PASSWORD = "password123";
 const USERS = 12;
@@ -80,12 +80,7 @@ describe("scale-out: three imServer processes over one Redis", function () {
           baseUrl: cluster.business.url,
           io: raw.io,
           reconnect: { minDelayMs: 50, maxDelayMs: 400 },
-          fetch: async (input, init) => {
-            const response = await fetch(input, init);
-            if (String(input).endsWith("/api/connect") && response.ok)
-              nodeIds.push(((await response.clone().json()) as { nodeId: string }).nodeId);
-            return response;
-          },
+          fetch: recordingConnects(nodeIds),
         });
         await client.register(name, PASSWORD);
         const { userId } = await client.login(name, PASSWORD);

@@ -19,9 +19,12 @@ import {
   type NodeEvent,
   type PushCommand,
 } from "../engine/wire.js";
+import fc from "fast-check";
 import type { Socket as ServerSocket } from "socket.io";
+import { WebSocket } from "ws";
 import { startImServer, type ImServer, type ImServerOptions } from "../server/im-server.js";
 import { textFrameHeader } from "../server/socket-internals.js";
+import { HANDSHAKE_TIMEOUT_MS, MAX_FRAME_BYTES } from "../server/transport-guard.js";
 import { startRedis } from "./helpers/redis.js";
 
 const NODE = "im-test";
@@ -36,6 +39,7 @@ interface Node {
 
 const nodes: Node[] = [];
 const clients: ClientSocket[] = [];
+const raws: WebSocket[] = [];
 
 async function startNode(
   env: Record<string, string> = {},
@@ -225,6 +229,7 @@ describe("imServer", function () {
 
   afterEach(async () => {
     for (const socket of clients.splice(0)) socket.disconnect();
+    for (const ws of raws.splice(0)) ws.terminate();
     await Promise.all(nodes.splice(0).map((node) => node.im.close()));
   });
 
@@ -667,6 +672,154 @@ describe("imServer", function () {
       await publish(node, messageCommand(message("bob", "alice"), ["alice"]));
       expect(await got).to.have.length(1);
       expect(await node.engine.presence.online(["alice"])).to.deep.equal([true]);
+    });
+  });
+
+  describe("limits", () => {
+    const refused = (node: Node, reason: string) =>
+      metric(node, "herald_im_refused_connections_total", `{reason="${reason}"}`);
+
+    /** A bare engine.io websocket that never sends a token; resolves once it is open. */
+    async function rawTransport(node: Node) {
+      const ws = new WebSocket(
+        `${node.im.url.replace(/^http/, "ws")}${node.im.path}/?EIO=4&transport=websocket`,
+      );
+      raws.push(ws);
+      const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+      await new Promise((resolve, reject) => {
+        ws.once("message", resolve); // engine.io's open packet
+        ws.once("error", reject);
+      });
+      return { ws, closed };
+    }
+
+    it("a client frame over 4 KiB closes its connection, with or without a token; counted", async () => {
+      const node = await startNode();
+      const alice = await connect(node, "alice");
+      const gone = next(alice, ["disconnect"]);
+      alice.emit("big", "x".repeat(MAX_FRAME_BYTES));
+      await gone;
+      const raw = await rawTransport(node);
+      raw.ws.send("4" + "x".repeat(MAX_FRAME_BYTES));
+      expect(await raw.closed).to.equal(1009);
+      await until(async () => (await refused(node, "frame_too_large")) === 2);
+      // Just under the bound: an event, dropped and counted, and the connection stays.
+      const bob = await connect(node, "bob");
+      bob.emit("fits", "x".repeat(MAX_FRAME_BYTES - 100));
+      await until(async () => (await metric(node, "herald_im_dropped_client_frames_total")) === 1);
+      expect(bob.connected).to.equal(true);
+    });
+
+    it("binary attachments close the connection before socket.io buffers them; counted", async () => {
+      const node = await startNode();
+      const alice = await connect(node, "alice");
+      const gone = next(alice, ["disconnect"]);
+      alice.emit("blob", Buffer.alloc(1024));
+      await gone;
+      const raw = await rawTransport(node);
+      raw.ws.send('451-["blob",{"_placeholder":true,"num":0}]');
+      await raw.closed;
+      await until(async () => (await refused(node, "binary_frame")) === 2);
+      expect(await node.engine.presence.online(["alice"])).to.deep.equal([false]);
+    });
+
+    it("before its token only socket.io's CONNECT may come; a frame that does not decode closes the connection; counted", async () => {
+      const node = await startNode();
+      const raw = await rawTransport(node);
+      raw.ws.send('42["hello"]');
+      await raw.closed;
+      const alice = await connect(node, "alice");
+      const gone = next(alice, ["disconnect"]);
+      alice.io.engine.send('3{"not":"an ack"');
+      await gone;
+      await until(async () => (await refused(node, "malformed_frame")) === 2);
+    });
+
+    it("acks for no pending push are dropped and counted, and the connection stays", async () => {
+      const node = await startNode();
+      const alice = await connect(node, "alice");
+      alice.io.engine.send("3999[]");
+      alice.io.engine.send("3123456789012[]");
+      await until(async () => (await metric(node, "herald_im_dropped_client_frames_total")) === 2);
+      const got = receive(alice, "message");
+      await publish(node, messageCommand(message("bob", "alice"), ["alice"]));
+      expect(await got).to.have.length(1);
+      expect(await metric(node, "herald_im_dropped_client_frames_total")).to.equal(2);
+    });
+
+    it("a socket that has not completed the token handshake within 5 s is closed; counted", async function () {
+      this.timeout(HANDSHAKE_TIMEOUT_MS + 3_000);
+      const node = await startNode();
+      const raw = await rawTransport(node);
+      const opened = Date.now();
+      await raw.closed;
+      expect(Date.now() - opened).to.be.within(
+        HANDSHAKE_TIMEOUT_MS - 200,
+        HANDSHAKE_TIMEOUT_MS + 1_500,
+      );
+      expect(await refused(node, "handshake_timeout")).to.equal(1);
+    });
+
+    it("at most IM_MAX_CONNECTIONS_PER_USER connections per user: past it connect_error too_many_connections", async () => {
+      const node = await startNode({ IM_MAX_CONNECTIONS_PER_USER: "2" });
+      const first = await connect(node, "alice", "s1");
+      await connect(node, "alice", "s2");
+      expect(await refusal(node, client(node, await token(node, "alice", "s3")))).to.equal(
+        "too_many_connections",
+      );
+      expect(await refused(node, "too_many_connections")).to.equal(1);
+      expect(await node.engine.presence.connectionsOf("alice")).to.equal(2);
+      await connect(node, "bob"); // another user is not affected
+      first.disconnect();
+      await until(async () => (await node.engine.presence.connectionsOf("alice")) === 1);
+      await connect(node, "alice", "s3");
+    });
+
+    it("property: any frame a client sends (garbage, oversize, binary, unknown events, stray acks) never crashes the node, and each is counted", async function () {
+      this.timeout(30_000);
+      const node = await startNode();
+      const frame = fc.oneof(
+        fc.string({ maxLength: 64 }),
+        fc.string({ unit: "binary", maxLength: 64 }),
+        fc.json().map((json) => `42${json}`),
+        fc.tuple(fc.string({ maxLength: 16 }), fc.jsonValue()).map((v) => `42${JSON.stringify(v)}`),
+        fc.nat().map((id) => `3${id}[]`),
+        fc.constantFrom("4", "40", "41", "451-[]", "3", "2", "6", "0/admin,"),
+        fc
+          .integer({ min: MAX_FRAME_BYTES, max: MAX_FRAME_BYTES * 4 })
+          .map((n) => `42["x","${"y".repeat(n)}"]`),
+        fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
+      );
+      const counted = async () =>
+        (await metric(node, "herald_im_dropped_client_frames_total")) +
+        (await metric(node, "herald_im_refused_connections_total", '{reason="frame_too_large"}')) +
+        (await metric(node, "herald_im_refused_connections_total", '{reason="binary_frame"}')) +
+        (await metric(node, "herald_im_refused_connections_total", '{reason="malformed_frame"}'));
+      let user = 0;
+      await fc.assert(
+        fc.asyncProperty(frame, async (data) => {
+          fc.pre(data !== "1"); // DISCONNECT: a client leaving, nothing dropped
+          const socket = await connect(node, `fuzz${user++}`);
+          const before = await counted();
+          socket.io.engine.send(data as string); // a Buffer goes as a binary frame
+          // Every frame is either a dropped event or stray ack (connection stays) or a refusal
+          // that closes the connection; a valid ack of nothing pending counts as stray too.
+          await until(
+            async () => (await counted()) > before || !socket.connected,
+            2_000,
+            "a count",
+          );
+          if (!socket.connected) await until(async () => (await counted()) > before);
+          socket.disconnect();
+        }),
+        { numRuns: 60 },
+      );
+      const health = await fetch(`${node.im.url}/health`);
+      expect(health.status).to.equal(200);
+      const alice = await connect(node, "alice");
+      const got = receive(alice, "message");
+      await publish(node, messageCommand(message("bob", "alice"), ["alice"]));
+      expect(await got).to.have.length(1);
     });
   });
 

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { sessionOf } from "../session.js";
 import {
   idListSchema,
+  nodeIdSchema,
   parseBody,
   parseQuery,
   passwordSchema,
@@ -13,6 +14,8 @@ import type { RouteDeps } from "./types.js";
 const credentials = z.object({ username: usernameSchema, password: passwordSchema });
 const userQuery = z.object({ username: usernameSchema });
 const usersQuery = z.object({ ids: idListSchema(100).pipe(z.array(z.string()).min(1)) });
+/** Optional: the node the client's last socket failed on, so business checks it before granting it. */
+const connectBody = z.object({ failed: nodeIdSchema.optional() });
 
 export function accountRoutes(routes: Router, { services, session, json }: RouteDeps): void {
   const { accounts } = services;
@@ -37,8 +40,9 @@ export function accountRoutes(routes: Router, { services, session, json }: Route
     ctx.body = await accounts.me(sessionOf(ctx).userId);
   });
 
-  routes.post("/api/connect", session, async (ctx) => {
-    ctx.body = await accounts.connect(sessionOf(ctx));
+  routes.post("/api/connect", session, json, async (ctx) => {
+    const { failed } = parseBody(connectBody, ctx.request.body ?? {});
+    ctx.body = await accounts.connect(sessionOf(ctx), failed);
   });
 
   routes.get("/api/users", session, async (ctx) => {

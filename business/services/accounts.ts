@@ -69,11 +69,14 @@ export class AccountService {
     return requireUser(this.deps.engine, userId);
   }
 
-  /** The seed's PrevConnectServer, through the push client's PushRouter. */
-  async connect(session: AuthedSession): Promise<ConnectInfo> {
+  /**
+   * The seed's PrevConnectServer, through the push client's PushRouter; `failed`: the node the
+   * client's last socket failed on (checked before it is granted again).
+   */
+  async connect(session: AuthedSession, failed?: string): Promise<ConnectInfo> {
     const { engine, push } = this.deps;
     await this.rates.connect(session.userId);
-    const info = await push.prevConnect(session.userId, session.sessionId);
+    const info = await push.prevConnect(session.userId, session.sessionId, failed);
     if (!info) throw new DomainError("unavailable", "no imServer node is live");
     // A logout that ran meanwhile (it deletes the session, then revokes its tokens) may have
     // missed this token: with the session gone, spend it here rather than hand it out.

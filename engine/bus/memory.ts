@@ -25,6 +25,10 @@ export class MemoryBus implements Bus {
     return 1;
   }
 
+  async subscribers(topic: string): Promise<number> {
+    return this.handlers.has(topic) ? 1 : 0; // one process, one subscriber (as in publish)
+  }
+
   async subscribe(topic: string, handler: (payload: string) => void): Promise<Unsubscribe> {
     let set = this.handlers.get(topic);
     if (!set) this.handlers.set(topic, (set = new Set()));

@@ -1,6 +1,12 @@
 // The bus over Redis pub/sub: PUBLISH/SUBSCRIBE on one server, sharded SPUBLISH/SSUBSCRIBE on a
 // cluster (engine/redis/connection.ts), so a node's channel lives on one shard.
-import { publish, subscriber, type RedisClient, type Subscriber } from "../redis/connection.js";
+import {
+  publish,
+  subscriber,
+  subscriberCount,
+  type RedisClient,
+  type Subscriber,
+} from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
 import type { Bus, Unsubscribe } from "./types.js";
 
@@ -23,6 +29,10 @@ export class RedisBus implements Bus {
 
   async publish(topic: string, payload: string): Promise<number> {
     return publish(this.redis, this.keys.channel(topic), payload);
+  }
+
+  subscribers(topic: string): Promise<number> {
+    return subscriberCount(this.redis, this.keys.channel(topic));
   }
 
   async claim(key: string, ttlMs: number): Promise<boolean> {

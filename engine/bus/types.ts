@@ -16,4 +16,6 @@ export interface Bus {
    * subscribers of one topic (business instances) share its work instead of each doing it.
    */
   claim(key: string, ttlMs: number): Promise<boolean>;
+  /** How many subscribers `topic` has now, without publishing (0: a node's topic whose node is gone). */
+  subscribers(topic: string): Promise<number>;
 }

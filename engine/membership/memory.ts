@@ -30,6 +30,11 @@ export class MemoryMembership implements Membership {
     return nodeIds.map((id) => this.isLive(id, now));
   }
 
+  async ttlLeft(nodeId: string): Promise<number | null> {
+    const left = (this.nodes.get(nodeId)?.expiresAt ?? 0) - Date.now();
+    return left > 0 ? left : null;
+  }
+
   private isLive(nodeId: string, now: number): boolean {
     return (this.nodes.get(nodeId)?.expiresAt ?? 0) > now;
   }

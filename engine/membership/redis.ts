@@ -40,6 +40,11 @@ export class RedisMembership implements Membership {
     return urls.map((url) => url !== null);
   }
 
+  async ttlLeft(nodeId: string): Promise<number | null> {
+    const left = await this.redis.pttl(this.keys.node(nodeId));
+    return left > 0 ? left : null; // -2: no such key (-1, no TTL, never happens here)
+  }
+
   async list(): Promise<NodeInfo[]> {
     const ids = await this.redis.smembers(this.keys.nodeIds());
     if (ids.length === 0) return [];

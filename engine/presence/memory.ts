@@ -44,7 +44,15 @@ export class MemoryPresence implements Presence {
     return nodesOf.map((nodes) => nodes.some((node) => live.has(node)));
   }
 
+  async connectionsOf(userId: UserId): Promise<number> {
+    const nodes = [...(this.byUser.get(userId)?.values() ?? [])];
+    const live = await liveNodes(this.membership, nodes);
+    return nodes.filter((node) => live.has(node)).length;
+  }
+
   async clearNode(nodeId: string): Promise<UserId[]> {
+    // A live node holds its entries (it may just have written them again after a lapse).
+    if ((await liveNodes(this.membership, [nodeId])).size > 0) return [];
     const left: [UserId, string[]][] = [];
     for (const [userId, conns] of this.byUser) {
       const before = conns.size;

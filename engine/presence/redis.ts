@@ -60,7 +60,18 @@ export class RedisPresence implements Presence {
     return nodesOf.map((nodes) => nodes.some((node) => live.has(node)));
   }
 
+  async connectionsOf(userId: UserId): Promise<number> {
+    const nodes = await this.redis.hvals(this.keys.userConnections(userId));
+    const live = await liveNodes(this.membership, nodes);
+    return nodes.filter((node) => live.has(node)).length;
+  }
+
   async clearNode(nodeId: string): Promise<UserId[]> {
+    // A live node holds its entries (it may just have written them again after a lapse). Its
+    // membership and its index are in different slots, so this is a check, then the drain: a
+    // node re-registering between the two (within a round trip) loses its rewritten entries
+    // until its next lapse.
+    if ((await liveNodes(this.membership, [nodeId])).size > 0) return [];
     // Drained atomically: of concurrent callers, only the first gets the entries.
     const set = this.keys.nodeConnections(nodeId);
     const [entries] = replies<[string[], number]>(

@@ -16,9 +16,14 @@ export interface Presence {
   remove(userId: UserId, nodeId: string, connId: string): Promise<boolean>;
   /** Online flag per asked id, in the same order. */
   online(userIds: readonly UserId[]): Promise<boolean[]>;
+  /** The user's connections on live nodes. */
+  connectionsOf(userId: UserId): Promise<number>;
   /**
-   * Forgets every connection held by a node (its restart or death); resolves to the users left
-   * with no connection on a live node. Idempotent: only the first of concurrent callers gets them.
+   * Forgets every connection held by a node that is not live (dead, drained, or its entry
+   * lapsed); resolves to the users left with no connection on a live node. Does nothing while
+   * the node's membership entry is live: a node that registered again writes its presence again,
+   * and a survivor's late clear must not erase that. Idempotent: only the first of concurrent
+   * callers gets the users.
    */
   clearNode(nodeId: string): Promise<UserId[]>;
   /** Connections held by each asked node, in the same order; 0 for a node that is not live. */

@@ -77,14 +77,34 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** A request waits out a short blip, then fails (business answers 503 `unavailable`). */
+/** Reconnects back off to one attempt a second. */
 const retryStrategy = (attempt: number) => Math.min(attempt * 100, 1_000);
 
-/** A client that connects on `connect()` (or its first command). */
-export function createClient(target: RedisTarget): RedisClient {
-  const perConnection = { maxRetriesPerRequest: 3, retryStrategy, connectTimeout: 5_000 };
+/**
+ * A command Redis has not answered in this long fails (business answers 503 `unavailable`), so a
+ * hung Redis never hangs a request: the contract's "503 within 2 s".
+ */
+export const COMMAND_TIMEOUT_MS = 1_500;
+
+/**
+ * Command connections fail fast while Redis is unreachable: no offline queue (a command while
+ * disconnected fails at once), no replay of a command in flight when the connection dropped (it
+ * may have run: an INCR twice would skip a seq), a client-side timeout on every command.
+ */
+const FAIL_FAST = { maxRetriesPerRequest: 0, commandTimeout: COMMAND_TIMEOUT_MS } as const;
+/** Subscribers and the socket.io adapter's clients queue while reconnecting (they resubscribe). */
+const QUEUEING = { maxRetriesPerRequest: null, commandTimeout: undefined } as const;
+
+/** A client that connects on `connect()` (or, with `queueing`, on its first command). */
+export function createClient(target: RedisTarget, queueing = false): RedisClient {
+  const mode = queueing ? QUEUEING : FAIL_FAST;
+  const common = { lazyConnect: true, enableOfflineQueue: queueing };
+  const perConnection = { ...mode, connectTimeout: 5_000 };
   if (target.kind === "standalone")
-    return new Redis(target.url, { lazyConnect: true, ...perConnection });
+    return new Redis(target.url, { ...common, ...perConnection, retryStrategy });
+  // A cluster keeps its offline queue: without it, ioredis fails a command sent while a master's
+  // connection is still opening and retries it later, out of order (its node connections queue
+  // anyway, whatever the option says).
   return new Cluster(target.seeds, {
     lazyConnect: true,
     clusterRetryStrategy: retryStrategy,
@@ -96,14 +116,44 @@ export function createClient(target: RedisTarget): RedisClient {
   });
 }
 
+/**
+ * True for an error that says Redis is in trouble rather than that a caller erred: an error
+ * reply (OOM, LOADING, MISCONF, …), a timeout, a connection that is closed or unwritable, a
+ * cluster that cannot be reached. Business answers these 503 `unavailable`.
+ */
+export function isRedisFault(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (REDIS_ERROR_NAMES.has(error.name)) return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && SOCKET_CODES.has(code)) return true;
+  return REDIS_FAULT_MESSAGES.test(error.message);
+}
+
+const REDIS_ERROR_NAMES = new Set([
+  "ReplyError",
+  "AbortError",
+  "InterruptError",
+  "ParserError",
+  "MaxRetriesPerRequestError",
+  "ClusterAllFailedError",
+]);
+const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH"]);
+const REDIS_FAULT_MESSAGES =
+  /^(Command timed out|Connection is closed|Stream isn't writeable|Failed to refresh slots cache|None of startup nodes is available|redis is |redis transaction aborted)/;
+
 export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
 }
 
 /** A new client to the same server or cluster; a cluster one can use sharded pub/sub. */
 export function duplicate(client: RedisClient, sharded = false): RedisClient {
-  if (isCluster(client)) return client.duplicate([], sharded ? { shardedSubscribers: true } : {});
-  return client.duplicate();
+  if (isCluster(client))
+    return client.duplicate([], {
+      enableOfflineQueue: true,
+      redisOptions: { ...client.options.redisOptions, ...QUEUEING },
+      ...(sharded && { shardedSubscribers: true }),
+    });
+  return client.duplicate({ enableOfflineQueue: true, ...QUEUEING });
 }
 
 /** The error a failed connect is best explained by: a cluster wraps its nodes' errors. */
@@ -124,6 +174,20 @@ export function publish(client: RedisClient, channel: string, payload: string): 
   return client.publish(channel, payload);
 }
 
+/**
+ * How many connections subscribe to `channel` now (0: its node is gone). One server: PUBSUB
+ * NUMSUB. A cluster: PUBSUB SHARDNUMSUB on the master of the channel's slot, reached by a script
+ * that names the channel as its key (a channel hashes to a slot as a key does).
+ */
+export async function subscriberCount(client: RedisClient, channel: string): Promise<number> {
+  if (!isCluster(client)) {
+    const reply = (await client.call("PUBSUB", "NUMSUB", channel)) as [string, number];
+    return Number(reply[1]);
+  }
+  const script = "return redis.call('PUBSUB', 'SHARDNUMSUB', KEYS[1])[2]";
+  return Number(await client.eval(script, 1, channel));
+}
+
 /** A connection in subscribe mode (it can run nothing else), created by `subscriber()`. */
 export interface Subscriber {
   /** Resolves once Redis acknowledged the subscription. */
@@ -142,7 +206,7 @@ export function subscriber(
   onMessage: (channel: string, payload: string) => void,
 ): Subscriber {
   if (isCluster(client)) {
-    const sub = client.duplicate([], { shardedSubscribers: true });
+    const sub = duplicate(client, true) as Cluster;
     sub.on("error", () => {}); // reconnects on its own; failures surface as rejections
     sub.on("smessage", onMessage);
     return {
@@ -151,7 +215,7 @@ export function subscriber(
       close: () => quit(sub),
     };
   }
-  const sub = client.duplicate({ autoResubscribe: true });
+  const sub = duplicate(client) as Redis;
   sub.on("error", () => {});
   sub.on("message", onMessage);
   return {

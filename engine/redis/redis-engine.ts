@@ -13,6 +13,7 @@ import {
   connectError,
   createClient,
   isCluster,
+  isRedisFault,
   parseRedisUrl,
   quit,
   redactUrl,
@@ -78,6 +79,10 @@ export class RedisEngine implements Engine {
     // Fail at once while disconnected instead of queueing until a reconnect.
     if (this.redis.status !== "ready") throw new Error(`redis is ${this.redis.status}`);
     await this.redis.ping();
+  }
+
+  isOutage(error: unknown): boolean {
+    return isRedisFault(error);
   }
 
   async close(): Promise<void> {

@@ -36,6 +36,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     ackTimeoutMs: 1000,
     mailboxMax: 1024,
     mailboxMaxBytes: 1024 * 1024,
+    maxConnectionsPerUser: 16,
     tokenTtlMs: 30_000,
     sessionTtlMs: 3_600_000,
     rates: TEST_RATES,

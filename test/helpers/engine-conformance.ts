@@ -167,6 +167,17 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         expect(await two.until(1)).to.deep.equal(["hello"]);
       });
 
+      it("subscribers counts a topic's subscribers without publishing: 0 once they are gone", async function () {
+        const publisher = await sibling();
+        expect(await publisher.bus.subscribers(topics.node("counted"))).to.equal(0);
+        const got = collector();
+        const unsubscribe = await engine.bus.subscribe(topics.node("counted"), got.handler);
+        expect(await publisher.bus.subscribers(topics.node("counted"))).to.equal(1);
+        await unsubscribe();
+        expect(await publisher.bus.subscribers(topics.node("counted"))).to.equal(0);
+        expect(got.items).to.deep.equal([]);
+      });
+
       it("delivers payloads in publish order", async function () {
         const got = collector();
         await engine.bus.subscribe(topics.events, got.handler);
@@ -327,6 +338,7 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         await engine.presence.add("other", "n2", "c5");
         await engine.presence.add("gone", "n1", "c6");
         await engine.presence.remove("gone", "n1", "c6");
+        await engine.membership.deregister("n1");
         expect(sorted(await engine.presence.clearNode("n1"))).to.deep.equal(["solo"]);
         expect(await engine.presence.online(["solo", "both", "other"])).to.deep.equal([
           false,
@@ -334,8 +346,16 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
           true,
         ]);
         expect(await engine.presence.clearNode("n1")).to.deep.equal([]);
+        await engine.membership.deregister("n2");
         expect(sorted(await engine.presence.clearNode("n2"))).to.deep.equal(["both", "other"]);
-        expect(await engine.presence.online(["both", "other"])).to.deep.equal([false, false]);
+        // Gone for good: registered again, the nodes hold none of them.
+        for (const nodeId of ["n1", "n2"])
+          await engine.membership.register({ nodeId, url: `http://${nodeId}` }, 60_000);
+        expect(await engine.presence.online(["solo", "both", "other"])).to.deep.equal([
+          false,
+          false,
+          false,
+        ]);
         // A user cleared with their node comes online again on their next connection.
         expect(await engine.presence.add("solo", "n3", "c7")).to.equal(true);
       });
@@ -347,6 +367,7 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         await engine.presence.add("c", "n1", "c4");
         await engine.presence.remove("c", "n1", "c4");
         expect(await engine.presence.countByNode(["n2", "n1", "n9"])).to.deep.equal([1, 2, 0]);
+        await engine.membership.deregister("n1");
         await engine.presence.clearNode("n1");
         expect(await engine.presence.countByNode(["n1", "n2"])).to.deep.equal([0, 1]);
         expect(await engine.presence.countByNode([])).to.deep.equal([]);
@@ -355,6 +376,7 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
       it("clearNode run by two survivors at once returns the users to one of them", async function () {
         const other = await sibling();
         for (let i = 0; i < 10; i++) await engine.presence.add(`u${i}`, "n1", `c${i}`);
+        await engine.membership.deregister("n1");
         const [one, two] = await Promise.all([
           engine.presence.clearNode("n1"),
           other.presence.clearNode("n1"),
@@ -412,8 +434,37 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         expect(await engine.membership.heartbeat(node, 60_000)).to.equal(true);
         expect(await engine.presence.online(["u1", "u2"])).to.deep.equal([true, true]);
         expect(await engine.presence.countByNode(["back"])).to.deep.equal([2]);
-        // A survivor that clears it after all gets its users once.
+        // Once it is gone for good, a survivor that clears it gets its users once.
+        await engine.membership.deregister("back");
         expect(sorted(await engine.presence.clearNode("back"))).to.deep.equal(["u1", "u2"]);
+      });
+
+      it("clearNode does nothing while the node is live: a survivor's late clear after a re-registration loses nothing", async function () {
+        const node = { nodeId: "late", url: "http://late" };
+        await engine.membership.register(node, 60);
+        await engine.presence.add("u1", "late", "c1");
+        await sleep(120); // lapsed: a survivor saw it vanish and is about to clear it
+        expect(await engine.membership.heartbeat(node, 60_000)).to.equal(true);
+        // The node writes its presence again (PresenceRecorder.rewrite), then the clear lands.
+        await engine.presence.add("u1", "late", "c1");
+        await engine.presence.add("u2", "late", "c2");
+        expect(await engine.presence.clearNode("late")).to.deep.equal([]);
+        expect(await engine.presence.online(["u1", "u2"])).to.deep.equal([true, true]);
+        expect(await engine.presence.countByNode(["late"])).to.deep.equal([2]);
+        expect(await engine.presence.connectionsOf("u1")).to.equal(1);
+      });
+
+      it("connectionsOf counts a user's connections on live nodes only", async function () {
+        await engine.membership.register({ nodeId: "brief", url: "http://brief" }, 60);
+        await engine.presence.add("u1", "n1", "c1");
+        await engine.presence.add("u1", "n2", "c2");
+        await engine.presence.add("u1", "brief", "c3");
+        expect(await engine.presence.connectionsOf("u1")).to.equal(3);
+        await sleep(120);
+        expect(await engine.presence.connectionsOf("u1")).to.equal(2);
+        await engine.presence.remove("u1", "n1", "c1");
+        expect(await engine.presence.connectionsOf("u1")).to.equal(1);
+        expect(await engine.presence.connectionsOf("nobody")).to.equal(0);
       });
     });
 
@@ -1367,6 +1418,15 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         await engine.membership.deregister("im-1");
         expect(await engine.membership.live(["im-1"])).to.deep.equal([false]);
         expect(await engine.membership.live([])).to.deep.equal([]);
+      });
+
+      it("ttlLeft tells how long an entry has before it lapses, null once it is not live", async function () {
+        await engine.membership.register(n1, 10_000);
+        const left = await engine.membership.ttlLeft("im-1");
+        expect(left).to.be.a("number").within(9_000, 10_000);
+        await engine.membership.deregister("im-1");
+        expect(await engine.membership.ttlLeft("im-1")).to.equal(null);
+        expect(await engine.membership.ttlLeft("im-9")).to.equal(null);
       });
 
       it("drops a node whose TTL ran out; a heartbeat keeps it, and brings it back", async function () {
