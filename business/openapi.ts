@@ -49,23 +49,18 @@ export function openApiPath(path: string): string {
 function parameters(schema: z.ZodType, where: "path" | "query"): JsonSchema[] {
   const root = jsonSchema(schema, "input");
   const branches = (root.anyOf ?? root.oneOf ?? [root]) as JsonSchema[];
-  const fields = new Map<string, { schema: JsonSchema; required: boolean }>();
+  const fields = new Map<string, JsonSchema>();
   for (const branch of branches) {
-    const properties = (branch.properties ?? {}) as Record<string, JsonSchema>;
-    const required = new Set((branch.required ?? []) as string[]);
-    for (const [name, property] of Object.entries(properties)) {
-      const seen = fields.get(name);
-      fields.set(name, {
-        schema: seen?.schema ?? property,
-        required: (seen?.required ?? true) && required.has(name),
-      });
+    for (const [name, property] of Object.entries((branch.properties ?? {}) as JsonSchema)) {
+      if (!fields.has(name)) fields.set(name, property as JsonSchema);
     }
-    for (const name of fields.keys()) if (!(name in properties)) fields.get(name)!.required = false;
   }
-  return [...fields].map(([name, { schema: property, required }]) => ({
+  const requiredEverywhere = (name: string) =>
+    branches.every((branch) => ((branch.required ?? []) as string[]).includes(name));
+  return [...fields].map(([name, property]) => ({
     name,
     in: where,
-    required: where === "path" || required,
+    required: where === "path" || requiredEverywhere(name),
     schema: property,
   }));
 }

@@ -151,6 +151,16 @@ describe("API description", function () {
     const code = unauthorized.content["application/json"].schema.properties.error.properties.code;
     expect(code.enum).to.include("unauthorized");
     expect(doc.paths["/api/messages"].post.responses["403"].description).to.include("not_friends");
+    const required = (path: string) =>
+      Object.fromEntries(
+        (doc.paths[path].get.parameters as { name: string; required: boolean }[]).map((p) => [
+          p.name,
+          p.required,
+        ]),
+      );
+    // ?ids= or ?username=: neither alone is required; history needs ?peer=, not ?after=.
+    expect(required("/api/users")).to.deep.equal({ ids: false, username: false });
+    expect(required("/api/messages")).to.deep.equal({ after: false, limit: false, peer: true });
   });
 
   it("a tour of the whole API answers as described, status by status", async () => {
