@@ -14,6 +14,7 @@ const ASSETS = {
   "favicon-32x32.png": "image/png",
 } as const;
 type Asset = keyof typeof ASSETS;
+const FILES = z.enum([...(Object.keys(ASSETS) as Asset[]), "init.js"]);
 
 /** The page's own policy: its scripts and styles from here only. Swagger UI sets inline
  * styles, which the web chat's policy (web.ts) forbids. */
@@ -82,7 +83,7 @@ export function docsRoutes(api: ApiRouter): void {
       summary: "The docs page's scripts and styles",
       tag: "docs",
       session: false,
-      params: z.object({ file: z.enum([...Object.keys(ASSETS), "init.js"] as [string]) }),
+      params: z.object({ file: FILES }),
       responses: { 200: { contentType: "application/octet-stream", description: "the file" } },
     },
     async (ctx, { params: { file } }) => {
@@ -92,7 +93,7 @@ export function docsRoutes(api: ApiRouter): void {
         ctx.body = INIT;
         return;
       }
-      ctx.type = ASSETS[file as Asset];
+      ctx.type = ASSETS[file];
       ctx.body = createReadStream(join(SWAGGER_DIR, file));
     },
   );
