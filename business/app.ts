@@ -22,8 +22,10 @@ import { StorageQuota } from "./quota.js";
 import { RateLimits, rateRules, type RateRules } from "./rate-limits.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { adminRoutes } from "./routes/admin.js";
+import { ApiRouter } from "./routes/api-router.js";
 import { channelRoutes } from "./routes/channels.js";
 import { conversationRoutes } from "./routes/conversations.js";
+import { docsRoutes } from "./routes/docs.js";
 import { fileRoutes } from "./routes/files.js";
 import { friendRoutes } from "./routes/friends.js";
 import { messageRoutes } from "./routes/messages.js";
@@ -131,6 +133,14 @@ function jsonBody(): Middleware {
   };
 }
 
+/** Each app's described routes (the API description's tests walk them). */
+const described = new WeakMap<Koa, ApiRouter>();
+
+/** The routes `app` defined through its ApiRouter, and the @koa/router they are mounted on. */
+export function describedRoutes(app: Koa): ApiRouter {
+  return described.get(app)!;
+}
+
 export function createApp(deps: AppDeps): Koa {
   const metrics = deps.metrics ?? new BusinessMetrics();
   const serviceDeps: ServiceDeps = { ...deps, metrics };
@@ -138,24 +148,25 @@ export function createApp(deps: AppDeps): Koa {
   const services = buildServices(serviceDeps, deps, rates);
   const engineUp = engineProbe(deps.engine);
 
-  const routeDeps: RouteDeps = {
-    services,
+  const routeDeps: RouteDeps = { services };
+  const routes = new Router();
+  const api = new ApiRouter(routes, {
     session: sessionMiddleware(deps.engine, rates),
     json: jsonBody(),
-  };
-
-  const routes = new Router();
+  });
   opsRoutes(routes, { metrics, engineUp, isDraining: deps.isDraining ?? (() => false) });
-  accountRoutes(routes, routeDeps);
-  friendRoutes(routes, routeDeps);
-  messageRoutes(routes, routeDeps);
-  channelRoutes(routes, routeDeps);
-  conversationRoutes(routes, routeDeps);
-  presenceRoutes(routes, routeDeps);
-  adminRoutes(routes, routeDeps);
-  fileRoutes(routes, routeDeps);
+  accountRoutes(api, routeDeps);
+  friendRoutes(api, routeDeps);
+  messageRoutes(api, routeDeps);
+  channelRoutes(api, routeDeps);
+  conversationRoutes(api, routeDeps);
+  presenceRoutes(api, routeDeps);
+  adminRoutes(api, routeDeps);
+  fileRoutes(api, routeDeps);
+  docsRoutes(api);
 
   const app = new Koa();
+  described.set(app, api);
   // ctx.ip (the address rate limits key on) is the first X-Forwarded-For entry only behind a proxy.
   app.proxy = deps.config.trustProxy;
   // Only what escapes the error middleware lands here, e.g. a static file stream that fails

@@ -52,6 +52,25 @@ const STATUS_BY_DOMAIN_CODE: Record<DomainCode, number> = {
   unavailable: 503,
 };
 
+/** The codes only the HTTP layer raises (HttpError), with their statuses. */
+const STATUS_BY_HTTP_CODE = {
+  invalid_body: 400,
+  invalid_query: 400,
+  invalid_param: 400,
+  invalid_json: 400,
+  unsupported_media_type: 415,
+} as const;
+
+/** Every code an answer's `error.code` may carry, as a route declares it (routes/api-router.ts). */
+export type ErrorCode = DomainCode | keyof typeof STATUS_BY_HTTP_CODE;
+
+/** The one code → status table: the API description reads it, as the middleware does. */
+export function statusOf(code: ErrorCode): number {
+  return code in STATUS_BY_HTTP_CODE
+    ? STATUS_BY_HTTP_CODE[code as keyof typeof STATUS_BY_HTTP_CODE]
+    : STATUS_BY_DOMAIN_CODE[code as DomainCode];
+}
+
 function fromDomainError({ code, message, retryAfterS }: DomainError): HttpError {
   const headers: Record<string, string> = {};
   if (retryAfterS !== undefined) headers["Retry-After"] = String(retryAfterS);

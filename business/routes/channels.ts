@@ -1,4 +1,3 @@
-import type Router from "@koa/router";
 import { z } from "zod";
 import { sessionOf } from "../session.js";
 import {
@@ -6,13 +5,12 @@ import {
   checkContentSize,
   contentSchema,
   pageQuerySchema,
-  parseBody,
-  parseParams,
-  parseQuery,
   queryIntSchema,
   querySeqSchema,
   sendOptionsSchema,
 } from "../validation.js";
+import type { ApiRouter } from "./api-router.js";
+import { messagesAnswer, storedAnswer } from "./answers.js";
 import type { RouteDeps } from "./types.js";
 
 const channel = z.object({ name: channelNameSchema });
@@ -22,50 +20,135 @@ const listQuery = z.object({
   after: channelNameSchema.default(""),
   limit: queryIntSchema.pipe(z.number().int().min(1).max(500)).default(100),
 });
+const membership = z.object({ name: z.string(), member: z.boolean() });
+const tag = "channels";
+const memberErrors = ["channel_not_found", "not_member"] as const;
 
-export function channelRoutes(routes: Router, { services, session, json }: RouteDeps): void {
+export function channelRoutes(api: ApiRouter, { services }: RouteDeps): void {
   const { channels } = services;
 
-  routes.get("/api/channels", session, async (ctx) => {
-    const { after, limit } = parseQuery(listQuery, ctx.query);
-    ctx.body = await channels.list(after, limit);
-  });
+  api.define(
+    {
+      method: "get",
+      path: "/api/channels",
+      summary: "Channels by name, a page at a time (?after= the last name seen)",
+      tag,
+      query: listQuery,
+      responses: {
+        200: z.object({
+          channels: z.array(
+            z.object({ name: z.string(), members: z.number().int(), online: z.number().int() }),
+          ),
+          next: z.string().nullable(),
+        }),
+      },
+    },
+    async (ctx, { query: { after, limit } }) => {
+      ctx.body = await channels.list(after, limit);
+    },
+  );
 
-  routes.post("/api/channels/:name/join", session, async (ctx) => {
-    const { name } = parseParams(channel, ctx.params);
-    await channels.join(name, sessionOf(ctx).userId);
-    ctx.body = { name, member: true };
-  });
+  api.define(
+    {
+      method: "post",
+      path: "/api/channels/:name/join",
+      summary: "Join a channel (created when it does not exist)",
+      tag,
+      params: channel,
+      responses: { 200: membership },
+    },
+    async (ctx, { params: { name } }) => {
+      await channels.join(name, sessionOf(ctx).userId);
+      ctx.body = { name, member: true };
+    },
+  );
 
-  routes.post("/api/channels/:name/leave", session, async (ctx) => {
-    const { name } = parseParams(channel, ctx.params);
-    await channels.leave(name, sessionOf(ctx).userId);
-    ctx.body = { name, member: false };
-  });
+  api.define(
+    {
+      method: "post",
+      path: "/api/channels/:name/leave",
+      summary: "Leave a channel",
+      tag,
+      params: channel,
+      responses: { 200: membership },
+    },
+    async (ctx, { params: { name } }) => {
+      await channels.leave(name, sessionOf(ctx).userId);
+      ctx.body = { name, member: false };
+    },
+  );
 
-  routes.get("/api/channels/:name", session, async (ctx) => {
-    const { name } = parseParams(channel, ctx.params);
-    ctx.body = await channels.info(name);
-  });
+  api.define(
+    {
+      method: "get",
+      path: "/api/channels/:name",
+      summary: "A channel's members and how many are online",
+      tag,
+      params: channel,
+      responses: {
+        200: z.object({ name: z.string(), members: z.array(z.string()), online: z.number().int() }),
+      },
+      errors: ["channel_not_found"],
+    },
+    async (ctx, { params: { name } }) => {
+      ctx.body = await channels.info(name);
+    },
+  );
 
-  routes.post("/api/channels/:name/messages", session, json, async (ctx) => {
-    const { name } = parseParams(channel, ctx.params);
-    const { content, ...options } = parseBody(postBody, ctx.request.body);
-    checkContentSize(content);
-    const { id, seq, ts } = await channels.post(name, sessionOf(ctx).userId, content, options);
-    ctx.status = 202;
-    ctx.body = { id, seq, ts };
-  });
+  api.define(
+    {
+      method: "post",
+      path: "/api/channels/:name/messages",
+      summary: "Post to a channel (members only)",
+      tag,
+      params: channel,
+      body: postBody,
+      responses: { 202: storedAnswer },
+      errors: [...memberErrors, "message_not_found", "invalid_mentions", "quota_exceeded"],
+    },
+    async (ctx, { params: { name }, body: { content, ...options } }) => {
+      checkContentSize(content);
+      const { id, seq, ts } = await channels.post(name, sessionOf(ctx).userId, content, options);
+      ctx.status = 202;
+      ctx.body = { id, seq, ts };
+    },
+  );
 
-  routes.get("/api/channels/:name/messages", session, async (ctx) => {
-    const { name } = parseParams(channel, ctx.params);
-    const { after, limit } = parseQuery(pageQuerySchema, ctx.query);
-    ctx.body = { messages: await channels.history(name, sessionOf(ctx).userId, after, limit) };
-  });
+  api.define(
+    {
+      method: "get",
+      path: "/api/channels/:name/messages",
+      summary: "A channel's history, oldest first, after seq ?after=",
+      tag,
+      params: channel,
+      query: pageQuerySchema,
+      responses: { 200: messagesAnswer },
+      errors: memberErrors,
+    },
+    async (ctx, { params: { name }, query: { after, limit } }) => {
+      ctx.body = { messages: await channels.history(name, sessionOf(ctx).userId, after, limit) };
+    },
+  );
 
-  routes.get("/api/channels/:name/readers", session, async (ctx) => {
-    const { name } = parseParams(channel, ctx.params);
-    const { seq } = parseQuery(readersQuery, ctx.query);
-    ctx.body = await channels.readers(name, sessionOf(ctx).userId, seq);
-  });
+  api.define(
+    {
+      method: "get",
+      path: "/api/channels/:name/readers",
+      summary: "Who has read a channel up to ?seq=",
+      tag,
+      params: channel,
+      query: readersQuery,
+      responses: {
+        200: z.object({
+          seq: z.number().int(),
+          count: z.number().int(),
+          userIds: z.array(z.string()),
+        }),
+      },
+      errors: memberErrors,
+    },
+    async (ctx, { params: { name }, query: { seq } }) => {
+      ctx.body = await channels.readers(name, sessionOf(ctx).userId, seq);
+    },
+  );
 }

@@ -1,5 +1,4 @@
-// What each route module receives: the services and the shared middleware.
-import type { Middleware } from "koa";
+// What each route module receives besides the ApiRouter it defines its routes on: the services.
 import type { AccountService } from "../services/accounts.js";
 import type { FileService } from "../files/service.js";
 import type { AdminService } from "../services/admin.js";
@@ -26,8 +25,4 @@ export interface Services {
 
 export interface RouteDeps {
   services: Services;
-  /** Session check and per-session rate limit; always first on a route that needs a user. */
-  session: Middleware;
-  /** JSON body parser (1 MiB); always after `session`. */
-  json: Middleware;
 }
