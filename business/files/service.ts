@@ -219,6 +219,11 @@ export class FileService {
     return { ...bytes, headers: serveHeaders(record, variant) };
   }
 
+  /** What a client checks before it uploads or sends (GET /api/files/limits). */
+  limits(): { maxBytes: number; maxAttachments: number } {
+    return { maxBytes: this.deps.config.maxBytes, maxAttachments: MAX_ATTACHMENTS };
+  }
+
   /**
    * For the send path, before a message is stored: up to MAX_ATTACHMENTS distinct file ids,
    * each uploaded by `sender`, else `invalid_attachments`. Resolves to what the item carries.

@@ -28,6 +28,11 @@ export function fileRoutes(routes: Router, { services, session }: RouteDeps): vo
     ctx.body = await files.upload(sessionOf(ctx).userId, () => receiveFile(ctx.req));
   });
 
+  // Before /api/files/:fileId, which would take "limits" for an id.
+  routes.get("/api/files/limits", session, (ctx) => {
+    ctx.body = files.limits();
+  });
+
   routes.get("/api/files/:fileId", session, async (ctx) => {
     const { fileId } = parseParams(fileParams, ctx.params);
     // Koa 3's ctx.origin is the Origin header; links name the address the caller used.
