@@ -7,12 +7,14 @@ import {
   cursorKey,
   newClientMsgId,
   refOf,
+  type Attachment,
   type BroadcastPush,
   type ChannelSummary,
   type ConnectionStatus,
   type ConversationPush,
   type ConversationSummary,
   type EditItem,
+  type FileLink,
   type FriendPush,
   type HeraldClient,
   type HeraldError,
@@ -25,6 +27,7 @@ import {
   type ReceiptPush,
   type StreamItem,
   type TypingEvent,
+  type UploadedFile,
   type User,
 } from "../sdk.js";
 import { contentText } from "./content.js";
@@ -43,6 +46,7 @@ import {
   type Delivery,
 } from "./conversation-log.js";
 import { describeError, isUnauthorized } from "./errors.js";
+import { formatBytes } from "./format.js";
 import { saveCursors } from "./saved-session.js";
 
 export { refOf } from "../sdk.js";
@@ -95,6 +99,8 @@ export interface ChatState {
   /** The conversation in view (its cursor key), or null for the list. */
   active: string | null;
   notices: readonly Notice[];
+  /** The server's IM_FILE_MAX_BYTES (GET /api/files/limits), once read. */
+  fileMaxBytes: number | undefined;
 }
 
 /** What a send adds to the text: the message it answers, the members it mentions. */
@@ -102,6 +108,7 @@ export interface Draft {
   text: string;
   replyTo?: string;
   mentions?: string[];
+  attachments?: Attachment[];
 }
 
 /** Why the page went back to the login form. */
@@ -169,6 +176,7 @@ export class ChatModel {
       conversations: {},
       active: null,
       notices: [],
+      fileMaxBytes: undefined,
     };
   }
 
@@ -202,6 +210,10 @@ export class ChatModel {
     this.client.on("error", this.onClientError);
     document.addEventListener("visibilitychange", this.onVisibility);
     void this.refresh();
+    this.client
+      .fileLimits()
+      .then(({ maxBytes }) => this.set({ fileMaxBytes: maxBytes }))
+      .catch((err: unknown) => this.fail(err, { quiet: true }));
     this.client.connect().catch((err: unknown) => this.fail(err));
   }
 
@@ -476,6 +488,7 @@ export class ChatModel {
     };
     if (draft.replyTo !== undefined) local.replyTo = draft.replyTo;
     if (draft.mentions && draft.mentions.length > 0) local.mentions = draft.mentions;
+    if (draft.attachments && draft.attachments.length > 0) local.attachments = draft.attachments;
     const conv = this.conversation(key);
     this.setConversation(key, {
       ...conv,
@@ -506,7 +519,11 @@ export class ChatModel {
 
   private async deliver(key: string, local: ChatMessage): Promise<void> {
     const ref = refOf(key);
-    const opts = { clientMsgId: local.clientMsgId, replyTo: local.replyTo };
+    const opts = {
+      clientMsgId: local.clientMsgId,
+      replyTo: local.replyTo,
+      attachments: local.attachments ? [...local.attachments] : undefined,
+    };
     try {
       const accepted =
         ref.kind === "channel"
@@ -531,6 +548,27 @@ export class ChatModel {
       });
       if (isUnauthorized(err)) this.fail(err);
     }
+  }
+
+  /**
+   * Uploads a file for the composer, refusing one past the server's limit before any byte
+   * is sent (the reason is the error's message).
+   */
+  async upload(
+    file: File,
+    onProgress: (sent: number, total: number) => void,
+  ): Promise<UploadedFile> {
+    const max = this.state.fileMaxBytes;
+    if (max !== undefined && file.size > max)
+      throw new Error(
+        `${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(max)}`,
+      );
+    return this.client.upload(file, { name: file.name, onProgress });
+  }
+
+  /** Fresh signed links to a file shown in a message. */
+  fileLink(fileId: string): Promise<FileLink> {
+    return this.client.fileLink(fileId);
   }
 
   /** Changes come back as SDK events (the same ones every other device gets). */
@@ -664,6 +702,7 @@ export class ChatModel {
       content: undefined,
       replyTo: undefined,
       mentions: undefined,
+      attachments: undefined,
       recalled: true,
       reactions: [],
     }));
