@@ -99,8 +99,6 @@ export interface ChatState {
   /** The conversation in view (its cursor key), or null for the list. */
   active: string | null;
   notices: readonly Notice[];
-  /** The server's IM_FILE_MAX_BYTES (GET /api/files/limits), once read. */
-  fileMaxBytes: number | undefined;
 }
 
 /** What a send adds to the text: the message it answers, the members it mentions. */
@@ -154,6 +152,8 @@ export class ChatModel {
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
   private friendsReading: Promise<void> | null = null;
   private localIds = 0;
+  /** The server's IM_FILE_MAX_BYTES (GET /api/files/limits), read at the first upload. */
+  private maxFileBytes: Promise<number> | undefined;
   private noticeIds = 0;
   private stopped = false;
 
@@ -176,7 +176,6 @@ export class ChatModel {
       conversations: {},
       active: null,
       notices: [],
-      fileMaxBytes: undefined,
     };
   }
 
@@ -210,10 +209,6 @@ export class ChatModel {
     this.client.on("error", this.onClientError);
     document.addEventListener("visibilitychange", this.onVisibility);
     void this.refresh();
-    this.client
-      .fileLimits()
-      .then(({ maxBytes }) => this.set({ fileMaxBytes: maxBytes }))
-      .catch((err: unknown) => this.fail(err, { quiet: true }));
     this.client.connect().catch((err: unknown) => this.fail(err));
   }
 
@@ -558,8 +553,12 @@ export class ChatModel {
     file: File,
     onProgress: (sent: number, total: number) => void,
   ): Promise<UploadedFile> {
-    const max = this.state.fileMaxBytes;
-    if (max !== undefined && file.size > max)
+    this.maxFileBytes ??= this.client.fileLimits().then((limits) => limits.maxBytes);
+    const max = await this.maxFileBytes.catch(() => {
+      this.maxFileBytes = undefined; // read again next time; the server still refuses with 413
+      return Infinity;
+    });
+    if (file.size > max)
       throw new Error(
         `${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(max)}`,
       );
