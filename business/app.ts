@@ -76,7 +76,19 @@ export interface AppDeps {
 export function buildServices(deps: ServiceDeps, app: AppDeps, rates: RateLimits): Services {
   const quota = new StorageQuota(deps.engine.limits, deps.config.quotaBytesPerDay);
   const operators = new OperatorNames(deps.config.admins);
-  const access = new ConversationAccess(deps);
+  const files = new FileService({
+    store: deps.engine.store,
+    storage: app.fileStorage ?? createFileStorage(deps.config.files),
+    limits: deps.engine.limits,
+    links: new LinkSigner(
+      linkSecret(deps.config.files, deps.config.redisUrl, deps.logger),
+      app.clock,
+    ),
+    logger: deps.logger,
+    config: deps.config.files,
+    clock: app.clock,
+  });
+  const access = new ConversationAccess(deps, files);
   return {
     accounts: new AccountService(deps, rates, operators, app.passwordCost ?? DEFAULT_COST),
     friends: new FriendService(deps),
@@ -87,18 +99,7 @@ export function buildServices(deps: ServiceDeps, app: AppDeps, rates: RateLimits
     typing: new TypingService(deps, access),
     presence: app.presence ?? new PresenceService(deps),
     admin: new AdminService(deps, operators),
-    files: new FileService({
-      store: deps.engine.store,
-      storage: app.fileStorage ?? createFileStorage(deps.config.files),
-      limits: deps.engine.limits,
-      links: new LinkSigner(
-        linkSecret(deps.config.files, deps.config.redisUrl, deps.logger),
-        app.clock,
-      ),
-      logger: deps.logger,
-      config: deps.config.files,
-      clock: app.clock,
-    }),
+    files,
   };
 }
 

@@ -46,6 +46,9 @@ export const mentionsSchema = z
   .max(50)
   .refine((ids) => new Set(ids).size === ids.length, "mentions must be distinct");
 
+/** File ids; how many, which and whose is FileService's to judge (400 `invalid_attachments`). */
+export const attachmentsSchema = z.array(z.string());
+
 /** 1-16 characters (code points), none of them whitespace or a control character. */
 export const emojiSchema = z
   .string()
@@ -60,6 +63,7 @@ export const sendOptionsSchema = {
   clientMsgId: clientMsgIdSchema.optional(),
   replyTo: itemIdSchema.optional(),
   mentions: mentionsSchema.optional(),
+  attachments: attachmentsSchema.optional(),
 };
 
 /** `{peer}` or `{channel}`: exactly one. */

@@ -99,13 +99,100 @@ export class HttpClient {
       });
     }
     const text = await response.text().catch(() => "");
-    if (!response.ok) throw errorFrom(response, text);
-    if (text === "") return undefined as T;
+    return answerOf<T>(
+      response.status,
+      response.statusText,
+      response.headers.get("retry-after"),
+      text,
+    );
+  }
+
+  /**
+   * POSTs a raw body (a file upload) with its own headers. In a browser, XMLHttpRequest reports
+   * the bytes sent to `onProgress` as they go (fetch cannot); elsewhere fetch sends it and
+   * `onProgress` hears only the end.
+   */
+  async postRaw<T>(
+    path: string,
+    body: Blob | Uint8Array,
+    headers: Record<string, string>,
+    onProgress?: (sent: number, total: number) => void,
+  ): Promise<T> {
+    const all: Record<string, string> = { accept: "application/json", ...headers };
+    const token = this.token();
+    if (token) all.authorization = `Bearer ${token}`;
+    const url = this.baseUrl + path;
+    const total = body instanceof Blob ? body.size : body.byteLength;
+    if (typeof XMLHttpRequest !== "undefined" && body instanceof Blob)
+      return xhrPost<T>(url, body, all, onProgress);
+    let response: Response;
     try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new HeraldError(response.status, "bad_response", "response body is not JSON");
+      // Any ArrayBufferView is a body; the DOM types name only some of them.
+      response = await this.fetchImpl(url, {
+        method: "POST",
+        headers: all,
+        body: body as BodyInit,
+      });
+    } catch (err) {
+      throw new HeraldError(0, "network_error", `upload failed: ${describe(err)}`, undefined, {
+        cause: err,
+      });
     }
+    const text = await response.text().catch(() => "");
+    const answer = answerOf<T>(
+      response.status,
+      response.statusText,
+      response.headers.get("retry-after"),
+      text,
+    );
+    onProgress?.(total, total);
+    return answer;
+  }
+}
+
+function xhrPost<T>(
+  url: string,
+  body: Blob,
+  headers: Record<string, string>,
+  onProgress: ((sent: number, total: number) => void) | undefined,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    if (onProgress) xhr.upload.onprogress = (e) => onProgress(e.loaded, e.total || body.size);
+    xhr.onload = () => {
+      try {
+        resolve(
+          answerOf<T>(
+            xhr.status,
+            xhr.statusText,
+            xhr.getResponseHeader("retry-after"),
+            xhr.responseText,
+          ),
+        );
+      } catch (err) {
+        reject(err);
+      }
+    };
+    xhr.onerror = () => reject(new HeraldError(0, "network_error", "upload failed"));
+    xhr.send(body);
+  });
+}
+
+/** An answer's body parsed, or the HeraldError it stands for. */
+function answerOf<T>(
+  status: number,
+  statusText: string,
+  retryAfter: string | null,
+  text: string,
+): T {
+  if (status < 200 || status > 299) throw errorFrom(status, statusText, retryAfter, text);
+  if (text === "") return undefined as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new HeraldError(status, "bad_response", "response body is not JSON");
   }
 }
 
@@ -119,10 +206,15 @@ function queryString(query: Record<string, string | number | undefined> | undefi
   return s === "" ? "" : `?${s}`;
 }
 
-function errorFrom(response: Response, text: string): HeraldError {
-  const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
-  let code = `http_${response.status}`;
-  let message = response.statusText || `HTTP ${response.status}`;
+function errorFrom(
+  status: number,
+  statusText: string,
+  retryAfterHeader: string | null,
+  text: string,
+): HeraldError {
+  const retryAfter = parseRetryAfter(retryAfterHeader);
+  let code = `http_${status}`;
+  let message = statusText || `HTTP ${status}`;
   try {
     const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
     if (typeof parsed.error?.code === "string") code = parsed.error.code;
@@ -130,7 +222,7 @@ function errorFrom(response: Response, text: string): HeraldError {
   } catch {
     // Not the contract's shape (a proxy's page, an empty body): keep the status-derived code.
   }
-  return new HeraldError(response.status, code, message, retryAfter);
+  return new HeraldError(status, code, message, retryAfter);
 }
 
 /** Seconds, from either form the header allows (delta-seconds or an HTTP date). */

@@ -3,6 +3,7 @@
 // the app once, in seq order per conversation, across drops, restarts and lost pushes; then the
 // edits, recalls and reactions of the messages it has, and its read figures, kept current.
 import type {
+  Attachment,
   BroadcastPush,
   ConversationPush,
   EditItem,
@@ -36,6 +37,7 @@ export type { ConnectionStatus, ConnectGrant, SocketFactory } from "./connection
 export type { ReactionEvent } from "./conversation-stream.js";
 export type { ReadFigures } from "./read-state.js";
 export type {
+  Attachment,
   BroadcastPush,
   ConversationPush,
   EditItem,
@@ -136,6 +138,36 @@ export interface Readers {
 export interface SendOptions {
   replyTo?: string;
   clientMsgId?: string;
+  /** Files the caller uploaded (what `upload` resolved to), at most 10. */
+  attachments?: Attachment[];
+}
+
+/** What `upload` resolves to (CONTRACT.md "Files"). */
+export interface UploadedFile extends Attachment {
+  sha256: string;
+}
+
+export interface UploadOptions {
+  name: string;
+  /** Default: the Blob's own type, else application/octet-stream. */
+  contentType?: string;
+  /** Bytes sent so far (in a browser, as they go; in Node, once at the end). */
+  onProgress?: (sent: number, total: number) => void;
+}
+
+export interface FileLimits {
+  maxBytes: number;
+  maxAttachments: number;
+}
+
+/** A file's description with signed links valid for `expiresIn` seconds. */
+export interface FileLink extends UploadedFile {
+  url: string;
+  expiresIn: number;
+  /** Images only. */
+  thumbnailUrl?: string;
+  width?: number;
+  height?: number;
 }
 
 /** A read cursor moved; `unread`/`mentions` are the caller's figures after it. */
@@ -409,7 +441,7 @@ export class HeraldClient {
   ): Promise<SendResult> {
     const body = { to, content, ...sendFields(opts), receipt: opts.receipt };
     const result = await this.outbox.post<SendResult>("/api/messages", body);
-    await this.acceptSent({ kind: "direct", peer: to }, body, result);
+    await this.acceptSent({ kind: "direct", peer: to }, body, result, opts.attachments);
     return result;
   }
 
@@ -422,8 +454,28 @@ export class HeraldClient {
     const body = { content, ...sendFields(opts), mentions: opts.mentions };
     const path = `/api/channels/${encodeURIComponent(name)}/messages`;
     const result = await this.outbox.post<SendResult>(path, body);
-    await this.acceptSent({ kind: "channel", channel: name }, body, result);
+    await this.acceptSent({ kind: "channel", channel: name }, body, result, opts.attachments);
     return result;
+  }
+
+  /** Uploads a file (a raw body, so a browser can report its progress); 413 `too_large`
+   * past the server's IM_FILE_MAX_BYTES. */
+  async upload(file: Blob | Uint8Array, opts: UploadOptions): Promise<UploadedFile> {
+    const contentType =
+      opts.contentType ||
+      (file instanceof Blob && file.type !== "" ? file.type : "application/octet-stream");
+    const headers = { "content-type": contentType, "x-filename": encodeURIComponent(opts.name) };
+    return this.http.postRaw<UploadedFile>("/api/files", file, headers, opts.onProgress);
+  }
+
+  /** Fresh signed links to a file the caller uploaded or that was shared with them. */
+  async fileLink(fileId: string): Promise<FileLink> {
+    return this.http.request<FileLink>("GET", `/api/files/${encodeURIComponent(fileId)}`);
+  }
+
+  /** The server's file limits, so a page can refuse a file before uploading it. */
+  async fileLimits(): Promise<FileLimits> {
+    return this.http.request<FileLimits>("GET", "/api/files/limits");
   }
 
   /** Replaces the content of one of the caller's messages; emitted as an "edit" event. */
@@ -626,6 +678,7 @@ export class HeraldClient {
     ref: ConversationRef,
     body: { content: unknown; clientMsgId: string; replyTo?: string; mentions?: UserId[] },
     result: SendResult,
+    attachments: Attachment[] | undefined,
   ): Promise<void> {
     const from = await this.ensureUserId();
     const item: MessageItem = {
@@ -640,6 +693,7 @@ export class HeraldClient {
     };
     if (body.replyTo !== undefined) item.replyTo = body.replyTo;
     if (body.mentions !== undefined) item.mentions = body.mentions;
+    if (attachments?.length) item.attachments = attachments.map(attachmentOf);
     this.streams.accept(cursorKey(ref), item);
   }
 
@@ -870,13 +924,23 @@ export class HeraldClient {
 /** A conversation of `POST /api/sync`: its summary, and the items after the cursor given. */
 type SyncedConversation = ConversationSummary & { items?: StreamItem[]; more?: boolean };
 
-/** The fields every send carries: its clientMsgId (new unless retried) and its reply. */
-function sendFields(opts: SendOptions): { clientMsgId: string; replyTo?: string } {
-  const fields: { clientMsgId: string; replyTo?: string } = {
+/** The fields every send carries: its clientMsgId (new unless retried), its reply, its files. */
+function sendFields(opts: SendOptions): {
+  clientMsgId: string;
+  replyTo?: string;
+  attachments?: string[];
+} {
+  const fields: { clientMsgId: string; replyTo?: string; attachments?: string[] } = {
     clientMsgId: opts.clientMsgId ?? newClientMsgId(),
   };
   if (opts.replyTo !== undefined) fields.replyTo = opts.replyTo;
+  if (opts.attachments?.length) fields.attachments = opts.attachments.map((a) => a.fileId);
   return fields;
+}
+
+/** What an item carries of a file (an upload answer also has its sha256). */
+function attachmentOf({ fileId, name, size, contentType }: Attachment): Attachment {
+  return { fileId, name, size, contentType };
 }
 
 /** `{peer}` or `{channel}`: how request bodies name a conversation. */

@@ -20,15 +20,28 @@ export interface ReactionCount {
   me: boolean;
 }
 
+/** Files a message may carry (CONTRACT.md "Files"). */
+export const MAX_ATTACHMENTS = 10;
+
+/** A file a message carries. */
+export interface Attachment {
+  fileId: string;
+  name: string;
+  size: number;
+  contentType: string;
+}
+
 /**
  * A message. Pushed as sent; history shows its current state: `content` as last edited with
- * `editedAt`, or `recalled: true` with no content, replyTo or mentions, plus `reactions`.
+ * `editedAt`, or `recalled: true` with no content, replyTo, mentions or attachments, plus
+ * `reactions`.
  */
 export interface MessageItem extends ItemBase {
   kind: "message";
   content?: unknown;
   replyTo?: string;
   mentions?: UserId[];
+  attachments?: Attachment[];
   clientMsgId?: string;
   editedAt?: number;
   recalled?: true;

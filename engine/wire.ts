@@ -1,7 +1,7 @@
 // The versioned wire format between business and imServer nodes (README "Wire format").
 // A business service in any language can push by publishing these JSON envelopes.
 import { z } from "zod";
-import { KICK_REASONS } from "./protocol.js";
+import { KICK_REASONS, MAX_ATTACHMENTS } from "./protocol.js";
 import type {
   BroadcastPush,
   ConversationPush,
@@ -130,6 +130,17 @@ const streamItem = z.discriminatedUnion("kind", [
     content,
     replyTo: id.optional(),
     mentions: z.array(id).max(50).optional(),
+    attachments: z
+      .array(
+        z.object({
+          fileId: id,
+          name: z.string().min(1).max(255),
+          size: z.number().int().nonnegative(),
+          contentType: z.string().min(1).max(255),
+        }),
+      )
+      .max(MAX_ATTACHMENTS)
+      .optional(),
     clientMsgId: id.optional(),
   }),
   item("edit", { target: id, content }),

@@ -589,6 +589,110 @@ for (const storageKind of storageBackends)
         });
       });
 
+      describe("attachments on messages", function () {
+        let fileId: string;
+        const upload = async (user: TestUser, text = "attached") =>
+          (await uploadRaw(h, user.token, Buffer.from(text), "a.txt", "text/plain")).body
+            .fileId as string;
+        const expectStatus = async (user: TestUser, id: string, status: number) =>
+          expect((await describeFile(user, id)).status).to.equal(status);
+        const dm = (body: object, from = alice) =>
+          h.api("POST", "/api/messages", { token: from.token, body: { to: bob.userId, ...body } });
+
+        before(async function () {
+          await h.api("POST", `/api/friends/${bob.userId}`, { token: alice.token });
+          await h.api("POST", `/api/friends/${alice.userId}`, { token: bob.token });
+        });
+        beforeEach(async function () {
+          fileId = await upload(alice);
+        });
+
+        it("a DM shares its files with the peer, who sees them on the item; a recall takes them back from the peer only", async function () {
+          await expectStatus(bob, fileId, 404);
+          const sent = await dm({ content: "", attachments: [fileId] });
+          expect(sent.status).to.equal(202);
+          const history = await h.api("GET", `/api/messages?peer=${alice.userId}`, {
+            token: bob.token,
+          });
+          const item = history.body.messages.find((m: { id: string }) => m.id === sent.body.id);
+          expect(item.attachments).to.deep.equal([
+            { fileId, name: "a.txt", size: 8, contentType: "text/plain" },
+          ]);
+          const seen = await describeFile(bob, fileId);
+          expect(seen.status).to.equal(200);
+          expect(Buffer.from(await (await fetch(seen.body.url)).arrayBuffer()).toString()).to.equal(
+            "attached",
+          );
+          await expectStatus(carol, fileId, 404);
+
+          expect(
+            (await h.api("DELETE", `/api/messages/${sent.body.id}`, { token: alice.token })).status,
+          ).to.equal(202);
+          await expectStatus(bob, fileId, 404);
+          await expectStatus(alice, fileId, 200);
+          const after = await h.api("GET", `/api/messages?peer=${alice.userId}`, {
+            token: bob.token,
+          });
+          const recalled = after.body.messages.find((m: { id: string }) => m.id === sent.body.id);
+          expect(recalled).to.include({ recalled: true }).and.not.have.property("attachments");
+        });
+
+        it("a repeat (same clientMsgId) stores and shares once; recalling the one message unshares", async function () {
+          const body = { content: "caption", attachments: [fileId], clientMsgId: `c${Date.now()}` };
+          const first = await dm(body);
+          const again = await dm(body);
+          expect(again.body.id).to.equal(first.body.id);
+          expect(await h.engine.store.fileShares(fileId)).to.have.length(1);
+          await h.api("DELETE", `/api/messages/${first.body.id}`, { token: alice.token });
+          expect(await h.engine.store.fileShares(fileId)).to.deep.equal([]);
+        });
+
+        it("a channel post shares its files with the members, not with others", async function () {
+          const name = `att${Math.random().toString(36).slice(2, 8)}`;
+          await h.api("POST", `/api/channels/${name}/join`, { token: alice.token });
+          await h.api("POST", `/api/channels/${name}/join`, { token: bob.token });
+          const posted = await h.api("POST", `/api/channels/${name}/messages`, {
+            token: alice.token,
+            body: { content: "look", attachments: [fileId] },
+          });
+          expect(posted.status).to.equal(202);
+          await expectStatus(bob, fileId, 200);
+          await expectStatus(carol, fileId, 404);
+          const page = await h.api("GET", `/api/channels/${name}/messages`, { token: bob.token });
+          expect(page.body.messages.at(-1).attachments[0]).to.include({ fileId, name: "a.txt" });
+        });
+
+        const refusals: [string, () => Promise<string[]>][] = [
+          ["someone else's file", async () => [await upload(bob)]],
+          ["an unknown id", async () => ["00000000-0000-4000-8000-000000000000"]],
+          ["a malformed id", async () => ["../etc"]],
+          ["11 files", async () => Promise.all(Array.from({ length: 11 }, () => upload(alice)))],
+          ["a repeated file", async () => [fileId, fileId]],
+        ];
+        for (const [what, ids] of refusals)
+          it(`${what}: 400 invalid_attachments, nothing stored or shared`, async function () {
+            const attachments = await ids();
+            const before = await h.api("GET", `/api/messages?peer=${bob.userId}`, {
+              token: alice.token,
+            });
+            const refused = await dm({ content: "x", attachments });
+            expect(refused.status).to.equal(400);
+            expect(refused.body.error.code).to.equal("invalid_attachments");
+            const after = await h.api("GET", `/api/messages?peer=${bob.userId}`, {
+              token: alice.token,
+            });
+            expect(after.body.messages).to.have.length(before.body.messages.length);
+            for (const id of attachments) await expectStatus(carol, id, 404);
+            expect(await h.engine.store.fileShares(attachments[0]!)).to.deep.equal([]);
+          });
+
+        it("attachments still need content (an empty string will do): content missing is 400", async function () {
+          const refused = await dm({ attachments: [fileId] });
+          expect(refused.status).to.equal(400);
+          expect(refused.body.error.code).to.equal("invalid_body");
+        });
+      });
+
       describe("bad inputs", function () {
         const boundary = "----heraldtest";
         const form = (parts: string) =>

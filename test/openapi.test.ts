@@ -326,6 +326,7 @@ describe("API description", function () {
     ).body;
     const record = (await call("GET", `/api/files/${file.fileId}`, as(alice), 200)).body;
     await call("GET", `/api/files/${file.fileId}`, as(carol), 404);
+    await call("GET", "/api/files/limits", as(alice), 200);
     const link = new URL(record.url);
     const download = await fetch(link);
     check(

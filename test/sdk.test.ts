@@ -792,6 +792,48 @@ describe("SDK end to end (single node, memory engine)", function () {
     expect(b.client.cursors()).to.deep.equal({ [`d:${a.id}`]: 2 });
   });
 
+  it("upload, send with attachments, fileLink: the peer gets the item with the files and may read them", async () => {
+    const a = await user("alice");
+    const b = await user("bob");
+    await befriend(a.client, b.client);
+    await Promise.all([a.client.connect(), b.client.connect()]);
+    const progress: [number, number][] = [];
+    const bytes = new TextEncoder().encode("hello file");
+    const file = await a.client.upload(bytes, {
+      name: "note.txt",
+      contentType: "text/plain",
+      onProgress: (sent, total) => progress.push([sent, total]),
+    });
+    expect(file).to.include({ name: "note.txt", size: bytes.length, contentType: "text/plain" });
+    expect(progress.at(-1)).to.deep.equal([bytes.length, bytes.length]);
+    await b.client.fileLink(file.fileId).then(
+      () => expect.fail("not shared yet"),
+      (err: HeraldError) => expect(err.code).to.equal("file_not_found"),
+    );
+
+    await a.client.send(b.id, "", { attachments: [file] });
+    await b.rec.until(() => b.rec.stored().length === 1, "bob's message");
+    const attachment = {
+      fileId: file.fileId,
+      name: "note.txt",
+      size: bytes.length,
+      contentType: "text/plain",
+    };
+    expect(b.rec.stored()[0]!.attachments).to.deep.equal([attachment]);
+    expect(a.rec.stored()).to.deep.equal(b.rec.stored());
+    const link = await b.client.fileLink(file.fileId);
+    expect(await (await fetch(link.url)).text()).to.equal("hello file");
+    expect(await a.client.fileLimits()).to.deep.equal({
+      maxBytes: testConfig().files.maxBytes,
+      maxAttachments: 10,
+    });
+    const big = new Uint8Array(testConfig().files.maxBytes + 1);
+    await a.client.upload(big, { name: "big.bin" }).then(
+      () => expect.fail("too large"),
+      (err: HeraldError) => expect([err.status, err.code]).to.deep.equal([413, "too_large"]),
+    );
+  });
+
   it("presence pushes of friends are emitted as they come", async () => {
     const a = await user("alice");
     const b = await user("bob");

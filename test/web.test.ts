@@ -16,6 +16,7 @@ import { testConfig } from "./helpers/config.js";
 import { MemoryEngine } from "../engine/memory-engine.js";
 import { startHerald, type Herald } from "../herald.js";
 import { HeraldClient } from "../client/sdk.js";
+import sharp from "sharp";
 import { startImServer } from "../server/im-server.js";
 import { createLogger } from "../config/logger.js";
 
@@ -877,4 +878,154 @@ describe("web chat (Chromium)", function () {
       ]);
     },
   );
+
+  describe("files", function () {
+    /** Ann and Bob, friends, each signed in with Ann's conversation with Bob open on both. */
+    async function chatting() {
+      const { xName: annName, yName: bobName } = await friends("ann", "bob");
+      const [ann, bob] = await Promise.all([open(annName), open(bobName)]);
+      await Promise.all([login(ann), login(bob)]);
+      await friendRow(ann.page, bobName).click();
+      await friendRow(bob.page, annName).click();
+      await Promise.all([ann, bob].map((p) => p.page.getByTestId("history-start").waitFor()));
+      return { ann, bob };
+    }
+
+    /** Puts files on the composer as a paste (or a pick) would, made in the page. */
+    async function dropIn(
+      page: Page,
+      how: "paste" | "pick",
+      file: { name: string; type: string; bytes: number[] | number },
+    ) {
+      await page.evaluate(
+        ({ how, file }) => {
+          const data =
+            typeof file.bytes === "number"
+              ? new Uint8Array(file.bytes)
+              : Uint8Array.from(file.bytes);
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([data], file.name, { type: file.type }));
+          if (how === "paste") {
+            const input = document.querySelector('[data-testid="composer-input"]')!;
+            input.dispatchEvent(
+              new ClipboardEvent("paste", {
+                clipboardData: transfer,
+                bubbles: true,
+                cancelable: true,
+              }),
+            );
+          } else {
+            const input = document.querySelector<HTMLInputElement>('[data-testid="file-input"]')!;
+            input.files = transfer.files;
+            input.dispatchEvent(new Event("change", { bubbles: true }));
+          }
+        },
+        { how, file },
+      );
+    }
+
+    scenario(
+      "a pasted image goes as a thumbnail the other sees, which opens full size",
+      async () => {
+        const { ann, bob } = await chatting();
+        const png = await sharp({
+          create: { width: 900, height: 600, channels: 3, background: "#2b7a78" },
+        })
+          .png()
+          .toBuffer();
+        await dropIn(ann.page, "paste", { name: "photo.png", type: "image/png", bytes: [...png] });
+        await ann.page.locator('[data-testid="pending-file"][data-state="ready"]').waitFor();
+        await ann.page.getByTestId("composer-input").fill("look");
+        await ann.page.getByTestId("composer-send").click();
+
+        const thumbnail = message(bob.page, "look").getByTestId("attachment-thumbnail");
+        await thumbnail.waitFor();
+        // Loaded through the page's policy (img-src): a decoded preview, not the 900 px original.
+        await bob.page.waitForFunction(
+          (img) => img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0,
+          await thumbnail.elementHandle(),
+        );
+        const natural = await thumbnail.evaluate((img) => (img as HTMLImageElement).naturalWidth);
+        expect(natural).to.be.within(1, 320);
+        expect(new URL((await thumbnail.getAttribute("src"))!).pathname).to.match(/\/thumbnail$/);
+
+        const [full] = await Promise.all([
+          bob.context.waitForEvent("page"),
+          message(bob.page, "look").getByTestId("attachment-image").click(),
+        ]);
+        await full.waitForLoadState();
+        expect(new URL(full.url()).pathname).to.match(/\/original$/);
+        // The original itself, shown full size in its own tab.
+        expect(await full.evaluate(() => document.images[0]?.naturalWidth)).to.equal(900);
+      },
+    );
+
+    scenario(
+      "a file picked with the button shows its upload progress, then a card that downloads",
+      async () => {
+        const { ann, bob } = await chatting();
+        // Slowed so the progress is seen while it moves.
+        const cdp = await ann.context.newCDPSession(ann.page);
+        await cdp.send("Network.emulateNetworkConditions", {
+          offline: false,
+          latency: 0,
+          downloadThroughput: -1,
+          uploadThroughput: 256 * 1024,
+        });
+        const bytes = Buffer.alloc(512 * 1024, 7);
+        const [chooser] = await Promise.all([
+          ann.page.waitForEvent("filechooser"),
+          ann.page.getByTestId("attach-button").click(),
+        ]);
+        await chooser.setFiles({
+          name: "report.bin",
+          mimeType: "application/octet-stream",
+          buffer: bytes,
+        });
+        await ann.page.waitForFunction(() => {
+          const bar = document.querySelector('[data-testid="upload-progress"]');
+          const sent = Number(bar?.getAttribute("data-sent"));
+          return sent > 0 && sent < 512 * 1024;
+        });
+        await ann.page
+          .locator('[data-testid="pending-file"][data-state="ready"]')
+          .waitFor({ timeout: WAIT_MS });
+        await ann.page.getByTestId("composer-input").press("Enter");
+
+        const card = bob.page.getByTestId("attachment-file").filter({ hasText: "report.bin" });
+        await card.filter({ hasText: "512 KB" }).waitFor();
+        await bob.page.waitForFunction(() =>
+          document.querySelector('[data-testid="attachment-file"]')?.hasAttribute("href"),
+        );
+        const [download] = await Promise.all([bob.page.waitForEvent("download"), card.click()]);
+        expect(download.suggestedFilename()).to.equal("report.bin");
+        const served = await fetch((await card.getAttribute("href"))!);
+        expect(served.headers.get("content-disposition")).to.match(/^attachment;/);
+        expect(served.headers.get("x-content-type-options")).to.equal("nosniff");
+        expect(Buffer.from(await served.arrayBuffer()).equals(bytes)).to.equal(true);
+      },
+    );
+
+    scenario(
+      "a file past the server's limit is refused with the reason before any upload",
+      async () => {
+        const { ann } = await chatting();
+        const uploads: string[] = [];
+        ann.page.on("request", (r) => {
+          if (r.method() === "POST" && new URL(r.url()).pathname === "/api/files")
+            uploads.push(r.url());
+        });
+        const max = testConfig().files.maxBytes;
+        await dropIn(ann.page, "pick", {
+          name: "huge.bin",
+          type: "application/octet-stream",
+          bytes: max + 1,
+        });
+        const refused = ann.page.locator('[data-testid="pending-file"][data-state="error"]');
+        await refused.getByText(/^huge\.bin is 25 MB; the limit is 25 MB$/).waitFor();
+        expect(await ann.page.getByTestId("composer-send").isDisabled()).to.equal(true);
+        expect(uploads).to.deep.equal([]);
+      },
+    );
+  });
 });

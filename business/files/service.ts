@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import type { FilesConfig } from "../../config/index.js";
 import type { Logger } from "../../config/logger.js";
-import type { UserId } from "../../engine/protocol.js";
+import { MAX_ATTACHMENTS, type Attachment, type UserId } from "../../engine/protocol.js";
 import type { ConversationRef, FileRecord, Limiter, Limits, Store } from "../../engine/types.js";
 import { DomainError } from "../errors.js";
 import { imageTypeOf } from "./images.js";
@@ -14,14 +14,6 @@ import { contentDisposition, LINK_TTL_S, type LinkSigner, type Variant } from ".
 import type { FileStorage, ServeHeaders, StoredBytes } from "./storage.js";
 import { makeThumbnail, THUMBNAIL_TYPE } from "./thumbnails.js";
 import { UploadMeter } from "./upload-meter.js";
-
-/** What a message item carries for each attached file (CONTRACT.md, Files). */
-export interface Attachment {
-  fileId: string;
-  name: string;
-  size: number;
-  contentType: string;
-}
 
 export interface UploadedFile extends Attachment {
   sha256: string;
@@ -51,7 +43,6 @@ export interface FileServiceDeps {
   clock?: () => number;
 }
 
-export const MAX_ATTACHMENTS = 10;
 export const FILE_ID = /^[A-Za-z0-9-]{1,64}$/;
 const MAX_NAME_LENGTH = 255;
 /** A media type with optional parameters (RFC 9110 tokens). */
@@ -226,6 +217,11 @@ export class FileService {
     const bytes = await this.stored(() => this.deps.storage.open(keyOf(fileId, variant)));
     if (!bytes) throw notFound();
     return { ...bytes, headers: serveHeaders(record, variant) };
+  }
+
+  /** What a client checks before it uploads or sends (GET /api/files/limits). */
+  limits(): { maxBytes: number; maxAttachments: number } {
+    return { maxBytes: this.deps.config.maxBytes, maxAttachments: MAX_ATTACHMENTS };
   }
 
   /**

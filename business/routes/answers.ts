@@ -104,3 +104,9 @@ export const fileAnswer = uploadedFile.extend({
   width: z.number().int().optional(),
   height: z.number().int().optional(),
 });
+
+/** GET /api/files/limits. */
+export const fileLimitsAnswer = z.object({
+  maxBytes: z.number().int().positive(),
+  maxAttachments: z.number().int().positive(),
+});

@@ -4,7 +4,7 @@ import { VARIANTS } from "../files/links.js";
 import { FILE_ID } from "../files/service.js";
 import { sessionOf } from "../session.js";
 import type { ApiRouter } from "./api-router.js";
-import { fileAnswer, uploadedFile } from "./answers.js";
+import { fileAnswer, fileLimitsAnswer, uploadedFile } from "./answers.js";
 import type { RouteDeps } from "./types.js";
 
 /** The upload route takes any body type: a JSON-only guard on /api/* must let this path by. */
@@ -43,6 +43,20 @@ export function fileRoutes(api: ApiRouter, { services }: RouteDeps): void {
     async (ctx) => {
       ctx.status = 201;
       ctx.body = await files.upload(sessionOf(ctx).userId, () => receiveFile(ctx.req));
+    },
+  );
+
+  // Before /api/files/:fileId, which would take "limits" for an id.
+  api.define(
+    {
+      method: "get",
+      path: "/api/files/limits",
+      summary: "What an upload may be: its largest size and how many files one message carries",
+      tag,
+      responses: { 200: fileLimitsAnswer },
+    },
+    async (ctx) => {
+      ctx.body = files.limits();
     },
   );
 

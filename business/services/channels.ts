@@ -60,7 +60,7 @@ export class ChannelService {
 
   /**
    * Judged in order: the channel (404), membership (403), replyTo (404), mentions (400: only
-   * after membership, so that a non-member learns nothing of who is in).
+   * after membership, so that a non-member learns nothing of who is in), attachments (400).
    */
   async post(
     name: string,
@@ -76,6 +76,7 @@ export class ChannelService {
       if (!members.every(Boolean))
         throw new DomainError("invalid_mentions", "every mention must be a member of the channel");
     }
+    const attachments = await this.access.attachments(from, options.attachments);
     // Charged before storing; a repeat (clientMsgId) is given back.
     await this.quota.charge(from, content);
     const { item, duplicate } = (await this.access.append(
@@ -89,6 +90,7 @@ export class ChannelService {
         ts: Date.now(),
         ...(options.replyTo !== undefined && { replyTo: options.replyTo }),
         ...(options.mentions !== undefined && { mentions: options.mentions }),
+        ...(attachments && { attachments }),
       },
       { clientMsgId: options.clientMsgId },
     ))!;

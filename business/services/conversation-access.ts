@@ -1,16 +1,20 @@
 // Who may touch which conversation: the checks every conversation endpoint shares, in the
 // contract's order (unknown target 404 → permission 403), and how an item reaches its audience.
 import { conversationKey } from "../../engine/ids.js";
-import type { StreamItem, UserId } from "../../engine/protocol.js";
+import type { Attachment, MessageItem, StreamItem, UserId } from "../../engine/protocol.js";
 import type { AppendOptions, ConversationRef, NewItem } from "../../engine/types.js";
 import { DomainError } from "../errors.js";
+import type { FileService } from "../files/service.js";
 import { pushAfterStore, requireUser, type ServiceDeps } from "./deps.js";
 
 /** A conversation as the API names it, from the caller's side. */
 export type ConversationTarget = { peer: UserId } | { channel: string };
 
 export class ConversationAccess {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly files: FileService,
+  ) {}
 
   /** The caller's DM with `peer`: yourself → 400, an unknown user → 404. */
   async direct(userId: UserId, peer: UserId): Promise<ConversationRef> {
@@ -87,8 +91,23 @@ export class ConversationAccess {
       throw new DomainError("message_not_found", "replyTo names no message of this conversation");
   }
 
+  /** What a message will carry for these file ids (none: undefined), or `invalid_attachments`. */
+  async attachments(
+    sender: UserId,
+    fileIds: readonly string[] | undefined,
+  ): Promise<Attachment[] | undefined> {
+    if (fileIds === undefined || fileIds.length === 0) return undefined;
+    return this.files.attachments(sender, fileIds);
+  }
+
+  /** After `message` is recalled: its files are no longer shared through it. */
+  async unshareAttachments(ref: ConversationRef, message: MessageItem): Promise<void> {
+    if (message.attachments)
+      await this.files.unshare(ref, message.seq, fileIdsOf(message.attachments));
+  }
+
   /**
-   * Appends and counts a new item; a refusal becomes its error (`not_found` → 404, `recalled`
+   * Appends and counts a new item (a new message shares its files in the conversation); a refusal becomes its error (`not_found` → 404, `recalled`
    * and `too_many_reactions` → 409), except `noop`: null (a reaction already there, or not).
    */
   async append(
@@ -109,8 +128,11 @@ export class ConversationAccess {
           throw new DomainError("too_many_reactions", "a message takes at most 20 distinct emoji");
       }
     }
-    if (!result.duplicate && item.kind === "message")
+    if (!result.duplicate && item.kind === "message") {
       this.deps.metrics.messagesStored.inc({ kind: ref.kind });
+      if (item.attachments)
+        await this.files.share(ref, result.item.seq, fileIdsOf(item.attachments));
+    }
     return result;
   }
 
@@ -126,6 +148,10 @@ export class ConversationAccess {
           }),
     );
   }
+}
+
+function fileIdsOf(attachments: readonly Attachment[]): string[] {
+  return attachments.map(({ fileId }) => fileId);
 }
 
 /** The other user of a DM, seen from `userId`. */

@@ -57,7 +57,9 @@ export class MessageChangeService {
     this.requireNotRecalled(message);
     if (allowed === "window_passed")
       throw new DomainError("window_passed", "the recall window has passed");
-    return (await this.store(ref, userId, { kind: "recall", target: id }))!;
+    const stored = (await this.store(ref, userId, { kind: "recall", target: id }))!;
+    await this.access.unshareAttachments(ref, message);
+    return stored;
   }
 
   /** Any participant; null when the reaction already was (add) or was not (remove) there. */

@@ -18,6 +18,8 @@ export interface SendOptions {
   clientMsgId?: string;
   replyTo?: string;
   mentions?: UserId[];
+  /** File ids, each uploaded by the sender. */
+  attachments?: string[];
 }
 
 export class MessageService {
@@ -50,6 +52,7 @@ export class MessageService {
     const refs = to.map((peer) => ({ kind: "direct" as const, a: from, b: peer }));
     if (options.replyTo !== undefined)
       for (const ref of refs) await this.access.requireReplyTarget(ref, options.replyTo);
+    const attachments = await this.access.attachments(from, options.attachments);
     // Charged before storing; a copy that turns out a repeat (clientMsgId) is given back.
     await this.quota.charge(from, content, refs.length);
     const accepted: Accepted[] = [];
@@ -65,6 +68,7 @@ export class MessageService {
           content,
           ts: Date.now(),
           ...(options.replyTo !== undefined && { replyTo: options.replyTo }),
+          ...(attachments && { attachments }),
         },
         { clientMsgId: options.clientMsgId },
       ))!;

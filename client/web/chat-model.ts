@@ -7,12 +7,14 @@ import {
   cursorKey,
   newClientMsgId,
   refOf,
+  type Attachment,
   type BroadcastPush,
   type ChannelSummary,
   type ConnectionStatus,
   type ConversationPush,
   type ConversationSummary,
   type EditItem,
+  type FileLink,
   type FriendPush,
   type HeraldClient,
   type HeraldError,
@@ -25,6 +27,7 @@ import {
   type ReceiptPush,
   type StreamItem,
   type TypingEvent,
+  type UploadedFile,
   type User,
 } from "../sdk.js";
 import { contentText } from "./content.js";
@@ -43,6 +46,7 @@ import {
   type Delivery,
 } from "./conversation-log.js";
 import { describeError, isUnauthorized } from "./errors.js";
+import { formatBytes } from "./format.js";
 import { saveCursors } from "./saved-session.js";
 
 export { refOf } from "../sdk.js";
@@ -102,6 +106,7 @@ export interface Draft {
   text: string;
   replyTo?: string;
   mentions?: string[];
+  attachments?: Attachment[];
 }
 
 /** Why the page went back to the login form. */
@@ -147,6 +152,8 @@ export class ChatModel {
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
   private friendsReading: Promise<void> | null = null;
   private localIds = 0;
+  /** The server's IM_FILE_MAX_BYTES (GET /api/files/limits), read at the first upload. */
+  private maxFileBytes: Promise<number> | undefined;
   private noticeIds = 0;
   private stopped = false;
 
@@ -476,6 +483,7 @@ export class ChatModel {
     };
     if (draft.replyTo !== undefined) local.replyTo = draft.replyTo;
     if (draft.mentions && draft.mentions.length > 0) local.mentions = draft.mentions;
+    if (draft.attachments && draft.attachments.length > 0) local.attachments = draft.attachments;
     const conv = this.conversation(key);
     this.setConversation(key, {
       ...conv,
@@ -506,7 +514,11 @@ export class ChatModel {
 
   private async deliver(key: string, local: ChatMessage): Promise<void> {
     const ref = refOf(key);
-    const opts = { clientMsgId: local.clientMsgId, replyTo: local.replyTo };
+    const opts = {
+      clientMsgId: local.clientMsgId,
+      replyTo: local.replyTo,
+      attachments: local.attachments ? [...local.attachments] : undefined,
+    };
     try {
       const accepted =
         ref.kind === "channel"
@@ -531,6 +543,31 @@ export class ChatModel {
       });
       if (isUnauthorized(err)) this.fail(err);
     }
+  }
+
+  /**
+   * Uploads a file for the composer, refusing one past the server's limit before any byte
+   * is sent (the reason is the error's message).
+   */
+  async upload(
+    file: File,
+    onProgress: (sent: number, total: number) => void,
+  ): Promise<UploadedFile> {
+    this.maxFileBytes ??= this.client.fileLimits().then((limits) => limits.maxBytes);
+    const max = await this.maxFileBytes.catch(() => {
+      this.maxFileBytes = undefined; // read again next time; the server still refuses with 413
+      return Infinity;
+    });
+    if (file.size > max)
+      throw new Error(
+        `${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(max)}`,
+      );
+    return this.client.upload(file, { name: file.name, onProgress });
+  }
+
+  /** Fresh signed links to a file shown in a message. */
+  fileLink(fileId: string): Promise<FileLink> {
+    return this.client.fileLink(fileId);
   }
 
   /** Changes come back as SDK events (the same ones every other device gets). */
@@ -664,6 +701,7 @@ export class ChatModel {
       content: undefined,
       replyTo: undefined,
       mentions: undefined,
+      attachments: undefined,
       recalled: true,
       reactions: [],
     }));

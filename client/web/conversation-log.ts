@@ -1,7 +1,13 @@
 // The messages of one conversation as the page shows them: stored messages in seq order, each
 // once (by id), then this device's messages still on their way. Pure functions over arrays so
 // Preact sees a new array whenever something changed.
-import type { MessageItem, ReactionCount, ReceiptStatus, UserId } from "../../engine/protocol.js";
+import type {
+  Attachment,
+  MessageItem,
+  ReactionCount,
+  ReceiptStatus,
+  UserId,
+} from "../../engine/protocol.js";
 
 export type Delivery = "sending" | "sent" | ReceiptStatus | "error";
 
@@ -21,6 +27,7 @@ export interface ChatMessage {
   clientMsgId?: string;
   replyTo?: string;
   mentions?: readonly UserId[];
+  attachments?: readonly Attachment[];
   editedAt?: number;
   recalled?: boolean;
   reactions: readonly ReactionCount[];
@@ -40,6 +47,7 @@ export function fromItem(item: MessageItem, me: string): ChatMessage {
   };
   if (item.replyTo !== undefined) m.replyTo = item.replyTo;
   if (item.mentions !== undefined) m.mentions = item.mentions;
+  if (item.attachments !== undefined) m.attachments = item.attachments;
   if (item.editedAt !== undefined) m.editedAt = item.editedAt;
   if (item.recalled) m.recalled = true;
   return m;

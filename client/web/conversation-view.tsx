@@ -7,7 +7,16 @@ import { EMPTY_CONVERSATION, refOf } from "./chat-model.js";
 import { contentText, mentionParts } from "./content.js";
 import type { ChatMessage } from "./conversation-log.js";
 import { formatDay, formatTime, hueClass, sameDay, shortId } from "./format.js";
-import { AlertIcon, BackIcon, CheckIcon, ClockIcon, DoubleCheckIcon, SendIcon } from "./icons.js";
+import { AttachmentList, PendingFiles, startUpload, type PendingFile } from "./attachments.js";
+import {
+  AlertIcon,
+  BackIcon,
+  CheckIcon,
+  ClockIcon,
+  DoubleCheckIcon,
+  PaperclipIcon,
+  SendIcon,
+} from "./icons.js";
 import { memberCounts } from "./sidebar.js";
 
 /** Messages from one sender closer than this share a group (one name label). */
@@ -140,6 +149,7 @@ export function ConversationView({ model, state, convKey }: Props) {
       )}
       <Composer
         key={editing ? `${convKey}/edit/${editing.key}` : convKey}
+        model={editing ? undefined : model}
         initial={editing ? contentText(editing.content) : ""}
         members={members}
         onSubmit={submit}
@@ -231,6 +241,7 @@ function MessageList({ model, state, convKey, conv, channel, onReply, onEdit }: 
                 </div>
               )}
               <Message
+                model={model}
                 message={m}
                 name={nameOf(m.from)}
                 showName={channel && !m.mine && !grouped}
@@ -301,6 +312,7 @@ interface MessageActions {
 }
 
 interface MessageProps {
+  model: ChatModel;
   message: ChatMessage;
   name: string;
   showName: boolean;
@@ -347,6 +359,9 @@ function Message(props: MessageProps) {
             {quote.name && <strong>{quote.name}</strong>}
             <span>{quote.text}</span>
           </div>
+        )}
+        {!m.recalled && m.attachments && m.attachments.length > 0 && (
+          <AttachmentList model={props.model} attachments={m.attachments} />
         )}
         {m.recalled ? (
           <span class="msg-text recalled" data-testid="message-recalled">
@@ -532,6 +547,8 @@ function ComposerBar(props: {
 }
 
 interface ComposerProps {
+  /** Given when files may be attached (not while editing). */
+  model: ChatModel | undefined;
   initial: string;
   members: { userId: string; username: string }[];
   onSubmit: (draft: Draft) => void;
@@ -539,8 +556,21 @@ interface ComposerProps {
   placeholder: string;
 }
 
-function Composer({ initial, members, onSubmit, onType, placeholder }: ComposerProps) {
+function Composer({ model, initial, members, onSubmit, onType, placeholder }: ComposerProps) {
   const [text, setText] = useState(initial);
+  const [files, setFiles] = useState<readonly PendingFile[]>([]);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const nextKey = useRef(0);
+  const ready = files.flatMap((p) => (p.file ? [p.file] : []));
+  const uploading = files.some((p) => !p.file && !p.error);
+  const canSend = !uploading && (text.trim() !== "" || ready.length > 0);
+  const update = (key: number, change: Partial<PendingFile>) =>
+    setFiles((now) => now.map((p) => (p.key === key ? { ...p, ...change } : p)));
+  const attach = (picked: Iterable<File>) => {
+    if (!model) return;
+    const started = [...picked].map((file) => startUpload(model, ++nextKey.current, file, update));
+    setFiles((now) => [...now, ...started]);
+  };
   /** Members picked from the suggestions, by lower-case name. */
   const [picked, setPicked] = useState<Record<string, string>>({});
   const input = useRef<HTMLTextAreaElement>(null);
@@ -552,14 +582,16 @@ function Composer({ initial, members, onSubmit, onType, placeholder }: ComposerP
           .filter((u) => u.username.toLowerCase().startsWith(partial.toLowerCase()))
           .slice(0, MAX_SUGGESTIONS);
   const send = () => {
-    if (text.trim() === "") return;
+    if (!canSend) return;
     // A mention counts while its "@name" is still in the text.
     const mentions = Object.entries(picked)
       .filter(([name]) => mentionParts(text, [name]).some((p) => p.mention))
       .map(([, id]) => id);
-    onSubmit({ text: text.trimEnd(), mentions });
+    // With files, the text is their caption and may be empty.
+    onSubmit({ text: text.trimEnd(), mentions, attachments: ready });
     setText("");
     setPicked({});
+    setFiles([]);
     input.current?.focus();
   };
   const pick = (user: { userId: string; username: string }) => {
@@ -591,6 +623,35 @@ function Composer({ initial, members, onSubmit, onType, placeholder }: ComposerP
           ))}
         </ul>
       )}
+      <PendingFiles
+        files={files}
+        onRemove={(key) => setFiles((now) => now.filter((p) => p.key !== key))}
+      />
+      {model && (
+        <>
+          <input
+            ref={fileInput}
+            type="file"
+            multiple
+            hidden
+            onChange={(e) => {
+              attach(e.currentTarget.files ?? []);
+              e.currentTarget.value = "";
+            }}
+            data-testid="file-input"
+          />
+          <button
+            type="button"
+            class="icon-button attach-button"
+            aria-label="Attach a file"
+            title="Attach a file"
+            onClick={() => fileInput.current?.click()}
+            data-testid="attach-button"
+          >
+            <PaperclipIcon />
+          </button>
+        </>
+      )}
       <textarea
         ref={input}
         rows={1}
@@ -601,6 +662,13 @@ function Composer({ initial, members, onSubmit, onType, placeholder }: ComposerP
         onInput={(e) => {
           setText(e.currentTarget.value);
           if (e.currentTarget.value.trim() !== "") onType();
+        }}
+        onPaste={(e) => {
+          const pasted = e.clipboardData?.files;
+          if (model && pasted && pasted.length > 0) {
+            e.preventDefault();
+            attach(pasted);
+          }
         }}
         onKeyDown={(e) => {
           // Enter sends; Shift+Enter (or composing an IME word) does not.
@@ -616,7 +684,7 @@ function Composer({ initial, members, onSubmit, onType, placeholder }: ComposerP
         class="send-button"
         aria-label="Send"
         title="Send"
-        disabled={text.trim() === ""}
+        disabled={!canSend}
         data-testid="composer-send"
       >
         <SendIcon />

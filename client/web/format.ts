@@ -45,3 +45,16 @@ export function hueClass(id: string): string {
 export function shortId(userId: string): string {
   return `user ${userId.slice(0, 6)}`;
 }
+
+/** A file size as people read it: 512 B, 1.4 KB, 25 MB. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}

@@ -33,6 +33,12 @@ export const SendIcon = () => (
   </Icon>
 );
 
+export const PaperclipIcon = () => (
+  <Icon size={20}>
+    <path d="M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48" />
+  </Icon>
+);
+
 export const CheckIcon = () => (
   <Icon size={14}>
     <path d="M5 12.5l4.5 4.5L19 7.5" />

@@ -328,6 +328,7 @@ export class MemoryStore implements Store {
           delete message.content;
           delete message.replyTo;
           delete message.mentions;
+          delete message.attachments;
         }
         for (const editSeq of target!.edits) {
           const edit = c.entries[editSeq - 1]!.item;

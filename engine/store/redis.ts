@@ -428,18 +428,19 @@ export class RedisStore implements Store {
   }
 }
 
-/** An item as stored: the envelope in the log, content (and a message's replyTo, mentions) in
- * its body, which a recall deletes. */
+/** An item as stored: the envelope in the log, content (and a message's replyTo, mentions,
+ * attachments) in its body, which a recall deletes. */
 function split(
   item: NewItem,
   clientMsgId: string | undefined,
 ): { envelope: Record<string, unknown>; body?: Record<string, unknown> } {
   switch (item.kind) {
     case "message": {
-      const { content, replyTo, mentions, ...envelope } = item;
+      const { content, replyTo, mentions, attachments, ...envelope } = item;
       const body: Record<string, unknown> = { content };
       if (replyTo !== undefined) body.replyTo = replyTo;
       if (mentions !== undefined) body.mentions = mentions;
+      if (attachments !== undefined) body.attachments = attachments;
       return {
         envelope: clientMsgId === undefined ? envelope : { ...envelope, clientMsgId },
         body,

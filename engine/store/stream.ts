@@ -22,7 +22,7 @@ export function present(
   reactions: readonly ReactionCount[] = [],
 ): StreamItem {
   if (item.kind !== "message" || state === null) return { ...item };
-  // A recall deleted the content, replyTo and mentions from storage already.
+  // A recall deleted the content, replyTo, mentions and attachments from storage already.
   if (state.recalled) return { ...item, recalled: true };
   const current: MessageItem = { ...item };
   if (state.edit) {
