@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
 import { io, type Socket } from "socket.io-client";
 import { startBusiness } from "../business/business.js";
 import { loadConfig } from "../config/index.js";
@@ -47,6 +48,12 @@ async function serve(): Promise<void> {
     passwordCost: { N: 1024, r: 8, p: 1 },
   });
   process.send!({ url: business.url });
+  // Asked for its CPU time around each measured run: unlike wall time, it hardly moves when
+  // other processes share the machine.
+  process.on("message", () => {
+    const { user, system } = process.cpuUsage();
+    process.send!({ cpuMicros: user + system });
+  });
   process.on("disconnect", () => process.exit(0));
 }
 
@@ -79,6 +86,20 @@ async function main(): Promise<void> {
     env: { ...process.env, BENCH_ROLE: "server", REDIS_URL: redis.url },
   });
   const sockets: Socket[] = [];
+  const redisInfo = new Redis(redis.url);
+  /** CPU µs used so far by the Herald process and by redis-server. */
+  const cpu = async (): Promise<{ herald: number; redis: number }> => {
+    const herald = new Promise<number>((resolve) =>
+      server.once("message", (m) => resolve((m as { cpuMicros: number }).cpuMicros)),
+    );
+    server.send("cpu");
+    const info = await redisInfo.info("cpu");
+    const seconds = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)![1]);
+    return {
+      herald: await herald,
+      redis: Math.round((seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6),
+    };
+  };
   try {
     const { url } = await new Promise<{ url: string }>((resolve, reject) => {
       server.once("message", (m) => resolve(m as { url: string }));
@@ -90,10 +111,11 @@ async function main(): Promise<void> {
       if (token) headers.authorization = `Bearer ${token}`;
       if (body !== undefined) headers["content-type"] = "application/json";
       const init = { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) };
-      // A kept-alive connection the server closed while idle resets before the request is
+      // A kept-alive connection the server closed while idle fails before the request is
       // read: sent again once, and counted.
       const r = await fetch(url + path, init).catch((err: unknown) => {
-        if ((err as { cause?: { code?: string } }).cause?.code !== "ECONNRESET") throw err;
+        const code = (err as { cause?: { code?: string } }).cause?.code;
+        if (code !== "ECONNRESET" && code !== "UND_ERR_SOCKET") throw err;
         resets++;
         return fetch(url + path, init);
       });
@@ -135,6 +157,7 @@ async function main(): Promise<void> {
       const deadline = Date.now() + SECONDS * 1000;
       let next = 0;
       const started = performance.now();
+      const cpuBefore = await cpu();
       await Promise.all(
         Array.from({ length: INFLIGHT }, async () => {
           while (next < count && Date.now() < deadline) {
@@ -147,6 +170,7 @@ async function main(): Promise<void> {
         }),
       );
       const seconds = (performance.now() - started) / 1000;
+      const cpuAfter = await cpu();
       latencies.sort((x, y) => x - y);
       const at = (q: number) =>
         latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
@@ -156,6 +180,8 @@ async function main(): Promise<void> {
         p50Ms: round(at(0.5)),
         p95Ms: round(at(0.95)),
         p99Ms: round(at(0.99)),
+        heraldCpuUsPerRequest: Math.round((cpuAfter.herald - cpuBefore.herald) / latencies.length),
+        redisCpuUsPerRequest: Math.round((cpuAfter.redis - cpuBefore.redis) / latencies.length),
       };
     };
 
@@ -230,6 +256,7 @@ async function main(): Promise<void> {
       throw new Error(`sends not all 202: ${JSON.stringify(sendStatuses)}`);
   } finally {
     for (const socket of sockets) socket.close();
+    redisInfo.disconnect();
     server.kill();
     await redis.destroy();
   }
