@@ -556,7 +556,15 @@ describe("SDK end to end (single node, memory engine)", function () {
       "delivered receipt",
     );
     expect(b.rec.stored()).to.deep.equal([
-      { id: sent.id, seq: 1, from: a.id, to: b.id, content: { text: "hi" }, ts: sent.ts },
+      {
+        id: sent.id,
+        seq: 1,
+        kind: "message",
+        from: a.id,
+        to: b.id,
+        content: { text: "hi" },
+        ts: sent.ts,
+      },
     ]);
     // The sender's view comes from the 202; the push copy to its own socket is dropped by id.
     expect(a.rec.stored()).to.deep.equal(b.rec.stored());
