@@ -99,26 +99,19 @@ export class RedisKeys {
   }
 
   // A conversation's own keys share its tag (a channel's with its members): one script appends
-  // an item, counts it, moves the sender's cursor and changes its target (heraldAppend).
+  // an item, counts it, moves the sender's cursor or changes its target.
   /** List: each item's envelope as JSON, without seq and without content; index = seq - 1. */
   messages(ref: ConversationRef): string {
     return `${this.prefix}{${conversationKey(ref)}}:log`;
   }
-  /** Hash: seq → JSON {content, replyTo?, mentions?} of a message or {content} of an edit;
-   * a recall deletes its message's and their edits' fields. */
-  bodies(ref: ConversationRef): string {
-    return `${this.prefix}{${conversationKey(ref)}}:body`;
-  }
-  /** Hash {seq, ts, count}: the last item's seq and ts, and how many items are messages. */
-  lastMessage(ref: ConversationRef): string {
-    return `${this.prefix}{${conversationKey(ref)}}:last`;
-  }
   /**
-   * Hash, the items' state by seq or id: n<seq> → message count up to that item; i<id> → seq
-   * of a message, j<id> → seq of another item; e<seq> → "<edit seq> <edit ts>" of the last edit;
-   * x<seq> → the seqs of its edits; r<seq> → 1 once recalled.
+   * Hash, the conversation's state: seq, ts (of the last item), count (of message items);
+   * n<seq> → message count up to that item; b<seq> → the body as JSON ({content, replyTo?,
+   * mentions?} of a message, {content} of an edit); i<id> → seq of a message, j<id> → seq of
+   * another item; e<seq> → "<edit seq> <edit ts>" of its last edit; x<seq> → the seqs of its
+   * edits; r<seq> → 1 once recalled (which deletes its b fields and its edits').
    */
-  itemState(ref: ConversationRef): string {
+  conversation(ref: ConversationRef): string {
     return `${this.prefix}{${conversationKey(ref)}}:state`;
   }
   /** Sorted set: userId → read cursor (a channel's: its members only). */

@@ -3,6 +3,7 @@
 // so it also runs on Redis Cluster (test/cluster.test.ts runs every one there). No script decodes
 // JSON (cjson would turn [] into {}): items are stored as JS wrote them, state by seq or id.
 import type { Result } from "ioredis";
+import { CLIENT_MSG_ID_TTL_S, MAX_EMOJI_PER_MESSAGE } from "../store/stream.js";
 import type { RedisClient } from "./connection.js";
 
 const scripts = {
@@ -81,7 +82,7 @@ end
 return version`,
   },
   /**
-   * KEYS channelMembers, channelVersion, cursors, lastMessage · ARGV userId → the channel's
+   * KEYS channelMembers, channelVersion, cursors, conversation · ARGV userId → the channel's
    * version after. A new member's cursor starts at the last seq: what came before reads as read.
    */
   heraldJoinChannel: {
@@ -118,99 +119,103 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. ARGV[3])
 return 1`,
   },
   /**
-   * Appends one item to a conversation (RedisStore.append), all in one step.
-   * KEYS log, lastMessage, itemState, bodies, cursors, reactions, members (a direct
-   * conversation: log again), clientMsgId (none: log again), mentions(userId)…
-   * ARGV kind, envelope JSON, body JSON or "", id, from, ts, target, emoji, op ("add" |
-   * "remove"), channel ("1" | "0"), with clientMsgId ("1" | "0"), its TTL in s, max emoji
-   * → {"stored", seq} | {"duplicate", seq of the first} | {"refused", reason}.
+   * Appends a message (RedisStore.append), all in one step.
+   * KEYS log, conversation, cursors, channelMembers (a direct conversation: cursors again),
+   * clientMsgId (none: log again), mentions(userId)…
+   * ARGV envelope JSON, body JSON, id, from, ts, channel ("1" | "0"), with clientMsgId ("1" | "0")
+   * → {"stored", seq} | {"duplicate", seq of the first}.
    */
-  heraldAppend: {
+  heraldAppendMessage: {
     numberOfKeys: null,
     lua: `
-local kind, from = ARGV[1], ARGV[5]
-if ARGV[11] == '1' then
-  local first = redis.call('GET', KEYS[8])
+if ARGV[7] == '1' then
+  local first = redis.call('GET', KEYS[5])
   if first then return {'duplicate', tonumber(first)} end
 end
-local target
-if kind ~= 'message' then
-  target = redis.call('HGET', KEYS[3], 'i' .. ARGV[7])
-  if not target then return {'refused', 'not_found'} end
-  if redis.call('HEXISTS', KEYS[3], 'r' .. target) == 1 then return {'refused', 'recalled'} end
+local seq = redis.call('RPUSH', KEYS[1], ARGV[1])
+local count = (tonumber(redis.call('HGET', KEYS[2], 'count')) or 0) + 1
+redis.call('HSET', KEYS[2], 'seq', seq, 'ts', ARGV[5], 'count', count, 'n' .. seq, count,
+  'i' .. ARGV[3], seq, 'b' .. seq, ARGV[2])
+if ARGV[6] == '0' or redis.call('SISMEMBER', KEYS[4], ARGV[4]) == 1 then
+  redis.call('ZADD', KEYS[3], 'GT', seq, ARGV[4])
 end
+for i = 6, #KEYS do redis.call('ZADD', KEYS[i], seq, seq) end
+if ARGV[7] == '1' then redis.call('SET', KEYS[5], seq, 'EX', ${CLIENT_MSG_ID_TTL_S}) end
+return {'stored', seq}`,
+  },
+  /**
+   * Appends an edit, recall or reaction and changes its target message, all in one step, or
+   * refuses it. KEYS log, conversation, reactions · ARGV kind, envelope JSON, body JSON or "",
+   * id, from, ts, target id, emoji, op ("add" | "remove")
+   * → {"stored", seq} | {"refused", "not_found" | "recalled" | "too_many_reactions" | "noop"}.
+   */
+  heraldAppendChange: {
+    numberOfKeys: 3,
+    lua: `
+local kind, from = ARGV[1], ARGV[5]
+local target = redis.call('HGET', KEYS[2], 'i' .. ARGV[7])
+if not target then return {'refused', 'not_found'} end
+if redis.call('HEXISTS', KEYS[2], 'r' .. target) == 1 then return {'refused', 'recalled'} end
 if kind == 'reaction' then
   local emoji = target .. ' ' .. ARGV[8]
   local who = emoji .. ' ' .. from
-  if (ARGV[9] == 'add') == (redis.call('HEXISTS', KEYS[6], who) == 1) then
+  if (ARGV[9] == 'add') == (redis.call('HEXISTS', KEYS[3], who) == 1) then
     return {'refused', 'noop'}
   end
-  local list = redis.call('HGET', KEYS[6], target) or ''
+  local list = redis.call('HGET', KEYS[3], target) or ''
   if ARGV[9] == 'add' then
-    if redis.call('HEXISTS', KEYS[6], emoji) == 0 then
+    if redis.call('HEXISTS', KEYS[3], emoji) == 0 then
       local n = 0
       for _ in string.gmatch(list, '%S+') do n = n + 1 end
-      if n >= tonumber(ARGV[13]) then return {'refused', 'too_many_reactions'} end
-      redis.call('HSET', KEYS[6], target, list == '' and ARGV[8] or (list .. ' ' .. ARGV[8]))
+      if n >= ${MAX_EMOJI_PER_MESSAGE} then return {'refused', 'too_many_reactions'} end
+      redis.call('HSET', KEYS[3], target, list == '' and ARGV[8] or (list .. ' ' .. ARGV[8]))
     end
-    redis.call('HSET', KEYS[6], who, 1)
-    redis.call('HINCRBY', KEYS[6], emoji, 1)
+    redis.call('HSET', KEYS[3], who, 1)
+    redis.call('HINCRBY', KEYS[3], emoji, 1)
   else
-    redis.call('HDEL', KEYS[6], who)
-    if redis.call('HINCRBY', KEYS[6], emoji, -1) <= 0 then
-      redis.call('HDEL', KEYS[6], emoji)
+    redis.call('HDEL', KEYS[3], who)
+    if redis.call('HINCRBY', KEYS[3], emoji, -1) <= 0 then
+      redis.call('HDEL', KEYS[3], emoji)
       local kept = {}
       for e in string.gmatch(list, '%S+') do
         if e ~= ARGV[8] then kept[#kept + 1] = e end
       end
-      if #kept == 0 then redis.call('HDEL', KEYS[6], target)
-      else redis.call('HSET', KEYS[6], target, table.concat(kept, ' ')) end
+      if #kept == 0 then redis.call('HDEL', KEYS[3], target)
+      else redis.call('HSET', KEYS[3], target, table.concat(kept, ' ')) end
     end
   end
 end
 local seq = redis.call('RPUSH', KEYS[1], ARGV[2])
 local count = tonumber(redis.call('HGET', KEYS[2], 'count')) or 0
-if kind == 'message' then count = count + 1 end
-redis.call('HSET', KEYS[2], 'seq', seq, 'ts', ARGV[6], 'count', count)
-redis.call('HSET', KEYS[3], 'n' .. seq, count)
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[4], seq, ARGV[3]) end
-if kind == 'message' then
-  redis.call('HSET', KEYS[3], 'i' .. ARGV[4], seq)
-  if ARGV[10] == '0' or redis.call('SISMEMBER', KEYS[7], from) == 1 then
-    redis.call('ZADD', KEYS[5], 'GT', seq, from)
-  end
-  for i = 9, #KEYS do redis.call('ZADD', KEYS[i], seq, seq) end
-  if ARGV[11] == '1' then redis.call('SET', KEYS[8], seq, 'EX', ARGV[12]) end
-  return {'stored', seq}
-end
-redis.call('HSET', KEYS[3], 'j' .. ARGV[4], seq)
+redis.call('HSET', KEYS[2], 'seq', seq, 'ts', ARGV[6], 'count', count, 'n' .. seq, count,
+  'j' .. ARGV[4], seq)
 if kind == 'edit' then
-  redis.call('HSET', KEYS[3], 'e' .. target, seq .. ' ' .. ARGV[6])
-  local edits = redis.call('HGET', KEYS[3], 'x' .. target)
-  redis.call('HSET', KEYS[3], 'x' .. target, edits and (edits .. ' ' .. seq) or seq)
+  local edits = redis.call('HGET', KEYS[2], 'x' .. target)
+  redis.call('HSET', KEYS[2], 'b' .. seq, ARGV[3], 'e' .. target, seq .. ' ' .. ARGV[6],
+    'x' .. target, edits and (edits .. ' ' .. seq) or seq)
 elseif kind == 'recall' then
   -- Deleted, not hidden: the message's body, every edit's body and the reaction counts go.
-  redis.call('HSET', KEYS[3], 'r' .. target, 1)
-  redis.call('HDEL', KEYS[4], target)
-  for s in string.gmatch(redis.call('HGET', KEYS[3], 'x' .. target) or '', '%d+') do
-    redis.call('HDEL', KEYS[4], s)
+  local gone = {'b' .. target, 'e' .. target, 'x' .. target}
+  for s in string.gmatch(redis.call('HGET', KEYS[2], 'x' .. target) or '', '%d+') do
+    gone[#gone + 1] = 'b' .. s
   end
-  redis.call('HDEL', KEYS[3], 'e' .. target, 'x' .. target)
-  for e in string.gmatch(redis.call('HGET', KEYS[6], target) or '', '%S+') do
-    redis.call('HDEL', KEYS[6], target .. ' ' .. e)
+  redis.call('HDEL', KEYS[2], unpack(gone))
+  redis.call('HSET', KEYS[2], 'r' .. target, 1)
+  for e in string.gmatch(redis.call('HGET', KEYS[3], target) or '', '%S+') do
+    redis.call('HDEL', KEYS[3], target .. ' ' .. e)
   end
-  redis.call('HDEL', KEYS[6], target)
+  redis.call('HDEL', KEYS[3], target)
 end
 return {'stored', seq}`,
   },
   /**
-   * KEYS log, itemState, bodies, reactions · ARGV first index, last index, with reactions
+   * KEYS log, conversation, reactions · ARGV first index, last index, with reactions
    * ("1" | "0"), viewer, id ("": the range; else only that item) → per item {seq, envelope,
    * body | false, last edit's body | false, edit ts | false, recalled 0 | 1,
    * {emoji, count, viewer reacted 0 | 1, …}}.
    */
   heraldItems: {
-    numberOfKeys: 4,
+    numberOfKeys: 3,
     lua: `
 local first, last = tonumber(ARGV[1]), tonumber(ARGV[2])
 if ARGV[5] ~= '' then
@@ -223,61 +228,61 @@ local envelopes = redis.call('LRANGE', KEYS[1], first, last)
 local out = {}
 for i, envelope in ipairs(envelopes) do
   local seq = first + i
-  local edit = redis.call('HGET', KEYS[2], 'e' .. seq)
+  local state = redis.call('HMGET', KEYS[2], 'b' .. seq, 'e' .. seq, 'r' .. seq)
   local editBody, editTs = false, false
-  if edit then
-    local editSeq, ts = string.match(edit, '^(%d+) (%d+)$')
-    editBody, editTs = redis.call('HGET', KEYS[3], editSeq) or false, ts
+  if state[2] then
+    local editSeq, ts = string.match(state[2], '^(%d+) (%d+)$')
+    editBody, editTs = redis.call('HGET', KEYS[2], 'b' .. editSeq) or false, ts
   end
   local reactions = {}
   if ARGV[3] == '1' then
-    for e in string.gmatch(redis.call('HGET', KEYS[4], seq) or '', '%S+') do
+    for e in string.gmatch(redis.call('HGET', KEYS[3], seq) or '', '%S+') do
       local key = seq .. ' ' .. e
       reactions[#reactions + 1] = e
-      reactions[#reactions + 1] = tonumber(redis.call('HGET', KEYS[4], key)) or 0
-      reactions[#reactions + 1] = redis.call('HEXISTS', KEYS[4], key .. ' ' .. ARGV[4])
+      reactions[#reactions + 1] = tonumber(redis.call('HGET', KEYS[3], key)) or 0
+      reactions[#reactions + 1] = redis.call('HEXISTS', KEYS[3], key .. ' ' .. ARGV[4])
     end
   end
-  out[i] = {seq, envelope, redis.call('HGET', KEYS[3], seq) or false, editBody, editTs,
-    redis.call('HEXISTS', KEYS[2], 'r' .. seq), reactions}
+  out[i] = {seq, envelope, state[1] or false, editBody, editTs, state[3] and 1 or 0, reactions}
 end
 return out`,
   },
   /**
-   * KEYS lastMessage, cursors, itemState, members (a direct conversation: cursors again) ·
+   * KEYS conversation, cursors, channelMembers (a direct conversation: cursors again) ·
    * ARGV userId, seq, channel ("1" | "0") → {readSeq, unread, moved 0 | 1}. Forward only,
    * clamped to the last seq; a channel's non-member has no cursor.
    */
   heraldMarkRead: {
-    numberOfKeys: 4,
+    numberOfKeys: 3,
     lua: `
 local last = redis.call('HMGET', KEYS[1], 'seq', 'count')
 local target = math.min(tonumber(ARGV[2]), tonumber(last[1]) or 0)
 local cursor = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1])) or 0
 local moved = 0
-if target > cursor and (ARGV[3] == '0' or redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1) then
+if target > cursor and (ARGV[3] == '0' or redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1) then
   redis.call('ZADD', KEYS[2], target, ARGV[1])
   cursor, moved = target, 1
 end
 local before = 0
-if cursor > 0 then before = tonumber(redis.call('HGET', KEYS[3], 'n' .. cursor)) or 0 end
+if cursor > 0 then before = tonumber(redis.call('HGET', KEYS[1], 'n' .. cursor)) or 0 end
 return {cursor, (tonumber(last[2]) or 0) - before, moved}`,
   },
   /**
-   * KEYS lastMessage, cursors, itemState, mentions(userId) · ARGV userId, peer ("" for a
-   * channel) → {lastSeq, lastTs, readSeq, unread, mentions, peer's readSeq}: O(log n).
+   * KEYS conversation, cursors, mentions(userId) · ARGV userId, peer ("" for a channel) →
+   * {lastSeq, lastTs, readSeq, unread, mentions, peer's readSeq}: O(log n).
    */
   heraldSummary: {
-    numberOfKeys: 4,
+    numberOfKeys: 3,
     lua: `
 local last = redis.call('HMGET', KEYS[1], 'seq', 'ts', 'count')
 local cursor = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1])) or 0
 local before = 0
-if cursor > 0 then before = tonumber(redis.call('HGET', KEYS[3], 'n' .. cursor)) or 0 end
-local peer = 0
-if ARGV[2] ~= '' then peer = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[2])) or 0 end
+if cursor > 0 then before = tonumber(redis.call('HGET', KEYS[1], 'n' .. cursor)) or 0 end
+local peer, mentions = 0, 0
+if ARGV[2] ~= '' then peer = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[2])) or 0
+else mentions = redis.call('ZCOUNT', KEYS[3], '(' .. cursor, '+inf') end
 return {tonumber(last[1]) or 0, tonumber(last[2]) or 0, cursor,
-  (tonumber(last[3]) or 0) - before, redis.call('ZCOUNT', KEYS[4], '(' .. cursor, '+inf'), peer}`,
+  (tonumber(last[3]) or 0) - before, mentions, peer}`,
   },
   /** KEYS nodeIds, node(id)... · ARGV id...: drops the ids whose entry has expired. */
   heraldPruneNodes: {
@@ -321,7 +326,7 @@ declare module "ioredis" {
       members: string,
       version: string,
       cursors: string,
-      lastMessage: string,
+      conversation: string,
       userId: string,
     ): Result<number, Context>;
     heraldLeaveChannel(
@@ -338,14 +343,19 @@ declare module "ioredis" {
       value: string,
     ): Result<number, Context>;
     /** `numberOfKeys` first, then the keys and the arguments (see the script). */
-    heraldAppend(
+    heraldAppendMessage(
       numberOfKeys: number,
       ...keysThenArgs: string[]
-    ): Result<["stored" | "duplicate", number] | ["refused", string], Context>;
+    ): Result<["stored" | "duplicate", number], Context>;
+    heraldAppendChange(
+      log: string,
+      conversation: string,
+      reactions: string,
+      ...args: string[]
+    ): Result<["stored", number] | ["refused", string], Context>;
     heraldItems(
       log: string,
-      itemState: string,
-      bodies: string,
+      conversation: string,
       reactions: string,
       first: number,
       last: number,
@@ -354,18 +364,16 @@ declare module "ioredis" {
       id: string,
     ): Result<ItemRow[], Context>;
     heraldMarkRead(
-      lastMessage: string,
+      conversation: string,
       cursors: string,
-      itemState: string,
       members: string,
       userId: string,
       seq: number,
       channel: "1" | "0",
     ): Result<[number, number, 0 | 1], Context>;
     heraldSummary(
-      lastMessage: string,
+      conversation: string,
       cursors: string,
-      itemState: string,
       mentions: string,
       userId: string,
       peer: string,

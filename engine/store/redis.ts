@@ -14,7 +14,7 @@ import {
 } from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
 import type { ItemRow } from "../redis/scripts.js";
-import { CLIENT_MSG_ID_TTL_S, MAX_EMOJI_PER_MESSAGE, present } from "./stream.js";
+import { present } from "./stream.js";
 import { usernameKey } from "../usernames.js";
 import type {
   AppendOptions,
@@ -184,7 +184,7 @@ export class RedisStore implements Store {
             this.keys.channelMembers(name),
             this.keys.channelVersion(name),
             this.keys.cursors({ kind: "channel", name }),
-            this.keys.lastMessage({ kind: "channel", name }),
+            this.keys.conversation({ kind: "channel", name }),
             userId,
           ),
       ],
@@ -243,39 +243,48 @@ export class RedisStore implements Store {
     const k = this.keys;
     const { envelope, body } = split(item, options.clientMsgId);
     const clientMsgId = item.kind === "message" ? options.clientMsgId : undefined;
-    const mentioned = item.kind === "message" ? [...new Set(item.mentions ?? [])] : [];
-    const keys = [
-      k.messages(ref),
-      k.lastMessage(ref),
-      k.itemState(ref),
-      k.bodies(ref),
-      k.cursors(ref),
-      k.reactions(ref),
-      ref.kind === "channel" ? k.channelMembers(ref.name) : k.messages(ref),
-      clientMsgId === undefined ? k.messages(ref) : k.clientMsgId(ref, item.from, clientMsgId),
-      ...mentioned.map((userId) => k.mentions(ref, userId)),
-    ];
-    const args = [
-      item.kind,
-      JSON.stringify(envelope),
-      body === undefined ? "" : JSON.stringify(body),
-      item.id,
-      item.from,
-      String(item.ts),
-      item.kind === "message" ? "" : item.target,
-      item.kind === "reaction" ? item.emoji : "",
-      item.kind === "reaction" ? item.op : "",
-      ref.kind === "channel" ? "1" : "0",
-      clientMsgId === undefined ? "0" : "1",
-      String(CLIENT_MSG_ID_TTL_S),
-      String(MAX_EMOJI_PER_MESSAGE),
-    ];
+    const log = k.messages(ref);
+    const append: Step =
+      item.kind === "message"
+        ? (p) => {
+            const keys = [
+              log,
+              k.conversation(ref),
+              k.cursors(ref),
+              ref.kind === "channel" ? k.channelMembers(ref.name) : k.cursors(ref),
+              clientMsgId === undefined ? log : k.clientMsgId(ref, item.from, clientMsgId),
+              ...[...new Set(item.mentions ?? [])].map((id) => k.mentions(ref, id)),
+            ];
+            return p.heraldAppendMessage(
+              keys.length,
+              ...keys,
+              envelope,
+              body!,
+              item.id,
+              item.from,
+              String(item.ts),
+              ref.kind === "channel" ? "1" : "0",
+              clientMsgId === undefined ? "0" : "1",
+            );
+          }
+        : (p) =>
+            p.heraldAppendChange(
+              log,
+              k.conversation(ref),
+              k.reactions(ref),
+              item.kind,
+              envelope,
+              body ?? "",
+              item.id,
+              item.from,
+              String(item.ts),
+              item.target,
+              item.kind === "reaction" ? item.emoji : "",
+              item.kind === "reaction" ? item.op : "",
+            );
     // The item's index first, then the item (each in its own slot on a cluster): an item always
     // has its index. An index left by a refused or repeated append names no item there; drop it.
-    const stages: Step[][] = [
-      [(p) => p.set(k.item(item.id), conversationKey(ref))],
-      [(p) => p.heraldAppend(keys.length, ...keys, ...args)],
-    ];
+    const stages: Step[][] = [[(p) => p.set(k.item(item.id), conversationKey(ref))], [append]];
     if (ref.kind === "direct")
       stages[1]!.push(
         (p) => p.zadd(k.directsOf(ref.a), "GT", item.ts, ref.b),
@@ -306,8 +315,7 @@ export class RedisStore implements Store {
     const k = this.keys;
     const rows = await this.redis.heraldItems(
       k.messages(ref),
-      k.itemState(ref),
-      k.bodies(ref),
+      k.conversation(ref),
       k.reactions(ref),
       first,
       last,
@@ -342,9 +350,8 @@ export class RedisStore implements Store {
   async markRead(userId: UserId, ref: ConversationRef, seq: number): Promise<ReadResult> {
     const k = this.keys;
     const [readSeq, unread, moved] = await this.redis.heraldMarkRead(
-      k.lastMessage(ref),
+      k.conversation(ref),
       k.cursors(ref),
-      k.itemState(ref),
       ref.kind === "channel" ? k.channelMembers(ref.name) : k.cursors(ref),
       userId,
       Math.floor(seq),
@@ -366,9 +373,8 @@ export class RedisStore implements Store {
     // One script per conversation, all in one stage: one round trip for every summary.
     const rows = await eachInOneStage<ConversationRef, number[]>(this.redis, refs, (p, ref) =>
       p.heraldSummary(
-        this.keys.lastMessage(ref),
+        this.keys.conversation(ref),
         this.keys.cursors(ref),
-        this.keys.itemState(ref),
         this.keys.mentions(ref, userId),
         userId,
         ref.kind === "direct" ? ref.b : "",
@@ -433,7 +439,7 @@ export class RedisStore implements Store {
 function split(
   item: NewItem,
   clientMsgId: string | undefined,
-): { envelope: Record<string, unknown>; body?: Record<string, unknown> } {
+): { envelope: string; body?: string } {
   switch (item.kind) {
     case "message": {
       const { content, replyTo, mentions, attachments, ...envelope } = item;
@@ -442,16 +448,18 @@ function split(
       if (mentions !== undefined) body.mentions = mentions;
       if (attachments !== undefined) body.attachments = attachments;
       return {
-        envelope: clientMsgId === undefined ? envelope : { ...envelope, clientMsgId },
-        body,
+        envelope: JSON.stringify(
+          clientMsgId === undefined ? envelope : { ...envelope, clientMsgId },
+        ),
+        body: JSON.stringify(body),
       };
     }
     case "edit": {
       const { content, ...envelope } = item;
-      return { envelope, body: { content } };
+      return { envelope: JSON.stringify(envelope), body: JSON.stringify({ content }) };
     }
     default:
-      return { envelope: item };
+      return { envelope: JSON.stringify(item) };
   }
 }
 

@@ -1086,38 +1086,22 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         await put(dm, edit("alice", m1.id, "edited"));
         await put(dm, react("alice", m1.id, "👍"));
         await put(dm, dmText("alice"));
-        // Bob: 3 messages from Alice; edits and reactions never count.
-        expect(await engine.store.markRead("bob", dm, 0)).to.deep.equal({
-          readSeq: 0,
-          unread: 3,
-          moved: false,
-        });
-        expect(await engine.store.markRead("bob", dm, 2)).to.deep.equal({
-          readSeq: 2,
-          unread: 1,
-          moved: true,
-        });
-        expect(await engine.store.markRead("bob", mirrored, 1)).to.deep.equal({
-          readSeq: 2,
-          unread: 1,
-          moved: false,
-        });
-        expect(await engine.store.markRead("bob", dm, 4)).to.deep.equal({
-          readSeq: 4,
-          unread: 1,
-          moved: true,
-        });
-        expect(await engine.store.markRead("bob", dm, 99)).to.deep.equal({
-          readSeq: 5,
-          unread: 0,
-          moved: true,
-        });
-        // Alice's own messages moved her cursor: nothing of hers is unread to her.
-        expect(await engine.store.markRead("alice", dm, 0)).to.deep.equal({
-          readSeq: 5,
-          unread: 0,
-          moved: false,
-        });
+        // Bob: 3 messages from Alice; edits and reactions never count. [who, ref, seq asked] →
+        // [readSeq, unread, moved]; Alice's own messages moved her cursor past them.
+        const steps: [string, ConversationRef, number, number, number, boolean][] = [
+          ["bob", dm, 0, 0, 3, false],
+          ["bob", dm, 2, 2, 1, true],
+          ["bob", mirrored, 1, 2, 1, false],
+          ["bob", dm, 4, 4, 1, true],
+          ["bob", dm, 99, 5, 0, true],
+          ["alice", dm, 0, 5, 0, false],
+        ];
+        for (const [who, ref, seq, readSeq, unread, moved] of steps)
+          expect(await engine.store.markRead(who, ref, seq), `${who} reads ${seq}`).to.deep.equal({
+            readSeq,
+            unread,
+            moved,
+          });
         await put(dm, dmText("bob"));
         expect(await engine.store.markRead("alice", dm, 0)).to.include({ readSeq: 5, unread: 1 });
         expect(await engine.store.markRead("bob", dm, 0)).to.include({ readSeq: 6, unread: 0 });

@@ -1,0 +1,270 @@
+// bench/send: the send path end to end on the Redis store. A Herald (business + one imServer)
+// runs in a child process on its own redis-server; this process registers users, opens one
+// acking socket each, then drives POST /api/messages between friends with a fixed number of
+// requests in flight, bounded by count and time. It also times GET /api/conversations for a
+// user with 10 and with 500 conversations, and POST /api/read (where the server has it).
+// Prints a table and writes bench/results/send.json.
+//   node dist/bench/send.js [--users 100] [--sends 6000] [--inflight 32] [--seconds 60]
+import { fork, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import { io, type Socket } from "socket.io-client";
+import { startBusiness } from "../business/business.js";
+import { loadConfig } from "../config/index.js";
+import { createLogger } from "../config/logger.js";
+import { RedisEngine } from "../engine/redis/redis-engine.js";
+import { startImServer } from "../server/im-server.js";
+import { startRedis } from "../support/redis-server.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Far above any figure here: the bench measures the send path, never a 429. */
+const NO_LIMIT = { burst: 1e9, perSecond: 1e9 };
+
+/** The child: a Herald on REDIS_URL, reporting its business URL over IPC. */
+async function serve(): Promise<void> {
+  const env = {
+    REDIS_URL: process.env.REDIS_URL!,
+    BUSINESS_PORT: "0",
+    IM_PORT: "0",
+    LOG_LEVEL: "silent",
+    IM_DM_POLICY: "open",
+    IM_MAILBOX_MAX: "100000",
+    // Limits that later versions read from the environment, raised for the same reason.
+    RATE_USER_PER_S: "1000000",
+    RATE_REGISTER_PER_MIN: "1000000",
+  };
+  const config = loadConfig(env);
+  const logger = createLogger("silent");
+  const connect = () => RedisEngine.connect({ url: config.redisUrl!, prefix: config.redisPrefix });
+  await startImServer({ config, engine: await connect(), logger });
+  const business = await startBusiness({
+    config,
+    engine: await connect(),
+    logger,
+    sessionLimit: NO_LIMIT,
+    passwordCost: { N: 1024, r: 8, p: 1 },
+  });
+  process.send!({ url: business.url });
+  // Asked for its CPU time around each measured run: unlike wall time, it hardly moves when
+  // other processes share the machine.
+  process.on("message", () => {
+    const { user, system } = process.cpuUsage();
+    process.send!({ cpuMicros: user + system });
+  });
+  process.on("disconnect", () => process.exit(0));
+}
+
+interface User {
+  userId: string;
+  token: string;
+}
+
+interface Answer {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- bench reads answers loosely
+}
+
+async function main(): Promise<void> {
+  const { values: args } = parseArgs({
+    options: {
+      users: { type: "string", default: "100" },
+      sends: { type: "string", default: "6000" },
+      inflight: { type: "string", default: "32" },
+      seconds: { type: "string", default: "60" },
+    },
+  });
+  const USERS = Number(args.users);
+  const SENDS = Number(args.sends);
+  const INFLIGHT = Number(args.inflight);
+  const SECONDS = Number(args.seconds);
+
+  const redis = await startRedis();
+  const server: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, BENCH_ROLE: "server", REDIS_URL: redis.url },
+  });
+  const sockets: Socket[] = [];
+  const redisInfo = new Redis(redis.url);
+  /** CPU µs used so far by the Herald process and by redis-server. */
+  const cpu = async (): Promise<{ herald: number; redis: number }> => {
+    const herald = new Promise<number>((resolve) =>
+      server.once("message", (m) => resolve((m as { cpuMicros: number }).cpuMicros)),
+    );
+    server.send("cpu");
+    const info = await redisInfo.info("cpu");
+    const seconds = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)![1]);
+    return {
+      herald: await herald,
+      redis: Math.round((seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6),
+    };
+  };
+  try {
+    const { url } = await new Promise<{ url: string }>((resolve, reject) => {
+      server.once("message", (m) => resolve(m as { url: string }));
+      server.once("exit", (code) => reject(new Error(`server exited (${code})`)));
+    });
+    let resets = 0;
+    const call = async (method: string, path: string, token?: string, body?: unknown) => {
+      const headers: Record<string, string> = {};
+      if (token) headers.authorization = `Bearer ${token}`;
+      if (body !== undefined) headers["content-type"] = "application/json";
+      const init = { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) };
+      // A kept-alive connection the server closed while idle fails before the request is
+      // read: sent again once, and counted.
+      const r = await fetch(url + path, init).catch((err: unknown) => {
+        const code = (err as { cause?: { code?: string } }).cause?.code;
+        if (code !== "ECONNRESET" && code !== "UND_ERR_SOCKET") throw err;
+        resets++;
+        return fetch(url + path, init);
+      });
+      const text = await r.text();
+      return { status: r.status, body: text ? JSON.parse(text) : null } as Answer;
+    };
+    let made = 0;
+    const register = async (): Promise<User> => {
+      const credentials = { username: `bench_${process.pid}_${made++}`, password: "password123" };
+      await call("POST", "/api/register", undefined, credentials);
+      const login = await call("POST", "/api/login", undefined, credentials);
+      if (login.status !== 200) throw new Error(`login: ${JSON.stringify(login.body)}`);
+      return login.body as User;
+    };
+    const many = (n: number) => Promise.all(Array.from({ length: n }, register));
+
+    // Senders, each with an acking socket, so a send is stored, routed and delivered.
+    const users = await many(USERS);
+    for (const user of users) {
+      const grant = (await call("POST", "/api/connect", user.token)).body;
+      const socket = io(grant.url, {
+        path: grant.path,
+        transports: ["websocket"],
+        auth: { token: grant.token },
+        reconnection: false,
+      });
+      socket.onAny((_event: string, _data: unknown, ack?: () => void) => ack?.());
+      sockets.push(socket);
+      await new Promise<void>((resolve, reject) => {
+        socket.once("connect", () => resolve());
+        socket.once("connect_error", reject);
+      });
+    }
+
+    const statuses = new Map<number, number>();
+    /** Runs `count` requests with `inflight` at a time (or until the time bound), timing each. */
+    const drive = async (count: number, request: (i: number) => Promise<Answer>) => {
+      const latencies: number[] = [];
+      const deadline = Date.now() + SECONDS * 1000;
+      let next = 0;
+      const started = performance.now();
+      const cpuBefore = await cpu();
+      await Promise.all(
+        Array.from({ length: INFLIGHT }, async () => {
+          while (next < count && Date.now() < deadline) {
+            const i = next++;
+            const t0 = performance.now();
+            const answer = await request(i);
+            latencies.push(performance.now() - t0);
+            statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+          }
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const cpuAfter = await cpu();
+      latencies.sort((x, y) => x - y);
+      const at = (q: number) =>
+        latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+      return {
+        requests: latencies.length,
+        perSecond: Math.round(latencies.length / seconds),
+        p50Ms: round(at(0.5)),
+        p95Ms: round(at(0.95)),
+        p99Ms: round(at(0.99)),
+        heraldCpuUsPerRequest: Math.round((cpuAfter.herald - cpuBefore.herald) / latencies.length),
+        redisCpuUsPerRequest: Math.round((cpuAfter.redis - cpuBefore.redis) / latencies.length),
+      };
+    };
+
+    const send = (i: number) => {
+      const from = users[i % USERS]!;
+      const to = users[(i + 1 + (i % 7)) % USERS]!;
+      return call("POST", "/api/messages", from.token, {
+        to: to.userId,
+        content: { text: `message ${i}` },
+      });
+    };
+    await drive(Math.min(1000, SENDS), send); // warm-up
+    statuses.clear();
+    const sendFigures = await drive(SENDS, send);
+    const sendStatuses = Object.fromEntries(statuses);
+
+    // Conversation lists of 10 and of 500 (sent to in batches of 100 recipients).
+    const reader = await register();
+    const listFigures: Record<string, Awaited<ReturnType<typeof drive>>> = {};
+    let peers: User[] = [];
+    for (const size of [10, 500]) {
+      peers = [...peers, ...(await many(size - peers.length))];
+      for (let i = 0; i < peers.length; i += 100) {
+        const to = peers.slice(i, i + 100).map((p) => p.userId);
+        const r = await call("POST", "/api/messages", reader.token, { to, content: "hi" });
+        if (r.status !== 202) throw new Error(`seeding: ${JSON.stringify(r.body)}`);
+      }
+      const listed = await call("GET", "/api/conversations", reader.token);
+      if (listed.body.conversations.length !== size) throw new Error("seeding missed some");
+      statuses.clear();
+      listFigures[`conversations_${size}`] = await drive(size === 10 ? 2000 : 300, () =>
+        call("GET", "/api/conversations", reader.token),
+      );
+    }
+
+    // POST /api/read: each peer marks its DM with the reader read (404 where it does not exist).
+    const probe = await call("POST", "/api/read", peers[0]!.token, { peer: reader.userId, seq: 1 });
+    let readFigures: Awaited<ReturnType<typeof drive>> | "n/a" = "n/a";
+    if (probe.status === 200) {
+      statuses.clear();
+      readFigures = await drive(Math.min(SENDS, 2000), (i) =>
+        call("POST", "/api/read", peers[i % peers.length]!.token, {
+          peer: reader.userId,
+          seq: 1 + (i % 3),
+        }),
+      );
+    }
+
+    const tooMany = sendStatuses[429] ?? 0;
+    const results = {
+      users: USERS,
+      inflight: INFLIGHT,
+      send: { ...sendFigures, statuses: sendStatuses },
+      ...listFigures,
+      read: readFigures,
+    };
+    console.log(`POST /api/messages, ${USERS} users, ${INFLIGHT} in flight:`);
+    console.table({
+      send: sendFigures,
+      ...listFigures,
+      ...(readFigures === "n/a" ? {} : { read: readFigures }),
+    });
+    console.log(
+      "send statuses:",
+      sendStatuses,
+      `connection resets retried: ${resets}`,
+      readFigures === "n/a" ? "(no POST /api/read)" : "",
+    );
+    mkdirSync(join(here, "../../bench/results"), { recursive: true });
+    writeFileSync(join(here, "../../bench/results/send.json"), JSON.stringify(results, null, 2));
+    if (tooMany > 0 || sendStatuses[202] !== sendFigures.requests)
+      throw new Error(`sends not all 202: ${JSON.stringify(sendStatuses)}`);
+  } finally {
+    for (const socket of sockets) socket.close();
+    redisInfo.disconnect();
+    server.kill();
+    await redis.destroy();
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+if (process.env.BENCH_ROLE === "server") await serve();
+else await main();
