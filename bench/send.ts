@@ -21,7 +21,7 @@ import { startRedis } from "../support/redis-server.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Far above any figure here: the bench measures the send path, never a 429. */
-const NO_LIMIT = { burst: 1e9, perSecond: 1e9 };
+const NO_LIMIT = { points: 1e9, durationS: 1 };
 
 /** The child: a Herald on REDIS_URL, reporting its business URL over IPC. */
 async function serve(): Promise<void> {
@@ -44,7 +44,7 @@ async function serve(): Promise<void> {
     config,
     engine: await connect(),
     logger,
-    sessionLimit: NO_LIMIT,
+    rates: { session: NO_LIMIT },
     passwordCost: { N: 1024, r: 8, p: 1 },
   });
   process.send!({ url: business.url });
