@@ -28,7 +28,7 @@ import {
   type Harness,
   type TestUser,
 } from "./helpers/business.js";
-import { startRedis, type TestRedis } from "./helpers/redis.js";
+import { startRedis, type TestRedis } from "../support/redis-server.js";
 
 /** Makes two users friends through the API. */
 async function befriend(h: Harness, a: TestUser, b: TestUser): Promise<void> {

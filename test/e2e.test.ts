@@ -19,7 +19,7 @@ import {
   sockets,
   uniqueName,
 } from "./helpers/people.js";
-import { freePort, startRedis } from "./helpers/redis.js";
+import { freePort, startRedis } from "../support/redis-server.js";
 
 function refusal(url: string, path: string, token: string): Promise<string> {
   return openSocket(url, path, token).then(

@@ -15,7 +15,7 @@ import {
   message,
   storedItem,
 } from "./helpers/engine-conformance.js";
-import { freePort, startRedis, type TestRedis } from "./helpers/redis.js";
+import { freePort, startRedis, type TestRedis } from "../support/redis-server.js";
 
 describeEngineConformance("memory", {
   kind: "memory",

@@ -20,7 +20,7 @@ import {
   type TestUser,
 } from "./helpers/business.js";
 import { TEST_RATE_ENV } from "./helpers/config.js";
-import { startRedis, type TestRedis } from "./helpers/redis.js";
+import { startRedis, type TestRedis } from "../support/redis-server.js";
 
 const PASSWORD = "password123";
 

@@ -25,7 +25,7 @@ import { WebSocket } from "ws";
 import { startImServer, type ImServer, type ImServerOptions } from "../server/im-server.js";
 import { textFrameHeader } from "../server/socket-internals.js";
 import { HANDSHAKE_TIMEOUT_MS, MAX_FRAME_BYTES } from "../server/transport-guard.js";
-import { startRedis } from "./helpers/redis.js";
+import { startRedis } from "../support/redis-server.js";
 
 const NODE = "im-test";
 const ACK_TIMEOUT_MS = 300;

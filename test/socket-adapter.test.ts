@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 import { io as connectClient } from "socket.io-client";
 import { createSocketAdapter, type SocketAdapterHandle } from "../server/socket-adapter.js";
-import { startRedis, type TestRedis } from "./helpers/redis.js";
+import { startRedis, type TestRedis } from "../support/redis-server.js";
 
 describe("socket adapter (adapter mode's link between nodes)", function () {
   this.timeout(15_000);

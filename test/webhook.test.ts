@@ -21,7 +21,7 @@ import { decodeEvent, topics } from "../engine/wire.js";
 import { startImServer, type ImServer } from "../server/im-server.js";
 import { engineKinds, startHarness, TEST_COST, uniqueName } from "./helpers/business.js";
 import { testConfig } from "./helpers/config.js";
-import { startRedis, type TestRedis } from "./helpers/redis.js";
+import { startRedis, type TestRedis } from "../support/redis-server.js";
 import { validSignature, WebhookReceiver } from "./helpers/webhook-receiver.js";
 
 const SECRET = "webhook-test-secret-0123456789";

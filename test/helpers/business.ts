@@ -10,7 +10,7 @@ import { RedisEngine } from "../../engine/redis/redis-engine.js";
 import type { Engine, NodeInfo } from "../../engine/types.js";
 import { topics } from "../../engine/wire.js";
 import { TEST_RATE_ENV } from "./config.js";
-import { startRedis, type TestRedis } from "./redis.js";
+import { startRedis, type TestRedis } from "../../support/redis-server.js";
 
 export type EngineFactory = () => Engine | Promise<Engine>;
 

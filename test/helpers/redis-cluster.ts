@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { freePort, spawnRedisServer } from "./redis.js";
+import { freePort, spawnRedisServer } from "../../support/redis-server.js";
 
 const run = promisify(execFile);
 
