@@ -257,19 +257,41 @@ export class FaultLoad {
     try {
       const { id } = await send();
       this.sentAt.set(id, started);
-      const at = Date.now();
-      this.answers.push({ started, at, status: 202, ms: at - started });
       for (const userId of recipients) {
         let ids = this.expected.get(userId);
         if (!ids) this.expected.set(userId, (ids = new Set()));
         ids.add(id);
       }
-    } catch (err) {
-      const at = Date.now();
-      const status = (err as { status?: unknown }).status;
-      const code = typeof status === "number" ? status : 0;
-      this.answers.push({ started, at, status: code, ms: at - started });
+    } catch {
+      // Refused for good (the SDK's outbox gave up): its answers are already in `answers`.
     }
+  }
+
+  /**
+   * The SDK's fetch, recording every answer to a send as it comes off the wire: the outbox posts
+   * a send again after a 503, so what the server answered each attempt is only seen here.
+   */
+  private recordingSends(inner: typeof fetch): typeof fetch {
+    return async (input, init) => {
+      const path = new URL(String(input)).pathname;
+      const isSend =
+        init?.method === "POST" &&
+        (path === "/api/messages" || /^\/api\/channels\/[^/]+\/messages$/.test(path));
+      const started = Date.now();
+      try {
+        const response = await inner(input, init);
+        if (isSend) this.answer(started, response.status);
+        return response;
+      } catch (err) {
+        if (isSend) this.answer(started, 0);
+        throw err;
+      }
+    };
+  }
+
+  private answer(started: number, status: number): void {
+    const at = Date.now();
+    this.answers.push({ started, at, status, ms: at - started });
   }
 
   private async user(name: string): Promise<LoadUser> {
@@ -279,7 +301,7 @@ export class FaultLoad {
       baseUrl: this.cluster.business.url,
       io: raw.io,
       reconnect: { minDelayMs: 50, maxDelayMs: 500 },
-      fetch: recordingConnects(nodeIds),
+      fetch: this.recordingSends(recordingConnects(nodeIds)),
     });
     await client.register(name, PASSWORD);
     const { userId } = await client.login(name, PASSWORD);
