@@ -419,6 +419,31 @@ for (const kind of engineKinds()) {
       expect(receiver.calls[0]!.body.message.id).to.equal(sent.id);
     });
 
+    it("posts a call for each offline member a channel message mentions, and for no one else", async () => {
+      const [alice, bob, carol, dave] = [
+        await account(base),
+        await account(base),
+        await account(base),
+        await account(base),
+      ];
+      const channel = uniqueName("hookroom");
+      for (const who of [alice, bob, carol, dave])
+        await post(base, `/api/channels/${channel}/join`, {}, who.token);
+      await connect(base, carol, true); // mentioned, but connected and acking: delivered
+      const sent = await post(
+        base,
+        `/api/channels/${channel}/messages`,
+        { content: "hi", mentions: [bob.userId, carol.userId] },
+        alice.token,
+      );
+      await receiver.until(() => receiver.calls.length === 1, "call");
+      expect(receiver.calls[0]!.body).to.deep.include({ recipient: bob.userId, reason: "offline" });
+      expect(receiver.calls[0]!.body.message).to.deep.include({ id: sent.id, channel });
+      await sleep(SETTLE_MS);
+      // dave is offline too, but not mentioned; carol was mentioned and got it.
+      expect(receiver.calls).to.have.length(1);
+    });
+
     it("posts nothing for a delivered DM, with or without a receipt asked", async () => {
       const [alice, bob] = [await account(base), await account(base)];
       await connect(base, bob, true);
