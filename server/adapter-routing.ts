@@ -7,10 +7,10 @@
 import type { Namespace } from "socket.io";
 import type { ReceiptStatus } from "../engine/protocol.js";
 import type { NodeInfo, Unsubscribe } from "../engine/types.js";
-import { encode, topics, type NodeCommand } from "../engine/wire.js";
+import { encode, topics } from "../engine/wire.js";
 import { CommandDispatcher, requestsOf } from "./command-dispatcher.js";
 import type { ConnectionActor } from "./connection-actor.js";
-import type { ReceiptRequest } from "./receipt-tracker.js";
+import { receiptCommand, sweepEveryMs, type ReceiptRequest } from "./receipt-tracker.js";
 import type { RoutingDeps, RoutingMode } from "./routing-mode.js";
 import { createSocketAdapter, type SocketAdapterHandle } from "./socket-adapter.js";
 import { reportUndelivered } from "./undelivered.js";
@@ -61,8 +61,7 @@ export class AdapterRouting implements RoutingMode {
   async start(): Promise<void> {
     await this.adapter.ready();
     this.dispatcher.start();
-    const every = Math.min(1_000, Math.max(10, Math.floor(this.deps.ackTimeoutMs / 10)));
-    this.timer = setInterval(() => this.sweep(Date.now()), every);
+    this.timer = setInterval(() => this.sweep(Date.now()), sweepEveryMs(this.deps.ackTimeoutMs));
     this.timer.unref();
     this.unsubscribe = await this.deps.bus.subscribe(topics.node(this.deps.nodeId), (raw) =>
       this.fromBusiness(raw),
@@ -151,14 +150,7 @@ export class AdapterRouting implements RoutingMode {
     reportUndelivered(this.deps, entry.request, status);
     if (!entry.request.receipt) return;
     this.deps.metrics.receipts.inc({ status });
-    const { request } = entry;
-    const command: NodeCommand = {
-      v: 1,
-      kind: "push",
-      event: "receipt",
-      to: [request.from],
-      data: { messageId: request.messageId, to: request.to, status, ts: Date.now() },
-    };
+    const command = receiptCommand(entry.request, status);
     this.nsp.serverSideEmit(COMMAND_EVENT, encode(command));
     this.dispatcher.run(command);
   }

@@ -3,11 +3,11 @@
 // over the bus); a change of the node set kicks the users who moved (server/rebalance.ts).
 import type { ReceiptStatus } from "../engine/protocol.js";
 import type { NodeInfo, Unsubscribe } from "../engine/types.js";
-import { encode, topics, type PushCommand } from "../engine/wire.js";
+import { encode, topics } from "../engine/wire.js";
 import { CommandDispatcher } from "./command-dispatcher.js";
 import type { ConnectionActor } from "./connection-actor.js";
 import { Rebalance } from "./rebalance.js";
-import type { ReceiptRequest } from "./receipt-tracker.js";
+import { receiptCommand, type ReceiptRequest } from "./receipt-tracker.js";
 import type { RoutingDeps, RoutingMode } from "./routing-mode.js";
 import { reportUndelivered } from "./undelivered.js";
 
@@ -45,13 +45,7 @@ export class PartitionRouting implements RoutingMode {
     reportUndelivered(deps, request, outcome);
     if (!request.receipt) return;
     deps.metrics.receipts.inc({ status: outcome });
-    const command: PushCommand = {
-      v: 1,
-      kind: "push",
-      event: "receipt",
-      to: [request.from],
-      data: { messageId: request.messageId, to: request.to, status: outcome, ts: Date.now() },
-    };
+    const command = receiptCommand(request, outcome);
     const owner = deps.owners.ownerOf(request.from);
     if (!owner || owner.nodeId === deps.nodeId) {
       this.dispatcher.run(command);

@@ -5,8 +5,25 @@
 // acked, so a client that never acks does not grow its socket's `acks` map.
 import type { Socket } from "socket.io";
 import type { ReceiptStatus, UserId } from "../engine/protocol.js";
-import type { MessageRef } from "../engine/wire.js";
+import type { MessageRef, PushCommand } from "../engine/wire.js";
 import { clearAck, type AckHandler, type EncodedPush } from "./socket-internals.js";
+
+/** How often a node sweeps its ack deadlines: a tenth of the timeout keeps a late `failed`
+ * within 10% of it, at most one wake-up a second. */
+export function sweepEveryMs(ackTimeoutMs: number): number {
+  return Math.min(1_000, Math.max(10, Math.floor(ackTimeoutMs / 10)));
+}
+
+/** The receipt command that tells `request.from` the outcome for `request.to`. */
+export function receiptCommand(request: ReceiptRequest, status: ReceiptStatus): PushCommand {
+  return {
+    v: 1,
+    kind: "push",
+    event: "receipt",
+    to: [request.from],
+    data: { messageId: request.messageId, to: request.to, status, ts: Date.now() },
+  };
+}
 
 /**
  * An outcome wanted for `to` about a message: the sender's receipt, business's `undelivered`
@@ -63,9 +80,7 @@ export class ReceiptTracker {
   constructor(private readonly deps: ReceiptTrackerDeps) {}
 
   start(): void {
-    // A tenth of the timeout keeps a late `failed` within 10% of it, at most one wake-up a second.
-    const every = Math.min(1_000, Math.max(10, Math.floor(this.deps.ackTimeoutMs / 10)));
-    this.timer = setInterval(() => this.sweep(Date.now()), every);
+    this.timer = setInterval(() => this.sweep(Date.now()), sweepEveryMs(this.deps.ackTimeoutMs));
     this.timer.unref();
   }
 
