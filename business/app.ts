@@ -155,7 +155,12 @@ export function createApp(deps: AppDeps): Koa {
     session: sessionMiddleware(deps.engine, rates),
     json: jsonBody(),
   });
-  opsRoutes(routes, { metrics, engineUp, isDraining: deps.isDraining ?? (() => false) });
+  opsRoutes(routes, {
+    metrics,
+    engineUp,
+    isDraining: deps.isDraining ?? (() => false),
+    metricsToken: deps.config.metricsToken,
+  });
   accountRoutes(api, routeDeps);
   friendRoutes(api, routeDeps);
   messageRoutes(api, routeDeps);

@@ -30,6 +30,7 @@ const schema = z.object({
   IM_DM_POLICY: z.enum(["friends", "open"]).default("friends"),
   IM_ADMINS: list.default([]),
   IM_ADMIN_PASSWORD: z.string().min(8).max(256).optional(),
+  METRICS_TOKEN: z.string().min(16, "at least 16 characters").max(1024).optional(),
   IM_ACK_TIMEOUT_MS: positiveInt.default(10_000),
   IM_MAILBOX_MAX: positiveInt.default(1024),
   IM_MAILBOX_MAX_BYTES: positiveInt.default(1024 * 1024),
@@ -88,6 +89,8 @@ export interface Config {
   admins: string[];
   /** Embedded engine only: the password every IM_ADMINS account is created with at start. */
   adminPassword: string | undefined;
+  /** When set, /metrics on both roles answers only `Authorization: Bearer <it>`. */
+  metricsToken: string | undefined;
   ackTimeoutMs: number;
   mailboxMax: number;
   /** Bytes of encoded pushes an actor may queue (as Centrifuge's writer bounds its queue). */
@@ -179,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dmPolicy: e.IM_DM_POLICY,
     admins: e.IM_ADMINS,
     adminPassword: e.IM_ADMIN_PASSWORD,
+    metricsToken: e.METRICS_TOKEN,
     ackTimeoutMs: e.IM_ACK_TIMEOUT_MS,
     mailboxMax: e.IM_MAILBOX_MAX,
     mailboxMaxBytes: e.IM_MAILBOX_MAX_BYTES,

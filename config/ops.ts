@@ -2,6 +2,7 @@
 // with the contract's error shape while the role cannot serve) and GET /metrics (the role's own
 // prom-client registry, never the global one). Business mounts them on its Koa router, the
 // imServer on its bare HTTP server (serveOps).
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
 import type { Logger } from "./logger.js";
@@ -39,6 +40,8 @@ export interface OpsTarget {
   unready(): Promise<string | null>;
   /** Fields of every /health answer beyond its status (the imServer's nodeId). */
   readonly identity?: Readonly<Record<string, string>>;
+  /** METRICS_TOKEN: when set, /metrics answers only `Authorization: Bearer <it>`. */
+  readonly metricsToken?: string;
 }
 
 export interface OpsAnswer {
@@ -57,8 +60,19 @@ function failure(status: number, code: string, message: string, extra = {}): Ops
   };
 }
 
+/** Compares in constant time, so the token cannot be guessed a byte at a time. */
+function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const given = Buffer.from(authorization ?? "");
+  const wanted = Buffer.from(`Bearer ${token}`);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
 /** The answer to GET `path`; rejects when the registry cannot be read (the caller's 500). */
-export async function answerOps(path: OpsPath, target: OpsTarget): Promise<OpsAnswer> {
+export async function answerOps(
+  path: OpsPath,
+  target: OpsTarget,
+  authorization?: string,
+): Promise<OpsAnswer> {
   if (path === "/health") {
     const why = await target.unready();
     if (why !== null) return failure(503, "unavailable", why, target.identity);
@@ -68,6 +82,8 @@ export async function answerOps(path: OpsPath, target: OpsTarget): Promise<OpsAn
       body: JSON.stringify({ status: "ok", ...target.identity }),
     };
   }
+  if (target.metricsToken !== undefined && !bearerMatches(authorization, target.metricsToken))
+    return failure(401, "unauthorized", "metrics need the metrics token");
   return {
     status: 200,
     contentType: target.registry.contentType,
@@ -94,7 +110,7 @@ export function serveOps(
       send(res, failure(404, "not_found", "no such resource"));
       return;
     }
-    answerOps(path, target).then(
+    answerOps(path, target, req.headers.authorization).then(
       (answer) => send(res, answer),
       (err: unknown) => {
         logger.error({ err, path }, "ops endpoint failed");

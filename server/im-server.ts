@@ -105,6 +105,7 @@ class ImNode implements ImServer {
         {
           registry: this.registry,
           identity: { nodeId: this.nodeId },
+          metricsToken: config.metricsToken,
           // While Redis is unreachable the node can neither admit nor push: a balancer should know.
           unready: async () =>
             this.phase !== "ready" ? this.phase : (await engineUp()) ? null : "engine unreachable",

@@ -19,7 +19,8 @@ import {
   type Harness,
   type TestUser,
 } from "./helpers/business.js";
-import { TEST_RATE_ENV } from "./helpers/config.js";
+import { TEST_RATE_ENV, testConfig } from "./helpers/config.js";
+import { startHerald, type Herald } from "../herald.js";
 import { startRedis, type TestRedis } from "../support/redis-server.js";
 
 const PASSWORD = "password123";
@@ -563,5 +564,39 @@ describe("hardening: the memory engine sweeps", function () {
     } finally {
       await engine.close();
     }
+  });
+});
+
+describe("/metrics with METRICS_TOKEN", function () {
+  const TOKEN = "metrics-token-0123456789";
+  let herald: Herald;
+  before(async () => {
+    herald = await startHerald(testConfig({ metricsToken: TOKEN }));
+  });
+  after(async () => {
+    await herald.stop();
+    await herald.engine.close();
+  });
+
+  for (const role of ["business", "im"] as const) {
+    it(`answers ${role}'s metrics only with the token; /health needs none`, async () => {
+      const base = role === "business" ? herald.business.url : herald.im.url;
+      for (const authorization of [undefined, "Bearer wrong", `Bearer ${TOKEN}x`, TOKEN]) {
+        const refused = await fetch(`${base}/metrics`, {
+          headers: authorization === undefined ? {} : { authorization },
+        });
+        expect(refused.status, String(authorization)).to.equal(401);
+        const body = (await refused.json()) as { error: { code: string } };
+        expect(body.error.code).to.equal("unauthorized");
+      }
+      const ok = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(ok.status).to.equal(200);
+      expect(await ok.text()).to.include("# HELP");
+      expect((await fetch(`${base}/health`)).status).to.equal(200);
+    });
+  }
+
+  it("refuses a METRICS_TOKEN shorter than 16 characters at start-up, naming it", function () {
+    expect(() => loadConfig({ METRICS_TOKEN: "short" })).to.throw(ConfigError, /METRICS_TOKEN/);
   });
 });

@@ -33,6 +33,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     dmPolicy: "friends",
     admins: [],
     adminPassword: undefined,
+    metricsToken: undefined,
     ackTimeoutMs: 1000,
     mailboxMax: 1024,
     mailboxMaxBytes: 1024 * 1024,
