@@ -1,208 +1,34 @@
 // The web chat at `/`, driven as people use it: Debian's Chromium (playwright-core) against a
-// real single-node Herald. Each test opens one browser context per person; every page's uncaught
-// errors, console errors, dialogs and requests leaving the server are collected and fail the test.
+// real single-node Herald (test/helpers/web-chat.ts starts both and collects each page's errors).
 import { expect } from "chai";
-import { existsSync, mkdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import {
-  chromium,
-  type Browser,
-  type BrowserContext,
-  type Locator,
-  type Page,
-} from "playwright-core";
-import { testConfig } from "./helpers/config.js";
-import { MemoryEngine } from "../engine/memory-engine.js";
-import { startHerald, type Herald } from "../herald.js";
-import { HeraldClient } from "../client/sdk.js";
+import type { Locator, Page } from "playwright-core";
 import sharp from "sharp";
+import { testConfig } from "./helpers/config.js";
+import {
+  PHONE,
+  WAIT_MS,
+  WEB_CONFIG,
+  befriend,
+  channelRow,
+  connected,
+  friendRow,
+  message,
+  messageTexts,
+  nextCount,
+  noSidewaysScroll,
+  screenshot,
+  send,
+  uniqueName,
+  webChatSuite,
+} from "./helpers/web-chat.js";
 import { startImServer } from "../server/im-server.js";
 import { createLogger } from "../config/logger.js";
-
-const here = dirname(fileURLToPath(import.meta.url));
-/** dist/test → dist/web (built by `npm run build`) and the repository's artifacts/ folder. */
-const WEB_ROOT = resolve(here, "..", "web");
-const ARTIFACTS = resolve(here, "..", "..", "artifacts");
-
-const CHROMIUM = "/usr/bin/chromium";
-const LAUNCH_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
-const PASSWORD = "correct horse battery";
-/** Long enough for the page's 4 s list refresh, short enough to fail fast. */
-const WAIT_MS = 10_000;
-
-let counter = 0;
-/** A fresh username per person per test (the server lives for the whole suite). */
-function uniqueName(base: string): string {
-  return `${base}${++counter}${Math.random().toString(36).slice(2, 6)}`;
-}
-
-/** One person's browser context and page, with everything that went wrong on it. */
-interface Person {
-  name: string;
-  context: BrowserContext;
-  page: Page;
-  problems: string[];
-  /** Console errors matching these are expected in this test (e.g. a deliberate outage). */
-  allowed: RegExp[];
-  dialogs: string[];
-}
 
 describe("web chat (Chromium)", function () {
   this.timeout(60_000);
 
-  let herald: Herald;
-  let browser: Browser;
-  let base: string;
-  let people: Person[] = [];
-
-  before(async function () {
-    if (!existsSync(join(WEB_ROOT, "index.html"))) {
-      throw new Error(`the web chat is not built at ${WEB_ROOT}: run npm run build`);
-    }
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
-    herald = await startHerald(testConfig({ nodeId: "im-web", ackTimeoutMs: 2000 }), {
-      engine: new MemoryEngine(),
-    });
-    base = herald.business.url;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: LAUNCH_ARGS,
-      headless: true,
-    });
-  });
-
-  after(async function () {
-    await browser?.close();
-    await herald?.stop();
-  });
-
-  afterEach(async function () {
-    await Promise.all(people.map((p) => p.context.close().catch(() => undefined)));
-    people = [];
-  });
-
-  /** A test that also fails on any page error, console error or dialog in any of its pages. */
-  function scenario(title: string, body: () => Promise<void>): void {
-    it(title, async function () {
-      await body();
-      const found = people.flatMap((p) => [
-        ...p.problems.map((e) => `${p.name}: ${e}`),
-        ...p.dialogs.map((d) => `${p.name}: dialog ${d}`),
-      ]);
-      expect(found, "page errors, console errors or dialogs").to.deep.equal([]);
-    });
-  }
-
-  /** Opens a new browser context for `name` at `/`. */
-  async function open(name: string, viewport = DESKTOP): Promise<Person> {
-    const context = await browser.newContext({ viewport });
-    const page = await context.newPage();
-    const person: Person = { name, context, page, problems: [], allowed: [], dialogs: [] };
-    page.on("pageerror", (err) => person.problems.push(`uncaught: ${err.message}`));
-    page.on("console", (msg) => {
-      if (msg.type() !== "error") return;
-      const text = msg.text();
-      if (!person.allowed.some((re) => re.test(text))) person.problems.push(`console: ${text}`);
-    });
-    page.on("dialog", (dialog) => {
-      person.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
-      void dialog.dismiss().catch(() => undefined);
-    });
-    // Nothing may be loaded from anywhere but this Herald (business and its imServer).
-    page.on("request", (req) => {
-      const url = new URL(req.url());
-      if (url.protocol === "data:") return;
-      if (url.hostname !== "127.0.0.1") person.problems.push(`request off the server: ${url}`);
-    });
-    await page.goto(base);
-    people.push(person);
-    return person;
-  }
-
-  async function register(person: Person): Promise<void> {
-    const { page } = person;
-    await page.getByTestId("login-username").fill(person.name);
-    await page.getByTestId("login-password").fill(PASSWORD);
-    await page.getByTestId("register-button").click();
-    await signedIn(person);
-  }
-
-  async function login(person: Person): Promise<void> {
-    const { page } = person;
-    await page.getByTestId("login-username").fill(person.name);
-    await page.getByTestId("login-password").fill(PASSWORD);
-    await page.getByTestId("login-password").press("Enter");
-    await signedIn(person);
-  }
-
-  async function signedIn(person: Person): Promise<void> {
-    await person.page.getByTestId("me-name").filter({ hasText: person.name }).waitFor();
-    await connected(person.page);
-  }
-
-  function connected(page: Page): Promise<void> {
-    return page
-      .locator('[data-testid="connection-status"][data-status="connected"]')
-      .waitFor({ timeout: WAIT_MS });
-  }
-
-  /** An account made through the API (the SDK in Node), for people whose setup is not the point. */
-  async function apiUser(name: string): Promise<HeraldClient> {
-    const client = new HeraldClient({ baseUrl: base });
-    await client.register(name, PASSWORD);
-    await client.login(name, PASSWORD);
-    return client;
-  }
-
-  async function befriend(a: HeraldClient, b: HeraldClient): Promise<void> {
-    await a.requestFriend(b.userId!);
-    await b.requestFriend(a.userId!);
-  }
-
-  function friendRow(page: Page, username: string): Locator {
-    return page.locator(`[data-testid="friend"][data-username="${username}"]`);
-  }
-
-  function channelRow(page: Page, channel: string): Locator {
-    return page.locator(`[data-testid="channel"][data-name="${channel}"]`);
-  }
-
-  /** Messages in the open conversation whose text is exactly `text`. */
-  function message(page: Page, text: string): Locator {
-    return page
-      .getByTestId("message")
-      .filter({ has: page.getByTestId("message-text").getByText(text, { exact: true }) });
-  }
-
-  async function send(page: Page, text: string): Promise<void> {
-    await page.getByTestId("composer-input").fill(text);
-    await page.getByTestId("composer-input").press("Enter");
-  }
-
-  async function messageTexts(page: Page): Promise<string[]> {
-    return page.getByTestId("message-text").allTextContents();
-  }
-
-  async function noSidewaysScroll(page: Page, where: string): Promise<void> {
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
-    expect(width, `page width ${where}`).to.be.at.most(PHONE.width);
-  }
-
-  async function screenshot(page: Page, file: string): Promise<void> {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, file) });
-  }
+  const web = webChatSuite();
+  const { scenario, open, register, login, signedIn, apiUser, friends } = web;
 
   scenario(
     "registers with one more click, stays signed in across a reload, and logs out",
@@ -238,7 +64,7 @@ describe("web chat (Chromium)", function () {
           (JSON.parse(localStorage.getItem("herald.session") ?? "{}") as { token?: string }).token,
       );
       expect(token).to.be.a("string");
-      const res = await fetch(`${base}/api/logout`, {
+      const res = await fetch(`${web.base}/api/logout`, {
         method: "POST",
         headers: { authorization: `Bearer ${token}` },
       });
@@ -415,8 +241,8 @@ describe("web chat (Chromium)", function () {
   scenario(
     "creates, joins and leaves channels with member counts, sender names and unread counts",
     async () => {
-      const channel = `lobby-${++counter}`;
-      const side = `random-${counter}`;
+      const channel = `lobby-${nextCount()}`;
+      const side = `random-${nextCount()}`;
       const [kim, leo, mia] = await Promise.all([
         open(uniqueName("kim")),
         open(uniqueName("leo"), PHONE),
@@ -491,16 +317,6 @@ describe("web chat (Chromium)", function () {
     },
   );
 
-  /** Two API users who are friends, with their usernames. */
-  async function friends(a: string, b: string) {
-    const [x, y] = await Promise.all([apiUser(uniqueName(a)), apiUser(uniqueName(b))]);
-    await befriend(x, y);
-    const [xName, yName] = await Promise.all([x.me(), y.me()]).then((u) =>
-      u.map((v) => v.username),
-    );
-    return { x, y, xName: xName!, yName: yName! };
-  }
-
   /** Opens the actions of the message whose text is `text` (a click on its bubble). */
   async function actions(page: Page, text: string): Promise<Locator> {
     await message(page, text).getByTestId("message-bubble").click();
@@ -520,7 +336,7 @@ describe("web chat (Chromium)", function () {
       // A second tab of Bob's: the same browser profile, so the same saved session.
       const bobTab = await bobPage.context.newPage();
       bobTab.on("pageerror", (err) => bobPage.problems.push(`tab: uncaught: ${err.message}`));
-      await bobTab.goto(base);
+      await bobTab.goto(web.base);
       await connected(bobTab);
 
       await friendRow(annPage.page, bobName).click();
@@ -656,7 +472,7 @@ describe("web chat (Chromium)", function () {
   scenario(
     "reacts with counts, highlights an @mention for the one mentioned, and shows read by N",
     async () => {
-      const channel = `plans-${++counter}`;
+      const channel = `plans-${nextCount()}`;
       const [kim, leo, mia] = await Promise.all([
         apiUser(uniqueName("kim")),
         apiUser(uniqueName("leo")),
@@ -750,7 +566,7 @@ describe("web chat (Chromium)", function () {
       .locator(`[data-testid="incoming-request"][data-username="${eveName}"]`)
       .waitFor({ timeout: WAIT_MS });
 
-    const channel = `quiet-${++counter}`;
+    const channel = `quiet-${nextCount()}`;
     await dana.page.getByTestId("join-channel-input").fill(channel);
     await dana.page.getByTestId("join-channel-submit").click();
     await channelRow(dana.page, channel).getByText("1 member · 1 online").waitFor();
@@ -767,7 +583,7 @@ describe("web chat (Chromium)", function () {
     await befriend(nia, oto);
     const niaName = (await nia.me()).username;
     const otoName = (await oto.me()).username;
-    const channel = `xss-${++counter}`;
+    const channel = `xss-${nextCount()}`;
     await nia.joinChannel(channel);
     await oto.joinChannel(channel);
 
@@ -805,11 +621,12 @@ describe("web chat (Chromium)", function () {
     const piaName = (await pia.me()).username;
     const quinnName = (await quinn.me()).username;
     const total = 130;
+    const seed = nextCount();
     for (let i = 1; i <= total; i++) {
-      await herald.engine.store.append(
+      await web.herald.engine.store.append(
         { kind: "direct", a: quinn.userId!, b: pia.userId! },
         {
-          id: `seed-${counter}-${i}`,
+          id: `seed-${seed}-${i}`,
           kind: "message",
           from: quinn.userId!,
           to: pia.userId!,
@@ -851,8 +668,8 @@ describe("web chat (Chromium)", function () {
       await sam.send(rae.userId!, "before the restart");
       await message(raePage.page, "before the restart").waitFor();
 
-      const port = herald.im.port;
-      await herald.im.close();
+      const port = web.herald.im.port;
+      await web.herald.im.close();
       await raePage.page
         .locator('[data-testid="connection-status"][data-status="reconnecting"]')
         .waitFor({ timeout: WAIT_MS });
@@ -860,12 +677,12 @@ describe("web chat (Chromium)", function () {
       await sam.send(rae.userId!, "while you were away 2");
 
       const im = await startImServer({
-        config: { ...testConfig({ nodeId: "im-web", ackTimeoutMs: 2000 }), imPort: port },
-        engine: herald.engine,
+        config: { ...WEB_CONFIG, imPort: port },
+        engine: web.herald.engine,
         logger: createLogger("silent"),
       });
       // herald.stop() drains whichever node is current.
-      herald.im = im;
+      web.herald.im = im;
       await connected(raePage.page);
       await message(raePage.page, "while you were away 2").waitFor({ timeout: WAIT_MS });
       await sam.send(rae.userId!, "after the restart");
