@@ -5,15 +5,18 @@
 import type {
   Attachment,
   BroadcastPush,
+  ChannelRole,
   ConversationPush,
   EditItem,
   FriendPush,
+  InvitedPush,
   KickedPush,
   MessageItem,
   PresencePush,
   ReadPush,
   RecallItem,
   ReceiptPush,
+  RemovedPush,
   StreamItem,
   TypingPush,
   UserId,
@@ -39,10 +42,12 @@ export type { ReadFigures } from "./read-state.js";
 export type {
   Attachment,
   BroadcastPush,
+  ChannelRole,
   ConversationPush,
   EditItem,
   FriendPush,
   FriendStatus,
+  InvitedPush,
   KickedPush,
   KickReason,
   MessageItem,
@@ -54,6 +59,8 @@ export type {
   RecallItem,
   ReceiptPush,
   ReceiptStatus,
+  RemovedPush,
+  RemovedReason,
   StreamItem,
   TypingPush,
   UserId,
@@ -109,6 +116,41 @@ export interface ChannelDetail {
   name: string;
   members: UserId[];
   online: number;
+}
+
+export type ChannelVisibility = "public" | "private";
+/** `since_join`: a member sees only what was posted after they (last) joined. */
+export type ChannelHistory = "all" | "since_join";
+
+/** What `POST /api/channels` takes; only the name is required (public, all history). */
+export interface NewChannel {
+  name: string;
+  visibility?: ChannelVisibility;
+  title?: string;
+  history?: ChannelHistory;
+}
+
+/** `GET /api/channels/:name`: the v1 detail with the channel's settings and the caller's role. */
+export interface ChannelInfo extends ChannelDetail {
+  title?: string;
+  visibility: ChannelVisibility;
+  history: ChannelHistory;
+  owner: UserId;
+  /** Absent when the caller is not a member (a public channel they have not joined). */
+  role?: ChannelRole;
+}
+
+/** One member as `GET /api/channels/:name/members` lists them. */
+export interface ChannelMember extends User {
+  role: ChannelRole;
+  /** While muted: when the mute ends (ms since the epoch). */
+  mutedUntil?: number;
+}
+
+/** A page of members: `after` is the last userId of the previous page. */
+export interface MemberPage {
+  after?: UserId;
+  limit?: number;
 }
 
 /** A conversation from the caller's point of view. */
@@ -199,8 +241,15 @@ export interface HeraldEvents {
   read: (read: ReadEvent) => void;
   typing: (typing: TypingEvent) => void;
   friend: (friend: FriendPush) => void;
-  /** A channel's member counts changed. */
+  /**
+   * A channel's member counts changed; or, with `role` set, the caller's own standing there
+   * changed (a promotion, a demotion, a mute or its end).
+   */
   conversation: (conversation: ConversationPush) => void;
+  /** Someone invited the caller to a private channel: `joinChannel` now lets them in. */
+  invited: (invited: InvitedPush) => void;
+  /** The caller was kicked or banned from a channel. */
+  removed: (removed: RemovedPush) => void;
   receipt: (receipt: ReceiptPush) => void;
   presence: (presence: PresencePush) => void;
   kicked: (kicked: KickedPush) => void;
@@ -289,6 +338,8 @@ export class HeraldClient {
         typing: (push) => this.onTyping(push),
         friend: (push) => this.events.emit("friend", push),
         conversation: (push) => this.events.emit("conversation", push),
+        invited: (push) => this.events.emit("invited", push),
+        removed: (push) => this.events.emit("removed", push),
         kicked: (push) => this.events.emit("kicked", push),
         status: (status) => this.onStatus(status),
         failed: (error) => this.events.emit("error", error),
@@ -452,7 +503,7 @@ export class HeraldClient {
     opts: SendOptions & { mentions?: UserId[] } = {},
   ): Promise<SendResult> {
     const body = { content, ...sendFields(opts), mentions: opts.mentions };
-    const path = `/api/channels/${encodeURIComponent(name)}/messages`;
+    const path = `${channelPath(name)}/messages`;
     const result = await this.outbox.post<SendResult>(path, body);
     await this.acceptSent({ kind: "channel", channel: name }, body, result, opts.attachments);
     return result;
@@ -571,12 +622,12 @@ export class HeraldClient {
   // --- channels ---
 
   async joinChannel(name: string): Promise<void> {
-    const path = `/api/channels/${encodeURIComponent(name)}/join`;
+    const path = `${channelPath(name)}/join`;
     await this.http.request<unknown>("POST", path, undefined, undefined, IDEMPOTENT);
   }
 
   async leaveChannel(name: string): Promise<void> {
-    const path = `/api/channels/${encodeURIComponent(name)}/leave`;
+    const path = `${channelPath(name)}/leave`;
     await this.http.request<unknown>("POST", path, undefined, undefined, IDEMPOTENT);
   }
 
@@ -586,12 +637,111 @@ export class HeraldClient {
   }
 
   channel(name: string): Promise<ChannelDetail> {
-    return this.http.request<ChannelDetail>("GET", `/api/channels/${encodeURIComponent(name)}`);
+    return this.http.request<ChannelDetail>("GET", channelPath(name));
+  }
+
+  /** Creates a channel owned by the caller; 409 `channel_exists` if the name is taken. */
+  createChannel(channel: NewChannel): Promise<ChannelInfo> {
+    return this.http.request<ChannelInfo>("POST", "/api/channels", channel);
+  }
+
+  /** The channel with its settings and the caller's role; a private one they are not in: 404. */
+  channelInfo(name: string): Promise<ChannelInfo> {
+    return this.http.request<ChannelInfo>("GET", channelPath(name));
+  }
+
+  /** One page of a channel's members with their roles (members only). */
+  async members(name: string, page: MemberPage = {}): Promise<ChannelMember[]> {
+    const r = await this.http.request<{ members: ChannelMember[] }>(
+      "GET",
+      `${channelPath(name)}/members`,
+      undefined,
+      { after: page.after, limit: page.limit },
+    );
+    return r.members;
+  }
+
+  /** Promotes a member to admin or demotes an admin (the owner only). */
+  async setRole(name: string, userId: UserId, role: "admin" | "member"): Promise<void> {
+    await this.http.request<unknown>(
+      "POST",
+      memberPath(name, userId),
+      { role },
+      undefined,
+      IDEMPOTENT,
+    );
+  }
+
+  /** Hands ownership to another member (the owner only). */
+  async transferOwner(name: string, userId: UserId): Promise<void> {
+    await this.http.request<unknown>(
+      "POST",
+      `${channelPath(name)}/owner`,
+      { userId },
+      undefined,
+      IDEMPOTENT,
+    );
+  }
+
+  /** Lets a user join a private channel (owner or admin); they get an `invited` push. */
+  async invite(name: string, userId: UserId): Promise<void> {
+    await this.http.request<unknown>(
+      "POST",
+      `${channelPath(name)}/invites`,
+      { userId },
+      undefined,
+      IDEMPOTENT,
+    );
+  }
+
+  /** Removes a member (owner or admin); with `ban`, they may not join again until unbanned. */
+  async kick(name: string, userId: UserId, opts: { ban?: boolean } = {}): Promise<void> {
+    await this.http.request<undefined>("DELETE", memberPath(name, userId), undefined, {
+      ban: opts.ban === undefined ? undefined : String(opts.ban),
+    });
+  }
+
+  async unban(name: string, userId: UserId): Promise<void> {
+    const path = `${channelPath(name)}/bans/${encodeURIComponent(userId)}`;
+    await this.http.request<undefined>("DELETE", path);
+  }
+
+  /** Stops a member posting for `seconds` (their posts get 403 `muted`). */
+  async mute(name: string, userId: UserId, seconds: number): Promise<void> {
+    await this.http.request<unknown>(
+      "POST",
+      `${memberPath(name, userId)}/mute`,
+      { seconds },
+      undefined,
+      IDEMPOTENT,
+    );
+  }
+
+  async unmute(name: string, userId: UserId): Promise<void> {
+    await this.http.request<undefined>("DELETE", `${memberPath(name, userId)}/mute`);
+  }
+
+  // --- blocking ---
+
+  /** Ends any friendship or request with them and refuses their DMs, requests and typing. */
+  async block(userId: UserId): Promise<void> {
+    const path = `/api/blocks/${encodeURIComponent(userId)}`;
+    await this.http.request<undefined>("POST", path, undefined, undefined, IDEMPOTENT);
+  }
+
+  async unblock(userId: UserId): Promise<void> {
+    await this.http.request<undefined>("DELETE", `/api/blocks/${encodeURIComponent(userId)}`);
+  }
+
+  /** The users the caller blocks. */
+  async blocks(): Promise<User[]> {
+    const r = await this.http.request<{ blocked: User[] }>("GET", "/api/blocks");
+    return r.blocked;
   }
 
   /** The members who have read the channel up to `seq` ("read by N"). */
   readers(name: string, seq: number): Promise<Readers> {
-    const path = `/api/channels/${encodeURIComponent(name)}/readers`;
+    const path = `${channelPath(name)}/readers`;
     return this.http.request<Readers>("GET", path, undefined, { seq });
   }
 
@@ -894,7 +1044,7 @@ export class HeraldClient {
     const path =
       conversation.kind === "direct"
         ? "/api/messages"
-        : `/api/channels/${encodeURIComponent(conversation.channel)}/messages`;
+        : `${channelPath(conversation.channel)}/messages`;
     const q = conversation.kind === "direct" ? { peer: conversation.peer, ...query } : query;
     return this.http
       .request<{ messages: StreamItem[] }>("GET", path, undefined, q)
@@ -946,6 +1096,14 @@ function attachmentOf({ fileId, name, size, contentType }: Attachment): Attachme
 /** `{peer}` or `{channel}`: how request bodies name a conversation. */
 function refBody(ref: ConversationRef): { peer: UserId } | { channel: string } {
   return ref.kind === "direct" ? { peer: ref.peer } : { channel: ref.channel };
+}
+
+function channelPath(name: string): string {
+  return `/api/channels/${encodeURIComponent(name)}`;
+}
+
+function memberPath(name: string, userId: UserId): string {
+  return `${channelPath(name)}/members/${encodeURIComponent(userId)}`;
 }
 
 function messagePath(messageId: string): string {

@@ -143,11 +143,37 @@ export interface FriendPush {
   ts: number;
 }
 
-/** A channel's latest counts after someone joined or left (coalesced per channel). */
+/** A member's standing in a channel (CONTRACT.md "Channels with owners"). */
+export const CHANNEL_ROLES = ["owner", "admin", "member"] as const;
+export type ChannelRole = (typeof CHANNEL_ROLES)[number];
+
+/**
+ * A channel's latest counts after someone joined or left (coalesced per channel); or, to the
+ * member concerned, their new state after a role change or a mute: then `role` is set, and
+ * `mutedUntil` (ms since the epoch) while they are muted.
+ */
 export interface ConversationPush {
   channel: string;
   members: number;
   online: number;
+  role?: ChannelRole;
+  mutedUntil?: number;
+  ts: number;
+}
+
+/** `by` invited the receiver to the private `channel`: they may join it now. */
+export interface InvitedPush {
+  channel: string;
+  by: UserId;
+  ts: number;
+}
+
+export type RemovedReason = "kicked" | "banned";
+
+/** The receiver is no longer a member of `channel` (and, if banned, may not join again). */
+export interface RemovedPush {
+  channel: string;
+  reason: RemovedReason;
   ts: number;
 }
 
@@ -170,4 +196,6 @@ export interface ServerToClientEvents {
   typing: (push: TypingPush, ack: () => void) => void;
   friend: (push: FriendPush, ack: () => void) => void;
   conversation: (push: ConversationPush, ack: () => void) => void;
+  invited: (push: InvitedPush, ack: () => void) => void;
+  removed: (push: RemovedPush, ack: () => void) => void;
 }
