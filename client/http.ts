@@ -10,18 +10,21 @@ export class HeraldError extends Error {
   readonly code: string;
   /** Seconds to wait, from `Retry-After` (429). */
   readonly retryAfter: number | undefined;
+  /** The answer's other `error` fields, e.g. `mutedUntil` (ms) with `muted`. */
+  readonly details: Readonly<Record<string, unknown>>;
 
   constructor(
     status: number,
     code: string,
     message: string,
     retryAfter?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; details?: Record<string, unknown> },
   ) {
     super(message, options);
     this.status = status;
     this.code = code;
     this.retryAfter = retryAfter;
+    this.details = options?.details ?? {};
   }
 }
 
@@ -215,14 +218,17 @@ function errorFrom(
   const retryAfter = parseRetryAfter(retryAfterHeader);
   let code = `http_${status}`;
   let message = statusText || `HTTP ${status}`;
+  let details: Record<string, unknown> = {};
   try {
-    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
-    if (typeof parsed.error?.code === "string") code = parsed.error.code;
-    if (typeof parsed.error?.message === "string") message = parsed.error.message;
+    const parsed = JSON.parse(text) as { error?: Record<string, unknown> };
+    const { code: c, message: m, ...rest } = parsed.error ?? {};
+    if (typeof c === "string") code = c;
+    if (typeof m === "string") message = m;
+    details = rest;
   } catch {
     // Not the contract's shape (a proxy's page, an empty body): keep the status-derived code.
   }
-  return new HeraldError(status, code, message, retryAfter);
+  return new HeraldError(status, code, message, retryAfter, { details });
 }
 
 /** Seconds, from either form the header allows (delta-seconds or an HTTP date). */

@@ -110,6 +110,9 @@ export interface ChannelSummary {
   name: string;
   members: number;
   online: number;
+  /** Channels with owners ("" when none was given). */
+  title?: string;
+  visibility?: ChannelVisibility;
 }
 
 export interface ChannelDetail {
@@ -132,12 +135,14 @@ export interface NewChannel {
 
 /** `GET /api/channels/:name`: the v1 detail with the channel's settings and the caller's role. */
 export interface ChannelInfo extends ChannelDetail {
-  title?: string;
+  /** "" when none was given. */
+  title: string;
   visibility: ChannelVisibility;
   history: ChannelHistory;
-  owner: UserId;
-  /** Absent when the caller is not a member (a public channel they have not joined). */
-  role?: ChannelRole;
+  /** null once the last member left. */
+  owner: UserId | null;
+  /** null when the caller is not a member (a public channel they have not joined). */
+  role: ChannelRole | null;
 }
 
 /** One member as `GET /api/channels/:name/members` lists them. */
@@ -147,10 +152,17 @@ export interface ChannelMember extends User {
   mutedUntil?: number;
 }
 
-/** A page of members: `after` is the last userId of the previous page. */
-export interface MemberPage {
-  after?: UserId;
+/** Which page of members: `after` is the `next` of the page before (default: the first). */
+export interface MemberPageQuery {
+  after?: number;
+  /** 1–500, default 100. */
   limit?: number;
+}
+
+/** Members in join order; `next` is the `after` of the next page, null on the last. */
+export interface MemberPage {
+  members: ChannelMember[];
+  next: number | null;
 }
 
 /** A conversation from the caller's point of view. */
@@ -650,20 +662,17 @@ export class HeraldClient {
     return this.http.request<ChannelInfo>("GET", channelPath(name));
   }
 
-  /** One page of a channel's members with their roles (members only). */
-  async members(name: string, page: MemberPage = {}): Promise<ChannelMember[]> {
-    const r = await this.http.request<{ members: ChannelMember[] }>(
-      "GET",
-      `${channelPath(name)}/members`,
-      undefined,
-      { after: page.after, limit: page.limit },
-    );
-    return r.members;
+  /** One page of a channel's members with their roles, in join order (members only). */
+  members(name: string, page: MemberPageQuery = {}): Promise<MemberPage> {
+    return this.http.request<MemberPage>("GET", `${channelPath(name)}/members`, undefined, {
+      after: page.after,
+      limit: page.limit,
+    });
   }
 
-  /** Promotes a member to admin or demotes an admin (the owner only). */
-  async setRole(name: string, userId: UserId, role: "admin" | "member"): Promise<void> {
-    await this.http.request<unknown>(
+  /** Promotes a member to admin or demotes an admin (the owner only): the member as now. */
+  setRole(name: string, userId: UserId, role: "admin" | "member"): Promise<ChannelMember> {
+    return this.http.request<ChannelMember>(
       "POST",
       memberPath(name, userId),
       { role },
@@ -672,9 +681,9 @@ export class HeraldClient {
     );
   }
 
-  /** Hands ownership to another member (the owner only). */
-  async transferOwner(name: string, userId: UserId): Promise<void> {
-    await this.http.request<unknown>(
+  /** Hands ownership to another member (the owner only): the new owner. */
+  transferOwner(name: string, userId: UserId): Promise<ChannelMember> {
+    return this.http.request<ChannelMember>(
       "POST",
       `${channelPath(name)}/owner`,
       { userId },
@@ -706,9 +715,9 @@ export class HeraldClient {
     await this.http.request<undefined>("DELETE", path);
   }
 
-  /** Stops a member posting for `seconds` (their posts get 403 `muted`). */
-  async mute(name: string, userId: UserId, seconds: number): Promise<void> {
-    await this.http.request<unknown>(
+  /** Stops a member posting for `seconds` (their posts get 403 `muted`): the member as now. */
+  mute(name: string, userId: UserId, seconds: number): Promise<ChannelMember> {
+    return this.http.request<ChannelMember>(
       "POST",
       `${memberPath(name, userId)}/mute`,
       { seconds },

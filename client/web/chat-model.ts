@@ -9,6 +9,9 @@ import {
   refOf,
   type Attachment,
   type BroadcastPush,
+  type ChannelInfo,
+  type ChannelMember,
+  type ChannelRole,
   type ChannelSummary,
   type ConnectionStatus,
   type ConversationPush,
@@ -18,13 +21,16 @@ import {
   type FriendPush,
   type HeraldClient,
   type HeraldError,
+  type InvitedPush,
   type KickedPush,
   type MessageItem,
+  type NewChannel,
   type PresencePush,
   type ReactionEvent,
   type ReadEvent,
   type RecallItem,
   type ReceiptPush,
+  type RemovedPush,
   type StreamItem,
   type TypingEvent,
   type UploadedFile,
@@ -45,7 +51,7 @@ import {
   type ChatMessage,
   type Delivery,
 } from "./conversation-log.js";
-import { describeError, isUnauthorized } from "./errors.js";
+import { describeError, describeMute, isUnauthorized } from "./errors.js";
 import { formatBytes } from "./format.js";
 import { saveCursors } from "./saved-session.js";
 
@@ -75,6 +81,26 @@ export interface ConversationState {
   error: string | undefined;
 }
 
+/** A channel as the page knows it once opened: its settings, and this user's standing there. */
+export interface ChannelView extends ChannelInfo {
+  /** While this user is muted there: when it ends (ms since the epoch). */
+  mutedUntil?: number;
+}
+
+/** A channel's members with their roles, as far as the members panel has paged. */
+export interface Roster {
+  members: readonly ChannelMember[];
+  /** The `after` of the next page; null when every member is here. */
+  next: number | null;
+}
+
+/** An invitation to a private channel, from its `invited` push (the server lists none). */
+export interface Invite {
+  channel: string;
+  by: string;
+  ts: number;
+}
+
 export interface Notice {
   id: number;
   kind: "info" | "error";
@@ -93,6 +119,16 @@ export interface ChatState {
   joined: readonly string[];
   /** Channel → its members' ids (read when the channel is opened), for @mentions. */
   members: Readonly<Record<string, readonly string[]>>;
+  /** Channel → its settings and this user's role, read when it is opened. */
+  channelInfo: Readonly<Record<string, ChannelView>>;
+  /** Channel → its members with roles, read when its members panel is opened. */
+  rosters: Readonly<Record<string, Roster>>;
+  /** Invitations not yet taken up, newest first. */
+  invites: readonly Invite[];
+  /** The people this user blocks. */
+  blocked: readonly User[];
+  /** Whose profile is shown (a userId), or null. */
+  profile: string | null;
   /** userId → username, for everyone whose name the server has told. */
   names: Readonly<Record<string, string>>;
   conversations: Readonly<Record<string, ConversationState>>;
@@ -113,6 +149,8 @@ export interface Draft {
 export type SessionEnd = { reason: "logout" } | { reason: "expired" | "kicked"; message: string };
 
 export const PAGE_SIZE = 50;
+/** Members per page of the members panel. */
+export const ROSTER_PAGE = 100;
 /** Clients show "typing…" this long after the last push (CONTRACT.md "Typing"). */
 export const TYPING_MS = 5000;
 const NOTICE_MS = 5000;
@@ -172,6 +210,11 @@ export class ChatModel {
       channels: [],
       joined: [],
       members: {},
+      channelInfo: {},
+      rosters: {},
+      invites: [],
+      blocked: [],
+      profile: null,
       names: { [me.userId]: me.username },
       conversations: {},
       active: null,
@@ -202,6 +245,8 @@ export class ChatModel {
     this.client.on("typing", this.onTyping);
     this.client.on("friend", this.onFriend);
     this.client.on("conversation", this.onConversation);
+    this.client.on("invited", this.onInvited);
+    this.client.on("removed", this.onRemoved);
     this.client.on("receipt", this.onReceipt);
     this.client.on("presence", this.onPresence);
     this.client.on("kicked", this.onKicked);
@@ -228,6 +273,8 @@ export class ChatModel {
     this.client.off("typing", this.onTyping);
     this.client.off("friend", this.onFriend);
     this.client.off("conversation", this.onConversation);
+    this.client.off("invited", this.onInvited);
+    this.client.off("removed", this.onRemoved);
     this.client.off("receipt", this.onReceipt);
     this.client.off("presence", this.onPresence);
     this.client.off("kicked", this.onKicked);
@@ -254,10 +301,11 @@ export class ChatModel {
    */
   async refresh(): Promise<void> {
     try {
-      const [, channels, conversations] = await Promise.all([
+      const [, channels, conversations, blocked] = await Promise.all([
         this.readFriends(),
         this.client.channels(),
         this.client.conversations(),
+        this.client.blocks(),
       ]);
       if (this.stopped) return;
       const joined: string[] = [];
@@ -275,6 +323,7 @@ export class ChatModel {
           joined.sort((a, b) => a.localeCompare(b)),
         ),
         conversations: convs,
+        blocked: same(this.state.blocked, sortByName(blocked)),
       });
     } catch (err) {
       this.fail(err, { quiet: true });
@@ -374,19 +423,155 @@ export class ChatModel {
   async leaveChannel(name: string): Promise<void> {
     try {
       await this.client.leaveChannel(name);
-      const key = `c:${name}`;
-      const conversations = Object.fromEntries(
-        Object.entries(this.state.conversations).filter(([k]) => k !== key),
-      );
-      this.set({
-        joined: this.state.joined.filter((n) => n !== name),
-        active: this.state.active === key ? null : this.state.active,
-        conversations,
-      });
+      this.forgetChannel(name);
       await this.refresh();
     } catch (err) {
       this.fail(err);
     }
+  }
+
+  /** Drops a channel this user is no longer in from every list the page keeps. */
+  private forgetChannel(name: string): void {
+    const key = `c:${name}`;
+    const without = <T>(record: Readonly<Record<string, T>>, k: string) =>
+      Object.fromEntries(Object.entries(record).filter(([other]) => other !== k));
+    this.set({
+      joined: this.state.joined.filter((n) => n !== name),
+      active: this.state.active === key ? null : this.state.active,
+      conversations: without(this.state.conversations, key),
+      channelInfo: without(this.state.channelInfo, name),
+      rosters: without(this.state.rosters, name),
+      members: without(this.state.members, name),
+    });
+  }
+
+  /** Creates a channel owned by this user and opens it. */
+  async createChannel(channel: NewChannel): Promise<boolean> {
+    try {
+      const info = await this.client.createChannel(channel);
+      this.set({ channelInfo: { ...this.state.channelInfo, [info.name]: info } });
+      await this.refresh();
+      this.open(`c:${info.name}`);
+      return true;
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+  }
+
+  /** Takes up an invitation: joins the channel and opens it. */
+  async acceptInvite(channel: string): Promise<void> {
+    if (await this.joinChannel(channel)) this.dismissInvite(channel);
+  }
+
+  dismissInvite(channel: string): void {
+    this.set({ invites: this.state.invites.filter((i) => i.channel !== channel) });
+  }
+
+  // --- running a channel (owner and admins) ---
+
+  /** The first page of a channel's members with their roles (the members panel opened). */
+  async readRoster(channel: string): Promise<void> {
+    try {
+      const page = await this.client.members(channel, { limit: ROSTER_PAGE });
+      this.setRoster(channel, page.members, page.next);
+    } catch (err) {
+      this.fail(err, { quiet: true });
+    }
+  }
+
+  /** The next page of the members panel. */
+  async readMoreMembers(channel: string): Promise<void> {
+    const roster = this.state.rosters[channel];
+    if (roster?.next == null) return;
+    try {
+      const page = await this.client.members(channel, { after: roster.next, limit: ROSTER_PAGE });
+      const known = new Set(roster.members.map((m) => m.userId));
+      const members = [...roster.members, ...page.members.filter((m) => !known.has(m.userId))];
+      this.setRoster(channel, members, page.next);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private setRoster(channel: string, members: readonly ChannelMember[], next: number | null): void {
+    const names = { ...this.state.names };
+    for (const m of members) names[m.userId] = m.username;
+    const mine = members.find((m) => m.userId === this.state.me.userId);
+    const info = this.state.channelInfo[channel];
+    this.set({
+      rosters: { ...this.state.rosters, [channel]: { members, next } },
+      names: same(this.state.names, names),
+      // This user's own line tells their role and mute, as the pushes do.
+      ...(mine && info
+        ? { channelInfo: { ...this.state.channelInfo, [channel]: standing(info, mine) } }
+        : {}),
+    });
+  }
+
+  async invite(channel: string, username: string): Promise<boolean> {
+    try {
+      const user = await this.client.findUser(username);
+      if (!user) {
+        this.notify("error", `No one is called ${username}.`);
+        return false;
+      }
+      await this.client.invite(channel, user.userId);
+      this.notify("info", `Invited ${user.username} to #${channel}.`);
+      return true;
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+  }
+
+  /** Promotes to admin or demotes to member (the owner only). */
+  async setRole(channel: string, userId: string, role: "admin" | "member"): Promise<void> {
+    await this.moderate(channel, () => this.client.setRole(channel, userId, role));
+  }
+
+  async transferOwner(channel: string, userId: string): Promise<void> {
+    await this.moderate(channel, () => this.client.transferOwner(channel, userId));
+  }
+
+  async kick(channel: string, userId: string, ban: boolean): Promise<void> {
+    await this.moderate(channel, () => this.client.kick(channel, userId, { ban }));
+  }
+
+  async mute(channel: string, userId: string, seconds: number): Promise<void> {
+    await this.moderate(channel, () => this.client.mute(channel, userId, seconds));
+  }
+
+  async unmute(channel: string, userId: string): Promise<void> {
+    await this.moderate(channel, () => this.client.unmute(channel, userId));
+  }
+
+  /** One moderation step, then the channel and its members as they now are. */
+  private async moderate(channel: string, action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+    } catch (err) {
+      this.fail(err);
+    }
+    await Promise.all([this.readChannelInfo(channel), this.readRoster(channel)]);
+  }
+
+  // --- people: profiles and blocking ---
+
+  /** Shows someone's profile (null: closes it). */
+  showProfile(userId: string | null): void {
+    if (userId !== null) this.wantNames([userId]);
+    this.set({ profile: userId });
+  }
+
+  async block(userId: string): Promise<void> {
+    await this.act(() => this.client.block(userId));
+    await this.refresh();
+  }
+
+  async unblock(userId: string): Promise<void> {
+    await this.act(() => this.client.unblock(userId));
+    await this.refresh();
   }
 
   // --- conversations ---
@@ -401,6 +586,7 @@ export class ChatModel {
     const ref = refOf(key);
     if (ref.kind === "channel") {
       void this.readMembers(ref.channel);
+      void this.readChannelInfo(ref.channel);
       void this.refreshReadBy(key);
     }
   }
@@ -537,9 +723,14 @@ export class ChatModel {
       void this.refreshReadBy(key);
     } catch (err) {
       const conv = this.conversation(key);
+      const reason =
+        ref.kind === "channel"
+          ? describeMute(err, this.state.channelInfo[ref.channel]?.mutedUntil)
+          : undefined;
+      if (ref.kind === "channel" && reason !== undefined) this.learnMute(ref.channel, err);
       this.setConversation(key, {
         ...conv,
-        messages: failPending(conv.messages, local.key, describeError(err)),
+        messages: failPending(conv.messages, local.key, reason ?? describeError(err)),
       });
       if (isUnauthorized(err)) this.fail(err);
     }
@@ -606,6 +797,21 @@ export class ChatModel {
         ...this.conversation(key),
         readBy: { seq: readers.seq, count: Math.max(0, readers.count - 1) },
       });
+    } catch (err) {
+      this.fail(err, { quiet: true });
+    }
+  }
+
+  /** The channel's settings and this user's role in it (their mute, if known, is kept). */
+  private async readChannelInfo(channel: string): Promise<void> {
+    try {
+      const info = await this.client.channelInfo(channel);
+      const known = this.state.channelInfo[channel];
+      const view: ChannelView = { ...info };
+      if (known?.mutedUntil !== undefined && known.role === info.role) {
+        view.mutedUntil = known.mutedUntil;
+      }
+      this.set({ channelInfo: { ...this.state.channelInfo, [channel]: view } });
     } catch (err) {
       this.fail(err, { quiet: true });
     }
@@ -782,10 +988,53 @@ export class ChatModel {
   };
 
   private readonly onConversation = (push: ConversationPush): void => {
+    if (push.role !== undefined) this.changedStanding(push.channel, push.role, push.mutedUntil);
     this.setCounts({ name: push.channel, members: push.members, online: push.online });
     // Joined from another device: its conversation and figures come with the lists.
     if (!this.state.joined.includes(push.channel)) void this.refresh();
     else if (this.state.active === `c:${push.channel}`) void this.readMembers(push.channel);
+  };
+
+  /** A post refused with `muted` says until when: the composer shows it from now on. */
+  private learnMute(channel: string, err: unknown): void {
+    const info = this.state.channelInfo[channel];
+    const until = (err as HeraldError).details.mutedUntil;
+    if (!info?.role || typeof until !== "number") return;
+    const view = standing(info, { role: info.role, mutedUntil: until });
+    this.set({ channelInfo: { ...this.state.channelInfo, [channel]: view } });
+  }
+
+  /** This user was promoted, demoted, muted or unmuted in a channel. */
+  private changedStanding(channel: string, role: ChannelRole, mutedUntil: number | undefined) {
+    const info = this.state.channelInfo[channel];
+    if (info) {
+      const view = standing(info, { role, mutedUntil });
+      this.set({ channelInfo: { ...this.state.channelInfo, [channel]: view } });
+    }
+    // The owner may have changed too (a hand-over): the channel says, and its members.
+    void this.readChannelInfo(channel);
+    if (this.state.rosters[channel]) void this.readRoster(channel);
+  }
+
+  private readonly onInvited = (push: InvitedPush): void => {
+    this.wantNames([push.by]);
+    const others = this.state.invites.filter((i) => i.channel !== push.channel);
+    this.set({ invites: [{ channel: push.channel, by: push.by, ts: push.ts }, ...others] });
+  };
+
+  private readonly onRemoved = (push: RemovedPush): void => {
+    if (!this.state.joined.includes(push.channel) && !this.state.channelInfo[push.channel]) {
+      return;
+    }
+    this.forgetChannel(push.channel);
+    this.notify(
+      "info",
+      push.reason === "banned"
+        ? `You were banned from #${push.channel}.`
+        : `You were removed from #${push.channel}.`,
+    );
+    // A private channel leaves the list of channels too.
+    void this.refresh();
   };
 
   private readonly onReceipt = (receipt: ReceiptPush): void => {
@@ -975,6 +1224,17 @@ export class ChatModel {
 /** `current` if `next` holds the same plain data (small lists from JSON), else `next`. */
 function same<T>(current: T, next: T): T {
   return JSON.stringify(current) === JSON.stringify(next) ? current : next;
+}
+
+/** A channel with this user's role and mute as just learned. */
+function standing(
+  info: ChannelView,
+  me: { role: ChannelRole; mutedUntil?: number | undefined },
+): ChannelView {
+  const view: ChannelView = { ...info, role: me.role };
+  if (me.mutedUntil !== undefined && me.mutedUntil > Date.now()) view.mutedUntil = me.mutedUntil;
+  else delete view.mutedUntil;
+  return view;
 }
 
 function sortByName<T extends User>(users: readonly T[]): T[] {

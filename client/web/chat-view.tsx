@@ -4,6 +4,7 @@ import { useEffect } from "preact/hooks";
 import type { ChatModel } from "./chat-model.js";
 import { ChatIcon } from "./icons.js";
 import { ConversationView } from "./conversation-view.js";
+import { ProfilePanel } from "./profile-panel.js";
 import { Sidebar } from "./sidebar.js";
 import { useChat } from "./use-chat.js";
 
@@ -33,6 +34,9 @@ export function ChatView({ model }: { model: ChatModel }) {
           </div>
         )}
       </section>
+      {state.profile !== null && (
+        <ProfilePanel key={state.profile} model={model} state={state} userId={state.profile} />
+      )}
       <div class="notices" aria-live="polite">
         {state.notices.map((n) => (
           <div class={`notice ${n.kind}`} key={n.id} data-testid="notice" data-kind={n.kind}>

@@ -6,7 +6,7 @@ import type { ChatModel, ChatState, ConversationState, Draft } from "./chat-mode
 import { EMPTY_CONVERSATION, refOf } from "./chat-model.js";
 import { contentText, mentionParts } from "./content.js";
 import type { ChatMessage } from "./conversation-log.js";
-import { formatDay, formatTime, hueClass, sameDay, shortId } from "./format.js";
+import { formatDay, formatTime, formatUntil, hueClass, sameDay, shortId } from "./format.js";
 import { AttachmentList, PendingFiles, startUpload, type PendingFile } from "./attachments.js";
 import {
   AlertIcon,
@@ -14,9 +14,12 @@ import {
   CheckIcon,
   ClockIcon,
   DoubleCheckIcon,
+  LockIcon,
   PaperclipIcon,
   SendIcon,
+  UsersIcon,
 } from "./icons.js";
+import { MembersPanel } from "./members-panel.js";
 import { memberCounts } from "./sidebar.js";
 
 /** Messages from one sender closer than this share a group (one name label). */
@@ -39,12 +42,16 @@ export function ConversationView({ model, state, convKey }: Props) {
   const conv = state.conversations[convKey] ?? EMPTY_CONVERSATION;
   const [replyTo, setReplyTo] = useState<ChatMessage | null>(null);
   const [editing, setEditing] = useState<ChatMessage | null>(null);
+  const [showMembers, setShowMembers] = useState(false);
   const friend =
     ref.kind === "direct" ? state.friends.find((f) => f.userId === ref.peer) : undefined;
   const channel =
     ref.kind === "channel" ? state.channels.find((c) => c.name === ref.channel) : undefined;
   const nameOf = (id: string) => state.names[id] ?? shortId(id);
-  const title = ref.kind === "channel" ? ref.channel : nameOf(ref.peer);
+  const info = ref.kind === "channel" ? state.channelInfo[ref.channel] : undefined;
+  const title = ref.kind === "channel" ? info?.title || ref.channel : nameOf(ref.peer);
+  const mutedUntil =
+    info?.mutedUntil !== undefined && info.mutedUntil > Date.now() ? info.mutedUntil : undefined;
   const typists = Object.keys(conv.typing);
   const subtitle =
     typists.length > 0
@@ -97,7 +104,26 @@ export function ConversationView({ model, state, convKey }: Props) {
           online={friend?.online}
         />
         <div class="conv-title">
-          <h2 data-testid="conversation-title">{title}</h2>
+          {ref.kind === "direct" ? (
+            <button
+              type="button"
+              class="title-button"
+              title="Profile"
+              onClick={() => model.showProfile(ref.peer)}
+              data-testid="open-profile"
+            >
+              <h2 data-testid="conversation-title">{title}</h2>
+            </button>
+          ) : (
+            <h2 data-testid="conversation-title">
+              {info?.visibility === "private" && (
+                <span class="lock" title="Private" data-testid="private-mark">
+                  <LockIcon />
+                </span>
+              )}
+              {title}
+            </h2>
+          )}
           <p
             class={typists.length > 0 ? "typing" : friend?.online ? "online" : undefined}
             data-testid={typists.length > 0 ? "typing" : "conversation-subtitle"}
@@ -106,16 +132,37 @@ export function ConversationView({ model, state, convKey }: Props) {
           </p>
         </div>
         {ref.kind === "channel" && (
-          <button
-            type="button"
-            class="button ghost small"
-            onClick={() => void model.leaveChannel(ref.channel)}
-            data-testid="leave-channel"
-          >
-            Leave
-          </button>
+          <>
+            <button
+              type="button"
+              class="icon-button"
+              title="Members"
+              aria-label="Members"
+              aria-expanded={showMembers}
+              onClick={() => setShowMembers(!showMembers)}
+              data-testid="members-button"
+            >
+              <UsersIcon />
+            </button>
+            <button
+              type="button"
+              class="button ghost small"
+              onClick={() => void model.leaveChannel(ref.channel)}
+              data-testid="leave-channel"
+            >
+              Leave
+            </button>
+          </>
         )}
       </header>
+      {ref.kind === "channel" && showMembers && (
+        <MembersPanel
+          model={model}
+          state={state}
+          channel={ref.channel}
+          onClose={() => setShowMembers(false)}
+        />
+      )}
       <MessageList
         model={model}
         state={state}
@@ -146,6 +193,11 @@ export function ConversationView({ model, state, convKey }: Props) {
           testid="edit-bar"
           onCancel={() => setEditing(null)}
         />
+      )}
+      {mutedUntil !== undefined && (
+        <p class="composer-note" data-testid="muted-note">
+          You are muted here until {formatUntil(mutedUntil)}.
+        </p>
       )}
       <Composer
         key={editing ? `${convKey}/edit/${editing.key}` : convKey}

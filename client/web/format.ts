@@ -19,6 +19,12 @@ export function formatDay(ts: number, now = Date.now()): string {
   return date.format(ts);
 }
 
+/** "14:05" today, else the day with the time ("2 December 2026 14:05"). */
+export function formatUntil(ts: number, now = Date.now()): string {
+  const day = formatDay(ts, now);
+  return day === "Today" ? formatTime(ts) : `${day} ${formatTime(ts)}`;
+}
+
 export function sameDay(a: number, b: number): boolean {
   return startOfDay(a) === startOfDay(b);
 }

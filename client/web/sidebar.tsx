@@ -1,15 +1,16 @@
 // The list side: who I am and the connection state, friend requests, friends with online dots,
-// my channels with counts, and the forms to add a friend or join a channel.
+// invitations, my channels with counts, the people I block, and the forms to add a friend,
+// create a channel or join one.
 import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import { Avatar } from "./avatar.js";
+import { CHANNEL_NAME, NewChannelForm } from "./channel-form.js";
 import type { ChatModel, ChatState, ConversationState } from "./chat-model.js";
 import { ConnectionPill } from "./connection-pill.js";
 import { contentText } from "./content.js";
 import { shortId } from "./format.js";
-import { LogoutIcon, PlusIcon } from "./icons.js";
-
-const CHANNEL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+import { LockIcon, LogoutIcon, PlusIcon } from "./icons.js";
+import { InlineForm } from "./inline-form.js";
 
 interface Props {
   model: ChatModel;
@@ -17,6 +18,9 @@ interface Props {
 }
 
 export function Sidebar({ model, state }: Props) {
+  const [creating, setCreating] = useState(false);
+  const invites = state.invites.filter((i) => !state.joined.includes(i.channel));
+  const nameOf = (id: string) => state.names[id] ?? shortId(id);
   const counts = new Map(state.channels.map((c) => [c.name, c]));
   const others = state.channels.filter((c) => !state.joined.includes(c.name));
   // Direct conversations with someone who is not (or no longer) a friend, newest first.
@@ -167,11 +171,66 @@ export function Sidebar({ model, state }: Props) {
           </section>
         )}
 
+        {invites.length > 0 && (
+          <section class="group">
+            <h2>Invitations</h2>
+            <ul class="rows">
+              {invites.map((i) => (
+                <li
+                  class="row request"
+                  key={i.channel}
+                  data-testid="invitation"
+                  data-channel={i.channel}
+                >
+                  <Avatar id={`c:${i.channel}`} name={i.channel} channel />
+                  <span class="row-main">
+                    <span class="row-title">#{i.channel}</span>
+                    <span class="row-sub">invited by {nameOf(i.by)}</span>
+                  </span>
+                  <span class="row-actions">
+                    <button
+                      type="button"
+                      class="button primary small"
+                      onClick={() => void model.acceptInvite(i.channel)}
+                      data-testid="accept-invite"
+                    >
+                      Join
+                    </button>
+                    <button
+                      type="button"
+                      class="button ghost small"
+                      onClick={() => model.dismissInvite(i.channel)}
+                      data-testid="dismiss-invite"
+                    >
+                      Dismiss
+                    </button>
+                  </span>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
+
         <section class="group">
-          <h2>Channels</h2>
+          <div class="group-head">
+            <h2>Channels</h2>
+            <button
+              type="button"
+              class="icon-button small"
+              title="New channel"
+              aria-label="New channel"
+              aria-expanded={creating}
+              onClick={() => setCreating(!creating)}
+              data-testid="new-channel"
+            >
+              <PlusIcon />
+            </button>
+          </div>
+          {creating && <NewChannelForm model={model} onDone={() => setCreating(false)} />}
           <ul class="rows" data-testid="channel-list">
             {state.joined.map((name) => {
               const info = counts.get(name);
+              const view = state.channelInfo[name];
               return (
                 <ConversationRow
                   key={name}
@@ -180,6 +239,7 @@ export function Sidebar({ model, state }: Props) {
                   convKey={`c:${name}`}
                   avatar={<Avatar id={`c:${name}`} name={name} channel />}
                   title={name}
+                  lock={view?.visibility === "private"}
                   sub={info ? memberCounts(info.members, info.online) : "…"}
                   subTestid="channel-counts"
                   attrs={{ "data-testid": "channel", "data-name": name }}
@@ -188,7 +248,7 @@ export function Sidebar({ model, state }: Props) {
             })}
           </ul>
           <InlineForm
-            placeholder="Create or join a channel"
+            placeholder="Join a channel by name"
             label="Join"
             testid="join-channel"
             maxLength={64}
@@ -221,6 +281,39 @@ export function Sidebar({ model, state }: Props) {
             </div>
           )}
         </section>
+
+        {state.blocked.length > 0 && (
+          <section class="group">
+            <h2>Blocked</h2>
+            <ul class="rows" data-testid="blocked-list">
+              {state.blocked.map((u) => (
+                <li
+                  class="row"
+                  key={u.userId}
+                  data-testid="blocked-user"
+                  data-username={u.username}
+                >
+                  <Avatar id={u.userId} name={u.username} />
+                  <button
+                    type="button"
+                    class="row-main member-name"
+                    onClick={() => model.showProfile(u.userId)}
+                  >
+                    <span class="row-title">{u.username}</span>
+                  </button>
+                  <button
+                    type="button"
+                    class="button ghost small"
+                    onClick={() => void model.unblock(u.userId)}
+                    data-testid="blocked-unblock"
+                  >
+                    Unblock
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
       </div>
     </aside>
   );
@@ -234,6 +327,8 @@ interface RowProps extends Props {
   convKey: string;
   avatar: JSX.Element;
   title: string;
+  /** A private channel: a lock by its name. */
+  lock?: boolean;
   sub: string;
   subTestid?: string;
   /** data-* attributes for the row's button (tests select by them). */
@@ -247,6 +342,7 @@ function ConversationRow({
   convKey,
   avatar,
   title,
+  lock,
   sub,
   subTestid,
   attrs,
@@ -261,7 +357,14 @@ function ConversationRow({
       >
         {avatar}
         <span class="row-main">
-          <span class="row-title">{title}</span>
+          <span class="row-title">
+            {lock && (
+              <span class="lock" title="Private" data-testid="private-mark">
+                <LockIcon />
+              </span>
+            )}
+            {title}
+          </span>
           <span class="row-sub" data-testid={subTestid}>
             {sub}
           </span>
@@ -294,81 +397,4 @@ function preview(conv: ConversationState | undefined, me: string): string | unde
   if (!last) return undefined;
   const text = last.recalled ? "Message deleted" : contentText(last.content).replace(/\s+/g, " ");
   return last.from === me ? `You: ${text}` : text;
-}
-
-interface InlineFormProps {
-  placeholder: string;
-  label: string;
-  testid: string;
-  maxLength: number;
-  validate?: (value: string) => string | undefined;
-  onFocus?: () => void;
-  /** Resolves true when done, so the field is cleared. */
-  onSubmit: (value: string) => Promise<boolean>;
-}
-
-function InlineForm({
-  placeholder,
-  label,
-  testid,
-  maxLength,
-  validate,
-  onFocus,
-  onSubmit,
-}: InlineFormProps) {
-  const [value, setValue] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>(undefined);
-  const submit = async () => {
-    const v = value.trim().replace(/^#/, "");
-    if (v === "" || busy) return;
-    const problem = validate?.(v);
-    if (problem) {
-      setError(problem);
-      return;
-    }
-    setBusy(true);
-    setError(undefined);
-    const ok = await onSubmit(v);
-    setBusy(false);
-    if (ok) setValue("");
-  };
-  return (
-    <form
-      class="inline-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-    >
-      <div class="inline-row">
-        <input
-          type="text"
-          placeholder={placeholder}
-          aria-label={placeholder}
-          autocapitalize="none"
-          spellcheck={false}
-          maxLength={maxLength}
-          value={value}
-          onFocus={onFocus}
-          onInput={(e) => {
-            setValue(e.currentTarget.value);
-            setError(undefined);
-          }}
-          data-testid={`${testid}-input`}
-        />
-        <button
-          type="submit"
-          class="button primary small"
-          disabled={busy || value.trim() === ""}
-          aria-label={label}
-          title={label}
-          data-testid={`${testid}-submit`}
-        >
-          <PlusIcon />
-        </button>
-      </div>
-      {error && <p class="form-error small">{error}</p>}
-    </form>
-  );
 }
