@@ -5,7 +5,11 @@ import type { ChannelHistory, ChannelVisibility } from "../sdk.js";
 import type { ChatModel } from "./chat-model.js";
 
 export const CHANNEL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const MAX_TITLE = 100;
+const MAX_TITLE = 200;
+const VISIBILITIES: readonly [ChannelVisibility, string][] = [
+  ["public", "Public: anyone can join"],
+  ["private", "Private: invited people only"],
+];
 
 interface Props {
   model: ChatModel;
@@ -68,26 +72,18 @@ export function NewChannelForm({ model, onDone }: Props) {
       />
       <fieldset class="choice">
         <legend>Who can find it</legend>
-        <label>
-          <input
-            type="radio"
-            name="visibility"
-            checked={visibility === "public"}
-            onChange={() => setVisibility("public")}
-            data-testid="new-channel-public"
-          />
-          Public: anyone can join
-        </label>
-        <label>
-          <input
-            type="radio"
-            name="visibility"
-            checked={visibility === "private"}
-            onChange={() => setVisibility("private")}
-            data-testid="new-channel-private"
-          />
-          Private: invited people only
-        </label>
+        {VISIBILITIES.map(([value, label]) => (
+          <label key={value}>
+            <input
+              type="radio"
+              name="visibility"
+              checked={visibility === value}
+              onChange={() => setVisibility(value)}
+              data-testid={`new-channel-${value}`}
+            />
+            {label}
+          </label>
+        ))}
       </fieldset>
       <label class="select-line">
         <span>New members see</span>

@@ -433,8 +433,6 @@ export class ChatModel {
   /** Drops a channel this user is no longer in from every list the page keeps. */
   private forgetChannel(name: string): void {
     const key = `c:${name}`;
-    const without = <T>(record: Readonly<Record<string, T>>, k: string) =>
-      Object.fromEntries(Object.entries(record).filter(([other]) => other !== k));
     this.set({
       joined: this.state.joined.filter((n) => n !== name),
       active: this.state.active === key ? null : this.state.active,
@@ -478,6 +476,11 @@ export class ChatModel {
     } catch (err) {
       this.fail(err, { quiet: true });
     }
+  }
+
+  /** The members panel closed: its list is no longer kept current. */
+  closeRoster(channel: string): void {
+    this.set({ rosters: without(this.state.rosters, channel) });
   }
 
   /** The next page of the members panel. */
@@ -779,7 +782,11 @@ export class ChatModel {
 
   /** Someone is typing in the composer (the SDK asks the server at most every 2 s). */
   typing(key: string): void {
-    this.client.typing(refOf(key)).catch((err: unknown) => this.fail(err, { quiet: true }));
+    const ref = refOf(key);
+    // A muted member's typing is refused like their posts: not asked for.
+    const until = ref.kind === "channel" ? this.state.channelInfo[ref.channel]?.mutedUntil : 0;
+    if (until !== undefined && until > Date.now()) return;
+    this.client.typing(ref).catch((err: unknown) => this.fail(err, { quiet: true }));
   }
 
   /** "Read by N" of this user's newest message in a channel: on open, on activity, on a click. */
@@ -992,7 +999,13 @@ export class ChatModel {
     this.setCounts({ name: push.channel, members: push.members, online: push.online });
     // Joined from another device: its conversation and figures come with the lists.
     if (!this.state.joined.includes(push.channel)) void this.refresh();
-    else if (this.state.active === `c:${push.channel}`) void this.readMembers(push.channel);
+    else if (this.state.active === `c:${push.channel}`) {
+      void this.readMembers(push.channel);
+      // The members panel is open on it: someone came or went.
+      if (this.state.rosters[push.channel] && push.role === undefined) {
+        void this.readRoster(push.channel);
+      }
+    }
   };
 
   /** A post refused with `muted` says until when: the composer shows it from now on. */
@@ -1224,6 +1237,11 @@ export class ChatModel {
 /** `current` if `next` holds the same plain data (small lists from JSON), else `next`. */
 function same<T>(current: T, next: T): T {
   return JSON.stringify(current) === JSON.stringify(next) ? current : next;
+}
+
+/** `record` less the entry `key`. */
+function without<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).filter(([k]) => k !== key));
 }
 
 /** A channel with this user's role and mute as just learned. */

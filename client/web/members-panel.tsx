@@ -30,6 +30,7 @@ interface Props {
 export function MembersPanel({ model, state, channel, onClose }: Props) {
   useEffect(() => {
     void model.readRoster(channel);
+    return () => model.closeRoster(channel);
   }, [model, channel]);
   const info = state.channelInfo[channel];
   const roster = state.rosters[channel];
