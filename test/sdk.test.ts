@@ -20,9 +20,11 @@ import {
   type EditItem,
   type FriendPush,
   type HeraldClientOptions,
+  type InvitedPush,
   type ReactionEvent,
   type ReadEvent,
   type RecallItem,
+  type RemovedPush,
   type TypingEvent,
 } from "../client/sdk.js";
 import { backoffDelay } from "../client/backoff.js";
@@ -490,6 +492,19 @@ describe("SDK HTTP errors and backoff", () => {
     });
   });
 
+  it("keeps the error object's other fields as details (a mute's end)", async () => {
+    const muted: typeof fetch = async () =>
+      new Response(
+        JSON.stringify({ error: { code: "muted", message: "muted", mutedUntil: 1234 } }),
+        { status: 403, headers: { "content-type": "application/json" } },
+      );
+    const http = new HttpClient({ baseUrl: "http://x", fetch: muted, token: () => "t" });
+    const err = await http.request("POST", "/api/channels/x/messages", {}).catch((e) => e);
+    expect(err).to.be.instanceOf(HeraldError);
+    expect(err).to.include({ status: 403, code: "muted" });
+    expect((err as HeraldError).details).to.deep.equal({ mutedUntil: 1234 });
+  });
+
   it("sends the bearer token and the query; a request with no answer is network_error", async () => {
     const seen: { url: string; auth: string | null }[] = [];
     const fake: typeof fetch = async (input, init) => {
@@ -608,6 +623,8 @@ class Recorder {
   readonly typing: TypingEvent[] = [];
   readonly friends: FriendPush[] = [];
   readonly channels: ConversationPush[] = [];
+  readonly invites: InvitedPush[] = [];
+  readonly removals: RemovedPush[] = [];
   private readonly waiters = new Set<() => void>();
 
   constructor(client: HeraldClient) {
@@ -618,6 +635,8 @@ class Recorder {
     client.on("typing", (t) => this.record(this.typing, t));
     client.on("friend", (f) => this.record(this.friends, f));
     client.on("conversation", (c) => this.record(this.channels, c));
+    client.on("invited", (i) => this.record(this.invites, i));
+    client.on("removed", (r) => this.record(this.removals, r));
     client.on("message", (m) => this.record(this.messages, m));
     client.on("receipt", (r) => this.record(this.receipts, r));
     client.on("presence", (p) => this.record(this.presence, p));
@@ -1045,6 +1064,104 @@ describe("SDK end to end (single node, memory engine)", function () {
     );
     await wait(50);
     expect(a.rec.typing).to.deep.equal([]);
+  });
+
+  it("runs a channel with owners: typed answers, invited/removed and role/mute events, coded errors", async () => {
+    const owner = await user("olga");
+    const admin = await user("adam");
+    const member = await user("mel");
+    await Promise.all([owner.client.connect(), admin.client.connect(), member.client.connect()]);
+    const name = `crew${++seq}`;
+    const info = await owner.client.createChannel({
+      name,
+      visibility: "private",
+      title: "The crew",
+      history: "since_join",
+    });
+    expect(info).to.deep.include({
+      name,
+      title: "The crew",
+      visibility: "private",
+      history: "since_join",
+      owner: owner.id,
+      role: "owner",
+    });
+    const taken = await owner.client.createChannel({ name }).catch((e: unknown) => e);
+    expect(taken).to.include({ status: 409, code: "channel_exists" });
+    const uninvited = await member.client.joinChannel(name).catch((e: unknown) => e);
+    expect(uninvited).to.include({ status: 403, code: "invite_required" });
+
+    for (const p of [admin, member]) {
+      await owner.client.invite(name, p.id);
+      await p.rec.until(() => p.rec.invites.some((i) => i.channel === name), "the invite");
+      expect(p.rec.invites.at(-1)).to.deep.include({ channel: name, by: owner.id });
+      await p.client.joinChannel(name);
+    }
+    expect((await member.client.channelInfo(name)).role).to.equal("member");
+
+    const promoted = await owner.client.setRole(name, admin.id, "admin");
+    expect(promoted).to.deep.include({ userId: admin.id, role: "admin" });
+    await admin.rec.until(
+      () => admin.rec.channels.some((c) => c.channel === name && c.role === "admin"),
+      "the admin's new role",
+    );
+
+    const muted = await admin.client.mute(name, member.id, 600);
+    expect(muted.mutedUntil).to.be.a("number");
+    await member.rec.until(
+      () => member.rec.channels.some((c) => c.channel === name && c.mutedUntil !== undefined),
+      "the member's mute",
+    );
+    const refused = await member.client.sendChannel(name, "hello?").catch((e: unknown) => e);
+    expect(refused).to.include({ status: 403, code: "muted" });
+    expect((refused as HeraldError).details).to.deep.equal({ mutedUntil: muted.mutedUntil });
+    await admin.client.unmute(name, member.id);
+    await member.rec.until(
+      () =>
+        member.rec.channels.at(-1)?.role === "member" && !member.rec.channels.at(-1)!.mutedUntil,
+      "the member's unmute",
+    );
+    await member.client.sendChannel(name, "hello again");
+
+    const page = await owner.client.members(name, { limit: 2 });
+    expect(page.members.map((m) => [m.userId, m.role])).to.deep.equal([
+      [owner.id, "owner"],
+      [admin.id, "admin"],
+    ]);
+    const rest = await owner.client.members(name, { after: page.next!, limit: 2 });
+    expect(rest.members.map((m) => m.username)).to.deep.equal([member.name]);
+    expect(rest.next).to.equal(null);
+
+    const overreach = await admin.client.kick(name, owner.id).catch((e: unknown) => e);
+    expect(overreach).to.include({ status: 403, code: "forbidden" });
+    await admin.client.kick(name, member.id, { ban: true });
+    await member.rec.until(() => member.rec.removals.length === 1, "the removal");
+    expect(member.rec.removals[0]).to.deep.include({ channel: name, reason: "banned" });
+    const banned = await member.client.joinChannel(name).catch((e: unknown) => e);
+    expect(banned).to.include({ status: 403, code: "banned" });
+    await owner.client.unban(name, member.id);
+    await owner.client.invite(name, member.id);
+    await member.client.joinChannel(name);
+
+    const handedOver = await owner.client.transferOwner(name, admin.id);
+    expect(handedOver).to.deep.include({ userId: admin.id, role: "owner" });
+    expect(await member.client.channelInfo(name)).to.deep.include({ owner: admin.id });
+  });
+
+  it("blocks: the blocked user's DMs and requests are refused with blocked; the list and unblock", async () => {
+    const ann = await user("ann");
+    const bob = await user("bob");
+    await befriend(ann.client, bob.client);
+    await ann.client.block(bob.id);
+    expect(await ann.client.blocks()).to.deep.equal([{ userId: bob.id, username: bob.name }]);
+    expect((await ann.client.friends()).friends).to.deep.equal([]);
+    const dm = await bob.client.send(ann.id, "hi").catch((e: unknown) => e);
+    expect(dm).to.include({ status: 403, code: "blocked" });
+    const request = await bob.client.requestFriend(ann.id).catch((e: unknown) => e);
+    expect(request).to.include({ status: 403, code: "blocked" });
+    await ann.client.unblock(bob.id);
+    expect(await ann.client.blocks()).to.deep.equal([]);
+    expect(await bob.client.requestFriend(ann.id)).to.equal("pending");
   });
 
   it("catches up after a drop with one POST /api/sync for every conversation", async () => {
