@@ -5,7 +5,6 @@
 import type {
   Attachment,
   BroadcastPush,
-  ChannelRole,
   ConversationPush,
   EditItem,
   FriendPush,
@@ -42,7 +41,6 @@ export type { ReadFigures } from "./read-state.js";
 export type {
   Attachment,
   BroadcastPush,
-  ChannelRole,
   ConversationPush,
   EditItem,
   FriendPush,
@@ -60,7 +58,6 @@ export type {
   ReceiptPush,
   ReceiptStatus,
   RemovedPush,
-  RemovedReason,
   StreamItem,
   TypingPush,
   UserId,
@@ -120,6 +117,11 @@ export interface ChannelDetail {
   members: UserId[];
   online: number;
 }
+
+/** A member's standing in a channel (CONTRACT.md "Channels with owners"). */
+export type ChannelRole = NonNullable<ConversationPush["role"]>;
+/** Why the caller left a channel against their will. */
+export type RemovedReason = RemovedPush["reason"];
 
 export type ChannelVisibility = "public" | "private";
 /** `since_join`: a member sees only what was posted after they (last) joined. */

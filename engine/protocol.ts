@@ -143,37 +143,31 @@ export interface FriendPush {
   ts: number;
 }
 
-/** A member's standing in a channel (CONTRACT.md "Channels with owners"). */
-export const CHANNEL_ROLES = ["owner", "admin", "member"] as const;
-export type ChannelRole = (typeof CHANNEL_ROLES)[number];
-
 /**
- * A channel's latest counts after someone joined or left (coalesced per channel); or, to the
- * member concerned, their new state after a role change or a mute: then `role` is set, and
- * `mutedUntil` (ms since the epoch) while they are muted.
+ * A channel's latest counts after someone joined or left (coalesced per channel). To the user
+ * concerned by a role or mute change (or who became owner), also their own state: `role`, and
+ * `mutedUntil` (ms) while a mute stands — a push with `role` and no `mutedUntil` means unmuted.
  */
 export interface ConversationPush {
   channel: string;
   members: number;
   online: number;
-  role?: ChannelRole;
-  mutedUntil?: number;
   ts: number;
+  role?: "owner" | "admin" | "member";
+  mutedUntil?: number;
 }
 
-/** `by` invited the receiver to the private `channel`: they may join it now. */
+/** An owner or admin (`by`) invited the receiver to `channel`. */
 export interface InvitedPush {
   channel: string;
   by: UserId;
   ts: number;
 }
 
-export type RemovedReason = "kicked" | "banned";
-
-/** The receiver is no longer a member of `channel` (and, if banned, may not join again). */
+/** The receiver was removed from `channel` by an owner or admin. */
 export interface RemovedPush {
   channel: string;
-  reason: RemovedReason;
+  reason: "kicked" | "banned";
   ts: number;
 }
 
