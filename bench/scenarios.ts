@@ -50,6 +50,7 @@ export const SCALES: Record<"full" | "quick", Scale> = {
     connections: 6000,
     reps: 3,
   },
+  // A smoke run: every scenario and side once, small enough for two minutes on a busy machine.
   quick: {
     clients: 200,
     directCommands: 2000,
@@ -61,8 +62,8 @@ export const SCALES: Record<"full" | "quick", Scale> = {
     sendUsers: 20,
     sendRequests: 400,
     inflight: 16,
-    connections: 600,
-    reps: 3,
+    connections: 300,
+    reps: 1,
   },
 };
 
@@ -220,7 +221,8 @@ function pushScenario(
           };
         };
 
-        await phase(scale.warmCommands);
+        // Not measured, but a loss there still fails the side.
+        const warmUp = (await phase(scale.warmCommands)).failures.map((f) => `warm-up: ${f}`);
         tick("setup + warm-up");
         const reps: RepResult[] = [];
         const commands = mode === "direct" ? scale.directCommands : scale.fanoutCommands;
@@ -236,7 +238,7 @@ function pushScenario(
             pubsubInPerNodePerCommand: perThousand(saturated.pubsubInPerNodePerCommand),
             rssPerConnectionKB: round(rssPerConnectionKB, 1),
           };
-          const failures = [...saturated.failures];
+          const failures = [...warmUp.splice(0), ...saturated.failures];
           if (mode === "direct") {
             const total = Math.round(scale.rate * scale.rateSeconds);
             const fixed = await phase(total, scale.rate);

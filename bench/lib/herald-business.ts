@@ -17,4 +17,5 @@ const business = await startBusiness({
   passwordCost: { N: 1024, r: 8, p: 1 },
 });
 process.send!({ type: "ready", url: business.url });
+process.on("SIGTERM", () => void business.close().finally(() => process.exit(0)));
 process.on("disconnect", () => process.exit(0));

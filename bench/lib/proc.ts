@@ -44,10 +44,14 @@ export interface Launched {
 /**
  * Runs `node <script>` (a path relative to dist/bench/) under the raised limit, with an IPC
  * channel: `sh -c 'ulimit …; exec node …'` keeps the pid (exec), so /proc reads the node process.
+ * BENCH_PROFILE=<dir> writes a V8 CPU profile of every server process there (on its exit).
  */
 export function launch(name: string, script: string, env: Record<string, string> = {}): Launched {
   const path = fileURLToPath(new URL(`../${script}`, import.meta.url));
-  const child = spawn("sh", ["-c", `${RAISE}; exec "$0" "$@"`, process.execPath, path], {
+  const profile = process.env.BENCH_PROFILE;
+  const flags =
+    profile && script !== "load-clients.js" ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [];
+  const child = spawn("sh", ["-c", `${RAISE}; exec "$0" "$@"`, process.execPath, ...flags, path], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });

@@ -46,4 +46,6 @@ process.send!({ type: "ready", url: `http://127.0.0.1:${port}` });
 process.on("message", (request: { type: string }) => {
   if (request.type === "timeouts") process.send!({ type: "timeouts", timeouts });
 });
+// Exit through process.exit (a --cpu-prof profile is written then), and never outlive the run.
+process.on("SIGTERM", () => process.exit(0));
 process.on("disconnect", () => process.exit(0));
