@@ -64,14 +64,18 @@ function arrived(push: BenchPush, me: string): void {
   if (credits++ === 0) setImmediate(flushCredits);
 }
 
-function bounded<T>(what: Promise<T>, label: string): Promise<T> {
+interface Emitting {
+  once(event: string, listener: (err?: unknown) => void): unknown;
+}
+
+/** Resolves when `socket` emits `ok`, rejects on `fail` or past the connect timeout. */
+function opened(socket: Emitting, ok: string, fail: string, label: string): Promise<void> {
   let timer: NodeJS.Timeout;
-  return Promise.race([
-    what,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${label} timed out`)), CONNECT_TIMEOUT_MS);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  return new Promise<void>((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${label} timed out`)), CONNECT_TIMEOUT_MS);
+    socket.once(ok, () => resolve());
+    socket.once(fail, reject);
+  }).finally(() => clearTimeout(timer));
 }
 
 async function grant(target: Target): Promise<Required<Pick<Target, "url" | "path" | "token">>> {
@@ -108,13 +112,7 @@ async function openSocketIo(kind: "herald" | "sio", target: Target): Promise<voi
     if (!closing) disconnects++;
   });
   sockets.push(socket);
-  await bounded(
-    new Promise<void>((resolve, reject) => {
-      socket.once("connect", () => resolve());
-      socket.once("connect_error", reject);
-    }),
-    "socket.io connect",
-  );
+  await opened(socket as unknown as Emitting, "connect", "connect_error", "socket.io connect");
 }
 
 async function openWs(target: Target): Promise<void> {
@@ -125,13 +123,7 @@ async function openWs(target: Target): Promise<void> {
     if (!closing) disconnects++;
   });
   sockets.push(socket);
-  await bounded(
-    new Promise<void>((resolve, reject) => {
-      socket.once("open", () => resolve());
-      socket.once("error", reject);
-    }),
-    "ws connect",
-  );
+  await opened(socket, "open", "error", "ws connect");
 }
 
 async function openAll(kind: ClientKind, targets: Target[], concurrency: number): Promise<void> {

@@ -77,6 +77,12 @@ const plan = scenarios.map((s) => ({
   sides: s.sides.filter((n) => wanted(args.sides, n)),
 }));
 const progress = new Progress(plan.reduce((sum, p) => sum + p.sides.length * (1 + scale.reps), 0));
+// Through process.exit, whose handler (lib/proc.ts) kills every process the run started.
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => {
+    progress.end();
+    process.exit(130);
+  });
 const watchdog = setTimeout(() => {
   progress.end();
   console.error(`bench: over ${MAX_MS / 60_000} minutes, giving up`);

@@ -52,17 +52,17 @@ export const SCALES: Record<"full" | "quick", Scale> = {
   },
   // A smoke run: every scenario and side once, small enough for two minutes on a busy machine.
   quick: {
-    clients: 200,
-    directCommands: 2000,
-    fanoutCommands: 10,
-    warmCommands: 500,
-    directWindow: 200,
-    rate: 1000,
+    clients: 100,
+    directCommands: 1000,
+    fanoutCommands: 5,
+    warmCommands: 200,
+    directWindow: 100,
+    rate: 500,
     rateSeconds: 1,
-    sendUsers: 20,
-    sendRequests: 400,
-    inflight: 16,
-    connections: 300,
+    sendUsers: 10,
+    sendRequests: 200,
+    inflight: 8,
+    connections: 200,
     reps: 1,
   },
 };
@@ -91,7 +91,7 @@ const DRAIN_MS = 30_000;
 /** After the last delivery, before reading CPU: the acks and writes still in flight land. */
 const SETTLE_MS = 100;
 /** After opening sockets, before reading RSS: the handshakes' garbage is collected or not. */
-const RSS_SETTLE_MS = 1500;
+const RSS_SETTLE_MS = 1000;
 
 const users = (n: number) => Array.from({ length: n }, (_, i) => `user-${i}`);
 const perThousand = (n: number) => round(n, 2);
