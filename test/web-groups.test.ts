@@ -57,7 +57,7 @@ describe("web chat groups (Chromium)", function () {
   }
 
   scenario(
-    "an owner runs a private channel: invites, promotes; an admin mutes and removes a member",
+    "an owner runs a private channel: invites, promotes; an admin mutes and removes a member; the owner hands it over",
     async () => {
       const channel = `team-${nextCount()}`;
       const title = "Launch <b>crew</b>";
@@ -152,6 +152,23 @@ describe("web chat groups (Chromium)", function () {
       expect(await member.page.getByTestId("conversation").count()).to.equal(0);
       await memberRow(admin.page, member.name).waitFor({ state: "detached", timeout: WAIT_MS });
       await screenshot(owner.page, "web-groups-owner-desktop.png");
+
+      // The owner hands the channel over (a second click confirms); the new owner's page knows.
+      const handOver = await manage(owner.page, admin.name);
+      await handOver.getByTestId("make-owner").click();
+      await handOver.getByTestId("confirm-owner").click();
+      await memberRow(owner.page, admin.name)
+        .and(owner.page.locator('[data-role="owner"]'))
+        .waitFor({ timeout: WAIT_MS });
+      await memberRow(owner.page, owner.name)
+        .and(owner.page.locator('[data-role="admin"]'))
+        .waitFor();
+      await memberRow(admin.page, admin.name)
+        .getByTestId("member-role")
+        .getByText("Owner")
+        .waitFor({ timeout: WAIT_MS });
+      // Now the former owner is an admin there.
+      await memberRow(admin.page, owner.name).getByTestId("manage-member").waitFor();
     },
   );
 
