@@ -64,6 +64,38 @@ describe("engine: redis only", function () {
     expect((error as Error).message).to.not.contain("secret");
   });
 
+  it("a channel from before records reads as public, all, no owner; its members page, and the next joiner owns it", async function () {
+    server = await startRedis();
+    const engine = await open(server.url, "old:");
+    // What the previous version wrote for a channel: its members, its version, the name index.
+    const keys = engine.keys;
+    await engine.redis.sadd(keys.channelMembers("legacy"), "u1", "u2");
+    await engine.redis.set(keys.channelVersion("legacy"), "2");
+    await engine.redis.sadd(keys.channelIndex(), "legacy");
+    expect(await engine.store.channelInfo("legacy")).to.deep.equal({
+      name: "legacy",
+      owner: null,
+      title: "",
+      visibility: "public",
+      history: "all",
+      created: 0,
+    });
+    expect((await engine.store.member("legacy", "u1"))!.member).to.deep.include({
+      role: "member",
+      joinSeq: 0,
+    });
+    expect(
+      (await engine.store.listChannels(undefined, undefined, "u9")).map((c) => c.name),
+    ).to.deep.equal(["legacy"]);
+    const page = await engine.store.membersPage("legacy", 0, 10);
+    expect(page.map((m) => m.userId).sort()).to.deep.equal(["u1", "u2"]);
+    expect(await engine.store.joinChannel("legacy", "u3")).to.deep.equal({
+      outcome: "joined",
+      role: "owner",
+    });
+    expect((await engine.store.channelInfo("legacy"))!.owner).to.equal("u3");
+  });
+
   it("every key and channel it writes starts with its prefix", async function () {
     server = await startRedis();
     const engine = await open(`${server.url}/3`, "pfx:");

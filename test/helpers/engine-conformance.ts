@@ -13,8 +13,11 @@ import type {
   Engine,
   FileRecord,
   FileShare,
+  MemberChangeGuard,
+  NewChannel,
   NewItem,
   NewMessage,
+  Standing,
 } from "../../engine/types.js";
 import { topics } from "../../engine/wire.js";
 
@@ -772,6 +775,266 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
           expect(await engine.store.channelsOf("u1")).to.deep.equal(member ? ["flip"] : []);
           expect(await engine.store.channelMembers("flip")).to.deep.equal(member ? ["u1"] : []);
         }
+      });
+    });
+
+    describe("channels with owners", function () {
+      const store = () => engine.store;
+      const room = (name: string, extra: Partial<NewChannel> = {}): NewChannel => ({
+        name,
+        owner: "own",
+        title: "Room",
+        visibility: "public",
+        history: "all",
+        created: 5,
+        ...extra,
+      });
+      const guard = (
+        actor: string,
+        actorStanding: Standing,
+        target: string,
+        targetStanding: Standing,
+      ): MemberChangeGuard => ({ actor, actorStanding, target, targetStanding });
+      const roles = async (name: string) =>
+        (await store().membersPage(name, 0, 100)).map((m) => `${m.userId}:${m.role}`);
+
+      it("creates a channel once, its creator the owner and only member; info and lookups", async function () {
+        expect(await store().createChannel(room("r1", { visibility: "private" }))).to.deep.equal({
+          ...room("r1", { visibility: "private" }),
+        });
+        expect(await store().createChannel(room("r1", { owner: "x" }))).to.equal(null);
+        expect(await store().channelInfo("r1")).to.deep.equal(
+          room("r1", { visibility: "private" }),
+        );
+        expect(await store().channelInfo("nope")).to.equal(null);
+        expect(await store().member("nope", "own")).to.equal(null);
+        const lookup = await store().member("r1", "own");
+        expect(lookup).to.deep.include({ visibility: "private", history: "all", banned: false });
+        expect(lookup!.member).to.deep.include({ userId: "own", role: "owner", mutedUntil: 0 });
+        expect((await store().member("r1", "other"))!.member).to.equal(null);
+        expect(await store().channelMembers("r1")).to.deep.equal(["own"]);
+        expect(await store().channelsOf("own")).to.deep.equal(["r1"]);
+        // A joined (v1) name cannot be created again either.
+        await store().joinChannel("v1", "u1");
+        expect(await store().createChannel(room("v1"))).to.equal(null);
+        expect((await store().channelInfo("v1"))!.owner).to.equal("u1");
+      });
+
+      it("join checks the ban, the private channel's invite (spent by the join) and the maximum", async function () {
+        await store().createChannel(room("p", { visibility: "private" }));
+        expect(await store().joinChannel("p", "u1")).to.deep.equal({ refused: "invite_required" });
+        expect(
+          await store().changeMember("p", guard("own", "owner", "u1", "outsider"), {
+            kind: "invite",
+          }),
+        ).to.deep.equal({ outcome: "done", heir: null });
+        expect(await store().joinChannel("p", "u1", 2)).to.deep.equal({
+          outcome: "joined",
+          role: "member",
+        });
+        expect(await store().joinChannel("p", "u1")).to.deep.equal({ outcome: "member" });
+        await store().changeMember("p", guard("own", "owner", "u2", "outsider"), {
+          kind: "invite",
+        });
+        expect(await store().joinChannel("p", "u2", 2)).to.deep.equal({ refused: "channel_full" });
+        expect(await store().joinChannel("p", "u2", 3)).to.deep.include({ outcome: "joined" });
+        // The invite was spent: once left, u1 needs another.
+        await store().leaveChannel("p", "u1");
+        expect(await store().joinChannel("p", "u1")).to.deep.equal({ refused: "invite_required" });
+        await store().changeMember("p", guard("own", "owner", "u2", "member"), {
+          kind: "kick",
+          ban: true,
+        });
+        expect(await store().member("p", "u2")).to.deep.include({ member: null, banned: true });
+        expect(await store().joinChannel("p", "u2")).to.deep.equal({ refused: "banned" });
+        expect(await store().channelsOf("u2")).to.deep.equal([]);
+        await store().changeMember("p", guard("own", "owner", "u2", "banned"), { kind: "unban" });
+        expect(await store().joinChannel("p", "u2")).to.deep.equal({ refused: "invite_required" });
+      });
+
+      it("an owner leaving hands on to the longest-standing admin, else member; the last leaving leaves it ownerless", async function () {
+        await store().createChannel(room("h"));
+        for (const u of ["m1", "a1", "m2", "a2"]) await store().joinChannel("h", u);
+        for (const a of ["a2", "a1"])
+          await store().changeMember("h", guard("own", "owner", a, "member"), {
+            kind: "role",
+            role: "admin",
+          });
+        expect(await store().leaveChannel("h", "own")).to.deep.equal({ left: true, heir: "a1" });
+        expect((await store().channelInfo("h"))!.owner).to.equal("a1");
+        expect(await roles("h")).to.deep.equal(["m1:member", "a1:owner", "m2:member", "a2:admin"]);
+        expect(await store().leaveChannel("h", "a1")).to.deep.equal({ left: true, heir: "a2" });
+        expect(await store().leaveChannel("h", "a2")).to.deep.equal({ left: true, heir: "m1" });
+        expect(await store().leaveChannel("h", "m1")).to.deep.equal({ left: true, heir: "m2" });
+        expect(await store().leaveChannel("h", "m2")).to.deep.equal({ left: true, heir: null });
+        expect((await store().channelInfo("h"))!.owner).to.equal(null);
+        expect(await store().joinChannel("h", "late")).to.deep.equal({
+          outcome: "joined",
+          role: "owner",
+        });
+      });
+
+      it("a change applies only while both stand where the guard says; mute, role and ownership", async function () {
+        await store().createChannel(room("g"));
+        await store().joinChannel("g", "m");
+        const stale = await store().changeMember("g", guard("own", "owner", "m", "admin"), {
+          kind: "mute",
+          until: 99,
+        });
+        expect(stale).to.deep.equal({ outcome: "stale" });
+        await store().changeMember("g", guard("own", "owner", "m", "member"), {
+          kind: "mute",
+          until: 9_000_000_000_000,
+        });
+        expect((await store().member("g", "m"))!.member!.mutedUntil).to.equal(9_000_000_000_000);
+        expect(
+          await store().changeMember("g", guard("own", "owner", "m", "member"), {
+            kind: "unmute",
+          }),
+        ).to.deep.equal({ outcome: "done", heir: null });
+        expect(
+          await store().changeMember("g", guard("own", "owner", "m", "member"), {
+            kind: "unmute",
+          }),
+        ).to.deep.equal({ outcome: "noop" });
+        await store().changeMember("g", guard("own", "owner", "m", "member"), { kind: "owner" });
+        expect(await roles("g")).to.deep.equal(["own:admin", "m:owner"]);
+        expect((await store().channelInfo("g"))!.owner).to.equal("m");
+      });
+
+      it("two admins kicking one member at once: exactly one kick is done", async function () {
+        const other = await sibling();
+        await store().createChannel(room("k"));
+        for (const u of ["a1", "a2", "m"]) await store().joinChannel("k", u);
+        for (const a of ["a1", "a2"])
+          await store().changeMember("k", guard("own", "owner", a, "member"), {
+            kind: "role",
+            role: "admin",
+          });
+        const results = await Promise.all(
+          (["a1", "a2"] as const).map((a, i) =>
+            (i ? other : engine).store.changeMember("k", guard(a, "admin", "m", "member"), {
+              kind: "kick",
+              ban: false,
+            }),
+          ),
+        );
+        expect(results.filter((r) => r.outcome === "done")).to.have.length(1);
+        expect(results.filter((r) => r.outcome === "stale")).to.have.length(1);
+        expect(await store().isMember("k", "m")).to.equal(false);
+      });
+
+      it("the owner leaving while an admin is promoted: exactly one owner after, every time", async function () {
+        const other = await sibling();
+        for (let round = 0; round < 10; round++) {
+          const name = `race${round}`;
+          await store().createChannel(room(name));
+          for (const u of ["a", "b"]) await store().joinChannel(name, u);
+          await store().changeMember(name, guard("own", "owner", "a", "member"), {
+            kind: "role",
+            role: "admin",
+          });
+          await Promise.all([
+            engine.store.leaveChannel(name, "own"),
+            other.store.changeMember(name, guard("own", "owner", "b", "member"), {
+              kind: "role",
+              role: "admin",
+            }),
+          ]);
+          const all = await store().membersPage(name, 0, 10);
+          const owners = all.filter((m) => m.role === "owner");
+          expect(owners, name).to.have.length(1);
+          expect((await store().channelInfo(name))!.owner).to.equal(owners[0]!.userId);
+        }
+      });
+
+      it("a post as a member racing a kick lands before it or is refused, never after", async function () {
+        const other = await sibling();
+        const ref: ConversationRef = { kind: "channel", name: "kp" };
+        await store().createChannel(room("kp"));
+        for (let round = 0; round < 10; round++) {
+          await store().joinChannel("kp", "m");
+          const [posted, kicked] = await Promise.all([
+            engine.store.append(ref, message("m", { channel: "kp" }), {
+              asMember: { now: Date.now() },
+            }),
+            other.store.changeMember("kp", guard("own", "owner", "m", "member"), {
+              kind: "kick",
+              ban: false,
+            }),
+          ]);
+          expect(kicked.outcome).to.equal("done");
+          if ("refused" in posted) expect(posted.refused).to.equal("not_member");
+        }
+        const refused = await store().append(ref, message("m", { channel: "kp" }), {
+          asMember: { now: Date.now() },
+        });
+        expect(refused).to.deep.equal({ refused: "not_member" });
+        await store().joinChannel("kp", "m");
+        await store().changeMember("kp", guard("own", "owner", "m", "member"), {
+          kind: "mute",
+          until: Date.now() + 60_000,
+        });
+        const muted = await store().append(ref, message("m", { channel: "kp" }), {
+          asMember: { now: Date.now() },
+        });
+        expect(muted).to.have.property("refused", "muted");
+        expect((muted as { mutedUntil: number }).mutedUntil).to.be.greaterThan(Date.now());
+      });
+
+      it("membersPage pages in join order by cursor; a rejoin moves to the end; joinSeq is the last seq", async function () {
+        const ref: ConversationRef = { kind: "channel", name: "pg" };
+        await store().createChannel(room("pg"));
+        await store().append(ref, message("own", { channel: "pg" }));
+        for (let i = 0; i < 7; i++) await store().joinChannel("pg", `u${i}`);
+        await store().leaveChannel("pg", "u2");
+        await store().joinChannel("pg", "u2");
+        const first = await store().membersPage("pg", 0, 3);
+        expect(first.map((m) => m.userId)).to.deep.equal(["own", "u0", "u1"]);
+        const rest = await store().membersPage("pg", first[2]!.joinOrder, 10);
+        expect(rest.map((m) => m.userId)).to.deep.equal(["u3", "u4", "u5", "u6", "u2"]);
+        expect(rest[0]!.joinSeq).to.equal(1);
+        expect(first[0]!.joinSeq).to.equal(0);
+        expect(await store().membersPage("nope", 0, 10)).to.deep.equal([]);
+      });
+
+      it("listChannels shows public channels and the private ones the viewer is in", async function () {
+        await store().createChannel(room("a-pub"));
+        await store().createChannel(room("b-priv", { visibility: "private" }));
+        await store().joinChannel("c-v1", "x");
+        const names = async (viewer?: string, after?: string, limit?: number) =>
+          (await store().listChannels(after, limit, viewer)).map((c) => c.name);
+        expect(await names()).to.deep.equal(["a-pub", "c-v1"]);
+        expect(await names("own")).to.deep.equal(["a-pub", "b-priv", "c-v1"]);
+        expect(await names("own", "a-pub", 1)).to.deep.equal(["b-priv"]);
+        expect(await names("x", "a-pub", 1)).to.deep.equal(["c-v1"]);
+        expect((await store().listChannels("a", 1, "own"))[0]).to.deep.equal({
+          name: "a-pub",
+          members: 1,
+          title: "Room",
+          visibility: "public",
+        });
+      });
+
+      it("a block ends friendship and requests at once; refuses requests either way; unblock restores only the ability", async function () {
+        await store().requestFriend("a", "b");
+        await store().requestFriend("b", "a");
+        await store().block("a", "b");
+        expect(await store().friendState("a", "b")).to.equal("none");
+        expect((await store().friendLists("b")).friends).to.deep.equal([]);
+        expect(await store().blockedBetween("b", "a")).to.equal(true);
+        expect(await store().blockedBetween("a", "c")).to.equal(false);
+        expect(await store().blocksOf("a")).to.deep.equal(["b"]);
+        expect(await store().blocksOf("b")).to.deep.equal([]);
+        expect(await store().requestFriend("b", "a")).to.equal("blocked");
+        expect(await store().requestFriend("a", "b")).to.equal("blocked");
+        await store().requestFriend("c", "a");
+        await store().block("a", "c");
+        expect((await store().friendLists("a")).incoming).to.deep.equal([]);
+        await store().unblock("a", "b");
+        expect(await store().blockedBetween("a", "b")).to.equal(false);
+        expect(await store().friendState("a", "b")).to.equal("none");
+        expect(await store().requestFriend("b", "a")).to.equal("pending");
       });
     });
 
