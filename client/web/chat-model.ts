@@ -193,6 +193,8 @@ export class ChatModel {
   /** The server's IM_FILE_MAX_BYTES (GET /api/files/limits), read at the first upload. */
   private maxFileBytes: Promise<number> | undefined;
   private noticeIds = 0;
+  /** Channel → when this user's mute there ends, as last told (push, members list, refusal). */
+  private readonly mutes = new Map<string, number>();
   private stopped = false;
 
   private onEnd: (end: SessionEnd) => void = () => undefined;
@@ -433,6 +435,7 @@ export class ChatModel {
   /** Drops a channel this user is no longer in from every list the page keeps. */
   private forgetChannel(name: string): void {
     const key = `c:${name}`;
+    this.mutes.delete(name);
     this.set({
       joined: this.state.joined.filter((n) => n !== name),
       active: this.state.active === key ? null : this.state.active,
@@ -501,15 +504,12 @@ export class ChatModel {
     const names = { ...this.state.names };
     for (const m of members) names[m.userId] = m.username;
     const mine = members.find((m) => m.userId === this.state.me.userId);
-    const info = this.state.channelInfo[channel];
     this.set({
       rosters: { ...this.state.rosters, [channel]: { members, next } },
       names: same(this.state.names, names),
-      // This user's own line tells their role and mute, as the pushes do.
-      ...(mine && info
-        ? { channelInfo: { ...this.state.channelInfo, [channel]: standing(info, mine) } }
-        : {}),
     });
+    // This user's own line tells their role and mute, as the pushes do.
+    if (mine) this.noteStanding(channel, mine.role, mine.mutedUntil);
   }
 
   async invite(channel: string, username: string): Promise<boolean> {
@@ -809,15 +809,11 @@ export class ChatModel {
     }
   }
 
-  /** The channel's settings and this user's role in it (their mute, if known, is kept). */
+  /** The channel's settings and this user's role in it, with their mute as last told. */
   private async readChannelInfo(channel: string): Promise<void> {
     try {
       const info = await this.client.channelInfo(channel);
-      const known = this.state.channelInfo[channel];
-      const view: ChannelView = { ...info };
-      if (known?.mutedUntil !== undefined && known.role === info.role) {
-        view.mutedUntil = known.mutedUntil;
-      }
+      const view = withMute(info, this.mutes.get(channel));
       this.set({ channelInfo: { ...this.state.channelInfo, [channel]: view } });
     } catch (err) {
       this.fail(err, { quiet: true });
@@ -1010,20 +1006,24 @@ export class ChatModel {
 
   /** A post refused with `muted` says until when: the composer shows it from now on. */
   private learnMute(channel: string, err: unknown): void {
-    const info = this.state.channelInfo[channel];
+    const role = this.state.channelInfo[channel]?.role;
     const until = (err as HeraldError).details.mutedUntil;
-    if (!info?.role || typeof until !== "number") return;
-    const view = standing(info, { role: info.role, mutedUntil: until });
+    if (role && typeof until === "number") this.noteStanding(channel, role, until);
+  }
+
+  /** This user's standing in a channel as just learned, kept for when its info is read again. */
+  private noteStanding(channel: string, role: ChannelRole, mutedUntil: number | undefined): void {
+    if (mutedUntil === undefined) this.mutes.delete(channel);
+    else this.mutes.set(channel, mutedUntil);
+    const info = this.state.channelInfo[channel];
+    if (!info) return;
+    const view = withMute({ ...info, role }, mutedUntil);
     this.set({ channelInfo: { ...this.state.channelInfo, [channel]: view } });
   }
 
-  /** This user was promoted, demoted, muted or unmuted in a channel. */
+  /** This user was promoted, demoted, muted or unmuted in a channel (a push). */
   private changedStanding(channel: string, role: ChannelRole, mutedUntil: number | undefined) {
-    const info = this.state.channelInfo[channel];
-    if (info) {
-      const view = standing(info, { role, mutedUntil });
-      this.set({ channelInfo: { ...this.state.channelInfo, [channel]: view } });
-    }
+    this.noteStanding(channel, role, mutedUntil);
     // The owner may have changed too (a hand-over): the channel says, and its members.
     void this.readChannelInfo(channel);
     if (this.state.rosters[channel]) void this.readRoster(channel);
@@ -1244,13 +1244,10 @@ function without<T>(record: Readonly<Record<string, T>>, key: string): Record<st
   return Object.fromEntries(Object.entries(record).filter(([k]) => k !== key));
 }
 
-/** A channel with this user's role and mute as just learned. */
-function standing(
-  info: ChannelView,
-  me: { role: ChannelRole; mutedUntil?: number | undefined },
-): ChannelView {
-  const view: ChannelView = { ...info, role: me.role };
-  if (me.mutedUntil !== undefined && me.mutedUntil > Date.now()) view.mutedUntil = me.mutedUntil;
+/** A channel with this user's mute: `until` while it is still ahead, else none. */
+function withMute(info: ChannelInfo, until: number | undefined): ChannelView {
+  const view: ChannelView = { ...info };
+  if (until !== undefined && until > Date.now()) view.mutedUntil = until;
   else delete view.mutedUntil;
   return view;
 }

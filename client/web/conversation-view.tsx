@@ -1,6 +1,6 @@
 // One open conversation: a header (who, online or channel counts, "typing…"), the messages with
 // older history loaded on scrolling up, and the composer (replies, edits, @mentions).
-import { useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { Avatar } from "./avatar.js";
 import type { ChatModel, ChatState, ConversationState, Draft } from "./chat-model.js";
 import { EMPTY_CONVERSATION, refOf } from "./chat-model.js";
@@ -52,6 +52,15 @@ export function ConversationView({ model, state, convKey }: Props) {
   const title = ref.kind === "channel" ? info?.title || ref.channel : nameOf(ref.peer);
   const mutedUntil =
     info?.mutedUntil !== undefined && info.mutedUntil > Date.now() ? info.mutedUntil : undefined;
+  // The server says nothing when a mute runs out: the note goes by itself then.
+  const [, setExpired] = useState(0);
+  useEffect(() => {
+    if (mutedUntil === undefined) return;
+    // setTimeout takes at most 2^31-1 ms (a mute may last a year).
+    const delay = Math.min(mutedUntil - Date.now() + 50, 2 ** 31 - 1);
+    const timer = setTimeout(() => setExpired(mutedUntil), delay);
+    return () => clearTimeout(timer);
+  }, [mutedUntil]);
   const typists = Object.keys(conv.typing);
   const subtitle =
     typists.length > 0

@@ -19,10 +19,11 @@ export function formatDay(ts: number, now = Date.now()): string {
   return date.format(ts);
 }
 
-/** "14:05" today, else the day with the time ("2 December 2026 14:05"). */
+/** A time ahead: "14:05" today, "tomorrow 14:05", else with its date ("9 December 2026 14:05"). */
 export function formatUntil(ts: number, now = Date.now()): string {
-  const day = formatDay(ts, now);
-  return day === "Today" ? formatTime(ts) : `${day} ${formatTime(ts)}`;
+  const days = Math.round((startOfDay(ts) - startOfDay(now)) / 86_400_000);
+  if (days <= 0) return formatTime(ts);
+  return `${days === 1 ? "tomorrow" : date.format(ts)} ${formatTime(ts)}`;
 }
 
 export function sameDay(a: number, b: number): boolean {
