@@ -4,7 +4,7 @@
 // requests in flight, bounded by count and time. It also times GET /api/conversations for a
 // user with 10 and with 500 conversations, and POST /api/read (where the server has it).
 // Prints a table and writes bench/results/send.json.
-//   node dist/bench/send.js [--users 100] [--sends 6000] [--inflight 32] [--seconds 60]
+//   node dist/bench/send.js [--users 100] [--sends 6000] [--inflight 32] [--seconds 60] [--send-only]
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -54,6 +54,8 @@ async function serve(): Promise<void> {
     const { user, system } = process.cpuUsage();
     process.send!({ cpuMicros: user + system });
   });
+  // Exits (rather than dies) on the parent's kill, so `node --cpu-prof` writes its profile.
+  process.on("SIGTERM", () => process.exit(0));
   process.on("disconnect", () => process.exit(0));
 }
 
@@ -74,6 +76,8 @@ async function main(): Promise<void> {
       sends: { type: "string", default: "6000" },
       inflight: { type: "string", default: "32" },
       seconds: { type: "string", default: "60" },
+      // Only the sends (for a profile of the send path: `node --cpu-prof`).
+      "send-only": { type: "boolean", default: false },
     },
   });
   const USERS = Number(args.users);
@@ -87,17 +91,28 @@ async function main(): Promise<void> {
   });
   const sockets: Socket[] = [];
   const redisInfo = new Redis(redis.url);
-  /** CPU µs used so far by the Herald process and by redis-server. */
-  const cpu = async (): Promise<{ herald: number; redis: number }> => {
+  /** CPU µs used so far by the Herald process and by redis-server, and Redis's commands. */
+  const cpu = async (): Promise<{
+    herald: number;
+    redis: number;
+    commands: number;
+    reads: number;
+  }> => {
     const herald = new Promise<number>((resolve) =>
       server.once("message", (m) => resolve((m as { cpuMicros: number }).cpuMicros)),
     );
     server.send("cpu");
     const info = await redisInfo.info("cpu");
     const seconds = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)![1]);
+    // Commands Redis ran (a script's own calls included) and reads it made from its clients'
+    // sockets: about one per round trip, fewer when a client's commands leave in one write.
+    const stats = await redisInfo.info("stats");
+    const count = (name: string) => Number(new RegExp(`${name}:([0-9]+)`).exec(stats)![1]);
     return {
       herald: await herald,
       redis: Math.round((seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6),
+      commands: count("total_commands_processed"),
+      reads: count("total_reads_processed"),
     };
   };
   try {
@@ -182,6 +197,8 @@ async function main(): Promise<void> {
         p99Ms: round(at(0.99)),
         heraldCpuUsPerRequest: Math.round((cpuAfter.herald - cpuBefore.herald) / latencies.length),
         redisCpuUsPerRequest: Math.round((cpuAfter.redis - cpuBefore.redis) / latencies.length),
+        redisCommandsPerRequest: round((cpuAfter.commands - cpuBefore.commands) / latencies.length),
+        redisReadsPerRequest: round((cpuAfter.reads - cpuBefore.reads) / latencies.length),
       };
     };
 
@@ -202,7 +219,7 @@ async function main(): Promise<void> {
     const reader = await register();
     const listFigures: Record<string, Awaited<ReturnType<typeof drive>>> = {};
     let peers: User[] = [];
-    for (const size of [10, 500]) {
+    for (const size of args["send-only"] ? [] : [10, 500]) {
       peers = [...peers, ...(await many(size - peers.length))];
       for (let i = 0; i < peers.length; i += 100) {
         const to = peers.slice(i, i + 100).map((p) => p.userId);
@@ -218,9 +235,11 @@ async function main(): Promise<void> {
     }
 
     // POST /api/read: each peer marks its DM with the reader read (404 where it does not exist).
-    const probe = await call("POST", "/api/read", peers[0]!.token, { peer: reader.userId, seq: 1 });
+    const probe =
+      peers.length > 0 &&
+      (await call("POST", "/api/read", peers[0]!.token, { peer: reader.userId, seq: 1 }));
     let readFigures: Awaited<ReturnType<typeof drive>> | "n/a" = "n/a";
-    if (probe.status === 200) {
+    if (probe && probe.status === 200) {
       statuses.clear();
       readFigures = await drive(Math.min(SENDS, 2000), (i) =>
         call("POST", "/api/read", peers[i % peers.length]!.token, {
