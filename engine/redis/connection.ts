@@ -94,20 +94,11 @@ export const COMMAND_TIMEOUT_MS = 1_500;
 const FAIL_FAST = { maxRetriesPerRequest: 0, commandTimeout: COMMAND_TIMEOUT_MS } as const;
 /** Subscribers and the socket.io adapter's clients queue while reconnecting (they resubscribe). */
 const QUEUEING = { maxRetriesPerRequest: null, commandTimeout: undefined } as const;
-/**
- * Command connections pipeline on their own: the commands issued in one turn of the event loop,
- * by however many requests, leave in one write and come back in one read (ioredis flushes them
- * at setImmediate). A round trip's fixed cost, a syscall each way in Herald and in Redis, is
- * most of a small command's: the send path's profile spent a fifth of its CPU in those writes.
- * Order on a connection is kept, so it changes no guarantee; MULTI and explicit pipelines are
- * left as they are. Subscribers and the adapter's clients keep plain sends.
- */
-const AUTO_PIPELINE = (queueing: boolean) => ({ enableAutoPipelining: !queueing });
 
 /** A client that connects on `connect()` (or, with `queueing`, on its first command). */
 export function createClient(target: RedisTarget, queueing = false): RedisClient {
   const mode = queueing ? QUEUEING : FAIL_FAST;
-  const common = { lazyConnect: true, enableOfflineQueue: queueing, ...AUTO_PIPELINE(queueing) };
+  const common = { lazyConnect: true, enableOfflineQueue: queueing };
   const perConnection = { ...mode, connectTimeout: 5_000 };
   if (target.kind === "standalone")
     return new Redis(target.url, { ...common, ...perConnection, retryStrategy });
@@ -116,7 +107,6 @@ export function createClient(target: RedisTarget, queueing = false): RedisClient
   // anyway, whatever the option says).
   return new Cluster(target.seeds, {
     lazyConnect: true,
-    ...AUTO_PIPELINE(queueing),
     clusterRetryStrategy: retryStrategy,
     redisOptions: {
       ...perConnection,
@@ -160,11 +150,10 @@ export function duplicate(client: RedisClient, sharded = false): RedisClient {
   if (isCluster(client))
     return client.duplicate([], {
       enableOfflineQueue: true,
-      ...AUTO_PIPELINE(true),
       redisOptions: { ...client.options.redisOptions, ...QUEUEING },
       ...(sharded && { shardedSubscribers: true }),
     });
-  return client.duplicate({ enableOfflineQueue: true, ...QUEUEING, ...AUTO_PIPELINE(true) });
+  return client.duplicate({ enableOfflineQueue: true, ...QUEUEING });
 }
 
 /** The error a failed connect is best explained by: a cluster wraps its nodes' errors. */
@@ -267,16 +256,25 @@ export async function inStages(client: RedisClient, stages: Step[][]): Promise<u
 }
 
 /**
- * One command per item, all at once; resolves to their replies, in order. Sent as they are, the
- * client's auto-pipelining batches them (per node, on a cluster) with whatever else this turn
- * of the event loop sends: a lookup and an unrelated counter share one round trip.
+ * `inStages` with one stage of one command per item; resolves to their replies, in order. One
+ * item's command is sent as it is (the send path's lookup of its recipient): a pipeline of one
+ * saves no round trip and costs more than the command, as ioredis copies every script defined
+ * on the client onto each pipeline it builds.
  */
 export async function eachInOneStage<Item, Reply>(
   client: RedisClient,
   items: readonly Item[],
-  command: (client: RedisClient, item: Item) => Promise<unknown>,
+  command: (pipeline: ChainableCommander, item: Item) => unknown,
 ): Promise<Reply[]> {
-  return (await Promise.all(items.map((item) => command(client, item)))) as Reply[];
+  if (items.length === 1)
+    return [(await command(client as unknown as ChainableCommander, items[0]!)) as Reply];
+  return (await inStages(client, [
+    items.map(
+      (item): Step =>
+        (p) =>
+          command(p, item),
+    ),
+  ])) as Reply[];
 }
 
 /** The replies of a pipeline or MULTI; the first failed command's error is thrown. */
