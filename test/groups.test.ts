@@ -465,6 +465,40 @@ function groupSuites(kind: EngineKind): void {
       expect(old.body.messages).to.have.length(3);
     });
 
+    it("GET /api/channels pages to the end for an outsider even when a private name sits among the public ones", async () => {
+      const prefix = uniqueName("L");
+      const owner = c.actors.owner.token;
+      for (const [suffix, visibility] of [
+        ["a", "public"],
+        ["b", "private"],
+        ["c", "public"],
+        ["d", "public"],
+      ] as const)
+        await h.api("POST", "/api/channels", {
+          token: owner,
+          body: { name: `${prefix}${suffix}`, visibility },
+        });
+      // Someone tries the private name as a public channel: refused, and nothing changes.
+      const taken = await h.api("POST", "/api/channels", {
+        token: c.actors.outsider.token,
+        body: { name: `${prefix}b`, visibility: "public" },
+      });
+      expect(answer(taken.status, taken.body)).to.equal("409 channel_exists");
+      const names: string[] = [];
+      let after = prefix;
+      for (let i = 0; i < 10; i++) {
+        const page = await h.api("GET", `/api/channels?limit=2&after=${after}`, {
+          token: c.actors.outsider.token,
+        });
+        names.push(...page.body.channels.map((ch: { name: string }) => ch.name));
+        if (page.body.next === null) break;
+        after = page.body.next;
+      }
+      expect(names.filter((n) => n.startsWith(prefix))).to.deep.equal(
+        ["a", "c", "d"].map((s) => `${prefix}${s}`),
+      );
+    });
+
     it("blocking: ends the friendship, refuses DMs, requests and typing both ways, hides presence both ways; unblock gives back only the ability", async () => {
       const [alice, bob, carol] = await Promise.all([h.user(), h.user(), h.user()]);
       for (const [a, b] of [
