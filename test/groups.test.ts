@@ -465,6 +465,31 @@ function groupSuites(kind: EngineKind): void {
       expect(old.body.messages).to.have.length(3);
     });
 
+    it("since_join: a reply to an item from before the join is 404 message_not_found, like one of another conversation", async () => {
+      const name = await stage(h, c, { history: "since_join" });
+      const early = await h.api("POST", `/api/channels/${name}/messages`, {
+        token: c.actors.owner.token,
+        body: { content: "before" },
+      });
+      const late = c.targets.outsider;
+      await h.api("POST", `/api/channels/${name}/invites`, {
+        token: c.actors.owner.token,
+        body: { userId: late.userId },
+      });
+      await h.api("POST", `/api/channels/${name}/join`, { token: late.token });
+      const reply = await h.api("POST", `/api/channels/${name}/messages`, {
+        token: late.token,
+        body: { content: "re", replyTo: early.body.id },
+      });
+      expect(answer(reply.status, reply.body)).to.equal("404 message_not_found");
+      // A member from before may reply to it.
+      const old = await h.api("POST", `/api/channels/${name}/messages`, {
+        token: c.actors.member.token,
+        body: { content: "re", replyTo: early.body.id },
+      });
+      expect(old.status).to.equal(202);
+    });
+
     it("GET /api/channels pages to the end for an outsider even when a private name sits among the public ones", async () => {
       const prefix = uniqueName("L");
       const owner = c.actors.owner.token;

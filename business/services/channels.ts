@@ -134,8 +134,9 @@ export class ChannelService {
     options: SendOptions = {},
   ): Promise<StreamItem> {
     const { store } = this.deps.engine;
-    const { ref } = await this.access.writableChannel(from, name);
-    if (options.replyTo !== undefined) await this.access.requireReplyTarget(ref, options.replyTo);
+    const { ref, floor } = await this.access.writableChannel(from, name);
+    if (options.replyTo !== undefined)
+      await this.access.requireReplyTarget(ref, options.replyTo, floor);
     if (options.mentions !== undefined) {
       const members = await Promise.all(options.mentions.map((id) => store.isMember(name, id)));
       if (!members.every(Boolean))

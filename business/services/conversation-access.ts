@@ -161,13 +161,17 @@ export class ConversationAccess {
     return sees(this.deps.engine.store, userId, ref, seq);
   }
 
-  /** 404 `message_not_found` unless `id` is a message of this very conversation. */
-  async requireReplyTarget(ref: ConversationRef, id: string): Promise<void> {
+  /**
+   * 404 `message_not_found` unless `id` is a message of this very conversation that the
+   * sender sees (after `floor`: their join seq in a since_join channel).
+   */
+  async requireReplyTarget(ref: ConversationRef, id: string, floor = 0): Promise<void> {
     const found = await this.deps.engine.store.itemById(id);
     if (
       found === null ||
       found.item.kind !== "message" ||
-      conversationKey(found.ref) !== conversationKey(ref)
+      conversationKey(found.ref) !== conversationKey(ref) ||
+      found.item.seq <= floor
     )
       throw new DomainError("message_not_found", "replyTo names no message of this conversation");
   }
