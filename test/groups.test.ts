@@ -524,6 +524,39 @@ function groupSuites(kind: EngineKind): void {
       );
     });
 
+    it("blocking: the blocked side can neither edit its old DMs nor react in them (403 blocked); recall stays", async () => {
+      const [alice, bob] = await Promise.all([h.user(), h.user()]);
+      await h.api("POST", `/api/friends/${bob.userId}`, { token: alice.token });
+      await h.api("POST", `/api/friends/${alice.userId}`, { token: bob.token });
+      const fromBob = await h.api("POST", "/api/messages", {
+        token: bob.token,
+        body: { to: alice.userId, content: "hi" },
+      });
+      const fromAlice = await h.api("POST", "/api/messages", {
+        token: alice.token,
+        body: { to: bob.userId, content: "hello" },
+      });
+      const id = (res: typeof fromBob) => res.body.id as string;
+      await h.api("POST", `/api/blocks/${bob.userId}`, { token: alice.token });
+      for (const [token, method, path, body] of [
+        [bob.token, "PATCH", `/api/messages/${id(fromBob)}`, { content: "new words" }],
+        [bob.token, "POST", `/api/messages/${id(fromAlice)}/reactions`, { emoji: "👎" }],
+        [alice.token, "POST", `/api/messages/${id(fromBob)}/reactions`, { emoji: "👎" }],
+      ] as const) {
+        const res = await h.api(method, path, { token, body });
+        expect(answer(res.status, res.body), `${method} ${path}`).to.equal("403 blocked");
+      }
+      const history = await h.api("GET", `/api/messages?peer=${bob.userId}`, {
+        token: alice.token,
+      });
+      expect(history.body.messages.map((m: { content: string }) => m.content)).to.deep.equal([
+        "hi",
+        "hello",
+      ]);
+      const recall = await h.api("DELETE", `/api/messages/${id(fromBob)}`, { token: bob.token });
+      expect(recall.status).to.equal(202);
+    });
+
     it("blocking: ends the friendship, refuses DMs, requests and typing both ways, hides presence both ways; unblock gives back only the ability", async () => {
       const [alice, bob, carol] = await Promise.all([h.user(), h.user(), h.user()]);
       for (const [a, b] of [

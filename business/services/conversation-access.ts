@@ -86,12 +86,18 @@ export class ConversationAccess {
    */
   async requireDmAllowed(from: UserId, to: readonly UserId[]): Promise<void> {
     const { store } = this.deps.engine;
-    const blocked = await Promise.all(to.map((peer) => store.blockedBetween(from, peer)));
-    if (blocked.some(Boolean)) throw new DomainError("blocked", "one of you blocks the other");
+    await this.requireNotBlocked(from, to);
     if (this.deps.config.dmPolicy !== "friends") return;
     const states = await Promise.all(to.map((peer) => store.friendState(from, peer)));
     if (states.some((s) => s !== "friends"))
       throw new DomainError("not_friends", "direct messages go only between friends");
+  }
+
+  /** 403 `blocked` when either of `from` and one of `to` blocks the other. */
+  async requireNotBlocked(from: UserId, to: readonly UserId[]): Promise<void> {
+    const { store } = this.deps.engine;
+    const blocked = await Promise.all(to.map((peer) => store.blockedBetween(from, peer)));
+    if (blocked.some(Boolean)) throw new DomainError("blocked", "one of you blocks the other");
   }
 
   /**
