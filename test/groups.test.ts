@@ -490,6 +490,30 @@ function groupSuites(kind: EngineKind): void {
       expect(old.status).to.equal(202);
     });
 
+    it("a muted member cannot edit their messages into new words (403 muted, the edit not stored)", async () => {
+      const name = await stage(h, c);
+      const member = c.targets.member;
+      const post = await h.api("POST", `/api/channels/${name}/messages`, {
+        token: member.token,
+        body: { content: "before the mute" },
+      });
+      await h.api("POST", `/api/channels/${name}/members/${member.userId}/mute`, {
+        token: c.actors.owner.token,
+        body: { seconds: 600 },
+      });
+      const edit = await h.api("PATCH", `/api/messages/${post.body.id}`, {
+        token: member.token,
+        body: { content: "around the mute" },
+      });
+      expect(answer(edit.status, edit.body)).to.equal("403 muted");
+      expect(edit.body.error.mutedUntil).to.be.greaterThan(Date.now());
+      const history = await h.api("GET", `/api/channels/${name}/messages`, {
+        token: c.actors.owner.token,
+      });
+      const mine = history.body.messages.find((m: { id: string }) => m.id === post.body.id);
+      expect(mine.content).to.equal("before the mute");
+    });
+
     it("GET /api/channels pages to the end for an outsider even when a private name sits among the public ones", async () => {
       const prefix = uniqueName("L");
       const owner = c.actors.owner.token;

@@ -112,6 +112,7 @@ export function messageRoutes(api: ApiRouter, { services }: RouteDeps): void {
         "not_editable",
         "not_sender",
         "blocked",
+        "muted",
         "window_passed",
         "quota_exceeded",
       ],

@@ -38,12 +38,17 @@ export class MessageChangeService {
     private readonly quota: StorageQuota,
   ) {}
 
-  /** 404 → 400 `not_editable` → 403 `not_sender` → 409 `recalled` → 403 `window_passed`. */
+  /**
+   * 404 → 400 `not_editable` → 403 `not_sender` → 403 `blocked` (a DM) or `muted` (a channel)
+   * → 409 `recalled` → 403 `window_passed`.
+   */
   async edit(userId: UserId, id: string, content: unknown): Promise<Stored> {
     const { ref, message } = await this.message(userId, id);
     if (message.from !== userId)
       throw new DomainError("not_sender", "only its sender may edit a message");
-    await this.requireNotBlocked(ref, userId);
+    // New words reach everyone as a post does: a muted member may not (403 `muted`).
+    if (ref.kind === "channel") await this.access.writableChannel(userId, ref.name);
+    else await this.requireNotBlocked(ref, userId);
     this.requireNotRecalled(message);
     if (Date.now() - message.ts > this.deps.config.editWindowMs)
       throw new DomainError("window_passed", "the edit window has passed");
