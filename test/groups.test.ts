@@ -333,6 +333,12 @@ function groupSuites(kind: EngineKind): void {
           ["GET", `/api/channels/${name}/members`],
           ["POST", `/api/channels/${name}/messages`, { content: "x" }],
           ["DELETE", `/api/channels/${name}/members/${c.targets.member.userId}`],
+          ["POST", `/api/channels/${name}/leave`],
+          ["GET", `/api/channels/${name}/readers?seq=1`],
+          ["POST", "/api/typing", { channel: name }],
+          ["POST", "/api/read", { channel: name, seq: 1 }],
+          ["POST", `/api/channels/${name}/invites`, { userId: c.targets.outsider.userId }],
+          ["DELETE", `/api/channels/${name}/bans/${c.targets.banned.userId}`],
         ] as const) {
           const res = await h.api(method, path, { token, body });
           expect(answer(res.status, res.body), `${actor} ${method} ${path}`).to.equal(
