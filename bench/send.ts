@@ -2,9 +2,10 @@
 // runs in a child process on its own redis-server; this process registers users, opens one
 // acking socket each, then drives POST /api/messages between friends with a fixed number of
 // requests in flight, bounded by count and time. It also times GET /api/conversations for a
-// user with 10 and with 500 conversations, and POST /api/read (where the server has it).
+// user with 10 and with 500 conversations, and POST /api/read (where the server has it). The
+// same sends also go to a bare Koa JSON route (bench/peers/koa-json.ts), the yardstick.
 // Prints a table and writes bench/results/send.json.
-//   node dist/bench/send.js [--users 100] [--sends 6000] [--inflight 32] [--seconds 60]
+//   node dist/bench/send.js [--users 100] [--sends 6000] [--inflight 32] [--seconds 60] [--send-only]
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -18,6 +19,7 @@ import { createLogger } from "../config/logger.js";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
 import { startImServer } from "../server/im-server.js";
 import { startRedis } from "../support/redis-server.js";
+import { cpuMicros } from "./lib/proc.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Far above any figure here: the bench measures the send path, never a 429. */
@@ -48,12 +50,8 @@ async function serve(): Promise<void> {
     passwordCost: { N: 1024, r: 8, p: 1 },
   });
   process.send!({ url: business.url });
-  // Asked for its CPU time around each measured run: unlike wall time, it hardly moves when
-  // other processes share the machine.
-  process.on("message", () => {
-    const { user, system } = process.cpuUsage();
-    process.send!({ cpuMicros: user + system });
-  });
+  // Exits (rather than dies) on the parent's kill, so `node --cpu-prof` writes its profile.
+  process.on("SIGTERM", () => process.exit(0));
   process.on("disconnect", () => process.exit(0));
 }
 
@@ -74,6 +72,8 @@ async function main(): Promise<void> {
       sends: { type: "string", default: "6000" },
       inflight: { type: "string", default: "32" },
       seconds: { type: "string", default: "60" },
+      // Only the sends (for a profile of the send path: `node --cpu-prof`).
+      "send-only": { type: "boolean", default: false },
     },
   });
   const USERS = Number(args.users);
@@ -85,39 +85,55 @@ async function main(): Promise<void> {
   const server: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
     env: { ...process.env, BENCH_ROLE: "server", REDIS_URL: redis.url },
   });
+  let peer: ChildProcess | undefined;
   const sockets: Socket[] = [];
   const redisInfo = new Redis(redis.url);
-  /** CPU µs used so far by the Herald process and by redis-server. */
-  const cpu = async (): Promise<{ herald: number; redis: number }> => {
-    const herald = new Promise<number>((resolve) =>
-      server.once("message", (m) => resolve((m as { cpuMicros: number }).cpuMicros)),
-    );
-    server.send("cpu");
+  /** CPU µs used so far by `child` (Herald, or the bare peer) and by redis-server, and Redis's
+   * commands. */
+  const cpu = async (
+    child: ChildProcess,
+  ): Promise<{
+    herald: number;
+    redis: number;
+    commands: number;
+    reads: number;
+  }> => {
     const info = await redisInfo.info("cpu");
     const seconds = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)![1]);
+    // Commands Redis ran (a script's own calls included) and reads it made from its clients'
+    // sockets: about one per round trip, fewer when a client's commands leave in one write.
+    const stats = await redisInfo.info("stats");
+    const count = (name: string) => Number(new RegExp(`${name}:([0-9]+)`).exec(stats)![1]);
     return {
-      herald: await herald,
+      // Read from /proc around each measured run: unlike wall time, CPU time hardly moves when
+      // other processes share the machine.
+      herald: cpuMicros(child.pid!),
       redis: Math.round((seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6),
+      commands: count("total_commands_processed"),
+      reads: count("total_reads_processed"),
     };
   };
   try {
-    const { url } = await new Promise<{ url: string }>((resolve, reject) => {
-      server.once("message", (m) => resolve(m as { url: string }));
-      server.once("exit", (code) => reject(new Error(`server exited (${code})`)));
-    });
+    const { url } = await listening(server);
     let resets = 0;
-    const call = async (method: string, path: string, token?: string, body?: unknown) => {
+    const call = async (
+      method: string,
+      path: string,
+      token?: string,
+      body?: unknown,
+      base = url,
+    ) => {
       const headers: Record<string, string> = {};
       if (token) headers.authorization = `Bearer ${token}`;
       if (body !== undefined) headers["content-type"] = "application/json";
       const init = { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) };
       // A kept-alive connection the server closed while idle fails before the request is
       // read: sent again once, and counted.
-      const r = await fetch(url + path, init).catch((err: unknown) => {
+      const r = await fetch(base + path, init).catch((err: unknown) => {
         const code = (err as { cause?: { code?: string } }).cause?.code;
         if (code !== "ECONNRESET" && code !== "UND_ERR_SOCKET") throw err;
         resets++;
-        return fetch(url + path, init);
+        return fetch(base + path, init);
       });
       const text = await r.text();
       return { status: r.status, body: text ? JSON.parse(text) : null } as Answer;
@@ -152,12 +168,16 @@ async function main(): Promise<void> {
 
     const statuses = new Map<number, number>();
     /** Runs `count` requests with `inflight` at a time (or until the time bound), timing each. */
-    const drive = async (count: number, request: (i: number) => Promise<Answer>) => {
+    const drive = async (
+      count: number,
+      request: (i: number) => Promise<Answer>,
+      measured = server,
+    ) => {
       const latencies: number[] = [];
       const deadline = Date.now() + SECONDS * 1000;
       let next = 0;
       const started = performance.now();
-      const cpuBefore = await cpu();
+      const cpuBefore = await cpu(measured);
       await Promise.all(
         Array.from({ length: INFLIGHT }, async () => {
           while (next < count && Date.now() < deadline) {
@@ -170,7 +190,7 @@ async function main(): Promise<void> {
         }),
       );
       const seconds = (performance.now() - started) / 1000;
-      const cpuAfter = await cpu();
+      const cpuAfter = await cpu(measured);
       latencies.sort((x, y) => x - y);
       const at = (q: number) =>
         latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
@@ -182,27 +202,36 @@ async function main(): Promise<void> {
         p99Ms: round(at(0.99)),
         heraldCpuUsPerRequest: Math.round((cpuAfter.herald - cpuBefore.herald) / latencies.length),
         redisCpuUsPerRequest: Math.round((cpuAfter.redis - cpuBefore.redis) / latencies.length),
+        redisCommandsPerRequest: round((cpuAfter.commands - cpuBefore.commands) / latencies.length),
+        redisReadsPerRequest: round((cpuAfter.reads - cpuBefore.reads) / latencies.length),
       };
     };
 
-    const send = (i: number) => {
+    const send = (i: number, base = url) => {
       const from = users[i % USERS]!;
       const to = users[(i + 1 + (i % 7)) % USERS]!;
-      return call("POST", "/api/messages", from.token, {
-        to: to.userId,
-        content: { text: `message ${i}` },
-      });
+      const body = { to: to.userId, content: { text: `message ${i}` } };
+      return call("POST", "/api/messages", from.token, body, base);
     };
     await drive(Math.min(1000, SENDS), send); // warm-up
     statuses.clear();
     const sendFigures = await drive(SENDS, send);
     const sendStatuses = Object.fromEntries(statuses);
 
+    // The same sends to a bare Koa JSON route (bench/peers/koa-json.ts), the yardstick.
+    peer = fork(join(here, "peers/koa-json.js"));
+    const bare = (await listening(peer)).url;
+    await drive(Math.min(1000, SENDS), (i) => send(i, bare), peer);
+    statuses.clear();
+    const bareFigures = await drive(SENDS, (i) => send(i, bare), peer);
+    if (statuses.get(202) !== bareFigures.requests) throw new Error("bare peer refused sends");
+    peer.kill();
+
     // Conversation lists of 10 and of 500 (sent to in batches of 100 recipients).
     const reader = await register();
     const listFigures: Record<string, Awaited<ReturnType<typeof drive>>> = {};
     let peers: User[] = [];
-    for (const size of [10, 500]) {
+    for (const size of args["send-only"] ? [] : [10, 500]) {
       peers = [...peers, ...(await many(size - peers.length))];
       for (let i = 0; i < peers.length; i += 100) {
         const to = peers.slice(i, i + 100).map((p) => p.userId);
@@ -218,9 +247,11 @@ async function main(): Promise<void> {
     }
 
     // POST /api/read: each peer marks its DM with the reader read (404 where it does not exist).
-    const probe = await call("POST", "/api/read", peers[0]!.token, { peer: reader.userId, seq: 1 });
+    const probe =
+      peers.length > 0 &&
+      (await call("POST", "/api/read", peers[0]!.token, { peer: reader.userId, seq: 1 }));
     let readFigures: Awaited<ReturnType<typeof drive>> | "n/a" = "n/a";
-    if (probe.status === 200) {
+    if (probe && probe.status === 200) {
       statuses.clear();
       readFigures = await drive(Math.min(SENDS, 2000), (i) =>
         call("POST", "/api/read", peers[i % peers.length]!.token, {
@@ -235,12 +266,15 @@ async function main(): Promise<void> {
       users: USERS,
       inflight: INFLIGHT,
       send: { ...sendFigures, statuses: sendStatuses },
+      bareKoa: bareFigures,
+      heraldPerBare: round(sendFigures.perSecond / bareFigures.perSecond),
       ...listFigures,
       read: readFigures,
     };
     console.log(`POST /api/messages, ${USERS} users, ${INFLIGHT} in flight:`);
     console.table({
       send: sendFigures,
+      "bare Koa": bareFigures,
       ...listFigures,
       ...(readFigures === "n/a" ? {} : { read: readFigures }),
     });
@@ -249,6 +283,7 @@ async function main(): Promise<void> {
       sendStatuses,
       `connection resets retried: ${resets}`,
       readFigures === "n/a" ? "(no POST /api/read)" : "",
+      `\nHerald's sends/s as a fraction of the bare Koa route's: ${results.heraldPerBare}`,
     );
     mkdirSync(join(here, "../../bench/results"), { recursive: true });
     writeFileSync(join(here, "../../bench/results/send.json"), JSON.stringify(results, null, 2));
@@ -258,8 +293,17 @@ async function main(): Promise<void> {
     for (const socket of sockets) socket.close();
     redisInfo.disconnect();
     server.kill();
+    peer?.kill();
     await redis.destroy();
   }
+}
+
+/** The URL a forked child (Herald, or the bare peer) reports once it listens. */
+function listening(child: ChildProcess): Promise<{ url: string }> {
+  return new Promise((resolve, reject) => {
+    child.once("message", (m) => resolve(m as { url: string }));
+    child.once("exit", (code) => reject(new Error(`child exited (${code})`)));
+  });
 }
 
 function round(ms: number): number {

@@ -68,10 +68,19 @@ export class RateLimits {
     await this.limiters.loginFailures.giveBack(loginKey(address, username));
   }
 
-  /** A request made with this session: the session's own limit, then its user's. */
+  /**
+   * A request made with this session: the session's own limit, then its user's. Both counted at
+   * once (one round trip); a request the session's limit refuses never counts for its user, as
+   * if the user's had not been asked, so one flooding session cannot use up its user's budget.
+   */
   async request({ sessionId, userId }: Session): Promise<void> {
-    refuse(await this.limiters.session.take(sessionId), "requests");
-    refuse(await this.limiters.user.take(userId), "requests");
+    const [session, user] = await Promise.all([
+      this.limiters.session.take(sessionId),
+      this.limiters.user.take(userId),
+    ]);
+    if (!session.ok && user.ok) await this.limiters.user.giveBack(userId);
+    refuse(session, "requests");
+    refuse(user, "requests");
   }
 
   async connect(userId: string): Promise<void> {

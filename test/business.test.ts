@@ -416,6 +416,33 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
         expect(sent.body.seq).to.equal(1);
       });
 
+      it("refuses DMs across a block both ways even under IM_DM_POLICY=open, and stores nothing", async () => {
+        const openH = await own({ env: { IM_DM_POLICY: "open" } });
+        const [a, b] = [await openH.user(), await openH.user()];
+        const blocked = await openH.api("POST", `/api/blocks/${b.userId}`, { token: a.token });
+        expect(blocked.status).to.equal(204);
+        for (const [from, to] of [
+          [a, b],
+          [b, a],
+        ] as const) {
+          const sent = await openH.api("POST", "/api/messages", {
+            token: from.token,
+            body: { to: to.userId, content: "hi" },
+          });
+          expect([sent.status, sent.body.error?.code]).to.deep.equal([403, "blocked"]);
+        }
+        const history = await openH.api("GET", `/api/messages?peer=${b.userId}`, {
+          token: a.token,
+        });
+        expect(history.body.messages).to.deep.equal([]);
+        await openH.api("DELETE", `/api/blocks/${b.userId}`, { token: a.token });
+        const after = await openH.api("POST", "/api/messages", {
+          token: b.token,
+          body: { to: a.userId, content: "hi" },
+        });
+        expect(after.status).to.equal(202);
+      });
+
       it("accepts content nested up to 64 levels and returns it exactly", async () => {
         const openH = await own({ env: { IM_DM_POLICY: "open" } });
         const [a, b] = [await openH.user(), await openH.user()];

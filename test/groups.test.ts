@@ -333,6 +333,12 @@ function groupSuites(kind: EngineKind): void {
           ["GET", `/api/channels/${name}/members`],
           ["POST", `/api/channels/${name}/messages`, { content: "x" }],
           ["DELETE", `/api/channels/${name}/members/${c.targets.member.userId}`],
+          ["POST", `/api/channels/${name}/leave`],
+          ["GET", `/api/channels/${name}/readers?seq=1`],
+          ["POST", "/api/typing", { channel: name }],
+          ["POST", "/api/read", { channel: name, seq: 1 }],
+          ["POST", `/api/channels/${name}/invites`, { userId: c.targets.outsider.userId }],
+          ["DELETE", `/api/channels/${name}/bans/${c.targets.banned.userId}`],
         ] as const) {
           const res = await h.api(method, path, { token, body });
           expect(answer(res.status, res.body), `${actor} ${method} ${path}`).to.equal(
@@ -463,6 +469,122 @@ function groupSuites(kind: EngineKind): void {
         token: c.actors.member.token,
       });
       expect(old.body.messages).to.have.length(3);
+    });
+
+    it("since_join: a reply to an item from before the join is 404 message_not_found, like one of another conversation", async () => {
+      const name = await stage(h, c, { history: "since_join" });
+      const early = await h.api("POST", `/api/channels/${name}/messages`, {
+        token: c.actors.owner.token,
+        body: { content: "before" },
+      });
+      const late = c.targets.outsider;
+      await h.api("POST", `/api/channels/${name}/invites`, {
+        token: c.actors.owner.token,
+        body: { userId: late.userId },
+      });
+      await h.api("POST", `/api/channels/${name}/join`, { token: late.token });
+      const reply = await h.api("POST", `/api/channels/${name}/messages`, {
+        token: late.token,
+        body: { content: "re", replyTo: early.body.id },
+      });
+      expect(answer(reply.status, reply.body)).to.equal("404 message_not_found");
+      // A member from before may reply to it.
+      const old = await h.api("POST", `/api/channels/${name}/messages`, {
+        token: c.actors.member.token,
+        body: { content: "re", replyTo: early.body.id },
+      });
+      expect(old.status).to.equal(202);
+    });
+
+    it("a muted member cannot edit their messages into new words (403 muted, the edit not stored)", async () => {
+      const name = await stage(h, c);
+      const member = c.targets.member;
+      const post = await h.api("POST", `/api/channels/${name}/messages`, {
+        token: member.token,
+        body: { content: "before the mute" },
+      });
+      await h.api("POST", `/api/channels/${name}/members/${member.userId}/mute`, {
+        token: c.actors.owner.token,
+        body: { seconds: 600 },
+      });
+      const edit = await h.api("PATCH", `/api/messages/${post.body.id}`, {
+        token: member.token,
+        body: { content: "around the mute" },
+      });
+      expect(answer(edit.status, edit.body)).to.equal("403 muted");
+      expect(edit.body.error.mutedUntil).to.be.greaterThan(Date.now());
+      const history = await h.api("GET", `/api/channels/${name}/messages`, {
+        token: c.actors.owner.token,
+      });
+      const mine = history.body.messages.find((m: { id: string }) => m.id === post.body.id);
+      expect(mine.content).to.equal("before the mute");
+    });
+
+    it("GET /api/channels pages to the end for an outsider even when a private name sits among the public ones", async () => {
+      const prefix = uniqueName("L");
+      const owner = c.actors.owner.token;
+      for (const [suffix, visibility] of [
+        ["a", "public"],
+        ["b", "private"],
+        ["c", "public"],
+        ["d", "public"],
+      ] as const)
+        await h.api("POST", "/api/channels", {
+          token: owner,
+          body: { name: `${prefix}${suffix}`, visibility },
+        });
+      // Someone tries the private name as a public channel: refused, and nothing changes.
+      const taken = await h.api("POST", "/api/channels", {
+        token: c.actors.outsider.token,
+        body: { name: `${prefix}b`, visibility: "public" },
+      });
+      expect(answer(taken.status, taken.body)).to.equal("409 channel_exists");
+      const names: string[] = [];
+      let after = prefix;
+      for (let i = 0; i < 10; i++) {
+        const page = await h.api("GET", `/api/channels?limit=2&after=${after}`, {
+          token: c.actors.outsider.token,
+        });
+        names.push(...page.body.channels.map((ch: { name: string }) => ch.name));
+        if (page.body.next === null) break;
+        after = page.body.next;
+      }
+      expect(names.filter((n) => n.startsWith(prefix))).to.deep.equal(
+        ["a", "c", "d"].map((s) => `${prefix}${s}`),
+      );
+    });
+
+    it("blocking: the blocked side can neither edit its old DMs nor react in them (403 blocked); recall stays", async () => {
+      const [alice, bob] = await Promise.all([h.user(), h.user()]);
+      await h.api("POST", `/api/friends/${bob.userId}`, { token: alice.token });
+      await h.api("POST", `/api/friends/${alice.userId}`, { token: bob.token });
+      const fromBob = await h.api("POST", "/api/messages", {
+        token: bob.token,
+        body: { to: alice.userId, content: "hi" },
+      });
+      const fromAlice = await h.api("POST", "/api/messages", {
+        token: alice.token,
+        body: { to: bob.userId, content: "hello" },
+      });
+      const id = (res: typeof fromBob) => res.body.id as string;
+      await h.api("POST", `/api/blocks/${bob.userId}`, { token: alice.token });
+      for (const [token, method, path, body] of [
+        [bob.token, "PATCH", `/api/messages/${id(fromBob)}`, { content: "new words" }],
+        [bob.token, "POST", `/api/messages/${id(fromAlice)}/reactions`, { emoji: "👎" }],
+        [alice.token, "POST", `/api/messages/${id(fromBob)}/reactions`, { emoji: "👎" }],
+      ] as const) {
+        const res = await h.api(method, path, { token, body });
+        expect(answer(res.status, res.body), `${method} ${path}`).to.equal("403 blocked");
+      }
+      const history = await h.api("GET", `/api/messages?peer=${bob.userId}`, {
+        token: alice.token,
+      });
+      expect(history.body.messages.map((m: { content: string }) => m.content)).to.deep.equal([
+        "hi",
+        "hello",
+      ]);
+      const recall = await h.api("DELETE", `/api/messages/${id(fromBob)}`, { token: bob.token });
+      expect(recall.status).to.equal(202);
     });
 
     it("blocking: ends the friendship, refuses DMs, requests and typing both ways, hides presence both ways; unblock gives back only the ability", async () => {

@@ -4,6 +4,7 @@
 // only, the storage quota, force offline ending sessions, the page's headers, paged channels,
 // lookalike usernames, and logs that hold no secret whatever Redis answers.
 import { expect } from "chai";
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { ConfigError, loadConfig } from "../config/index.js";
@@ -139,6 +140,22 @@ function hardeningSuite({ name: engineName, make: makeEngine, stop }: EngineKind
         expect((await h.api("GET", "/api/me", { token: other.token })).status).to.equal(200);
       });
 
+      it("a request its session's limit refuses does not count for its user", async () => {
+        const minute = (points: number) => ({ points, durationS: 60 });
+        const h = await harness({ rates: { session: minute(2), user: minute(3) } });
+        const u = await h.user();
+        const second = await h.api("POST", "/api/login", {
+          body: { username: u.username, password: PASSWORD },
+        });
+        const me = async (token: string) => (await h.api("GET", "/api/me", { token })).status;
+        const statuses: number[] = [];
+        for (let i = 0; i < 4; i++) statuses.push(await me(u.token));
+        expect(statuses).to.deep.equal([200, 200, 429, 429]);
+        // The user's allowance of 3 took only the 2 that passed: one more, on another session.
+        expect(await me(second.body.token as string)).to.equal(200);
+        expect(await me(second.body.token as string)).to.equal(429);
+      });
+
       it("/api/connect per user: past RATE_CONNECT_PER_MIN it answers 429", async () => {
         const h = await harness({ env: { ...TEST_RATE_ENV, RATE_CONNECT_PER_MIN: "3" } });
         await h.fakeNode("n1");
@@ -197,6 +214,13 @@ function hardeningSuite({ name: engineName, make: makeEngine, stop }: EngineKind
           body: { content: text },
         });
         expect(post.status).to.equal(413);
+        // Nor does a send a check refuses (an unknown recipient, a stranger), though the charge
+        // and the checks run at once: 100 bytes each, which would not leave room for the last.
+        const stranger = await h.user();
+        const small = "z".repeat(98);
+        expect((await send(randomUUID(), small)).status).to.equal(404);
+        expect((await send(stranger.userId, small)).status).to.equal(403);
+        expect((await send([b.userId, randomUUID()], small)).status).to.equal(404);
         // A refused message took nothing: what still fits goes through.
         expect((await send(b.userId, "y".repeat(98))).status).to.equal(202); // 1000
         const history = await h.api("GET", `/api/messages?peer=${b.userId}`, { token: a.token });

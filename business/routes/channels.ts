@@ -280,6 +280,7 @@ export function channelRoutes(api: ApiRouter, { services }: RouteDeps): void {
       tag,
       params: channel,
       responses: { 200: membership },
+      errors: ["channel_not_found"],
     },
     async (ctx, { params: { name } }) => {
       await channels.leave(name, sessionOf(ctx).userId);

@@ -107,7 +107,15 @@ export function messageRoutes(api: ApiRouter, { services }: RouteDeps): void {
       params: message,
       body: editBody,
       responses: { 202: storedAnswer },
-      errors: [...changeErrors, "not_editable", "not_sender", "window_passed", "quota_exceeded"],
+      errors: [
+        ...changeErrors,
+        "not_editable",
+        "not_sender",
+        "blocked",
+        "muted",
+        "window_passed",
+        "quota_exceeded",
+      ],
     },
     async (ctx, { params: { id }, body: { content } }) => {
       checkContentSize(content);
@@ -141,7 +149,7 @@ export function messageRoutes(api: ApiRouter, { services }: RouteDeps): void {
       params: message,
       body: reactionBody,
       responses: storedOrNot,
-      errors: [...changeErrors, "not_editable", "too_many_reactions"],
+      errors: [...changeErrors, "not_editable", "blocked", "too_many_reactions"],
     },
     async (ctx, { params: { id }, body: { emoji } }) => {
       answer(ctx, await changes.react(sessionOf(ctx).userId, id, emoji, "add"));

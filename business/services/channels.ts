@@ -88,12 +88,19 @@ export class ChannelService {
     if (result.outcome === "joined") this.pushes.changed(name);
   }
 
-  /** Also when not a member; an owner leaving hands ownership on, and the heir is told. */
+  /** Also when not a member (but 404 for a private channel they are not in); an owner leaving
+   * hands ownership on, and the heir is told. */
   async leave(name: string, userId: UserId): Promise<void> {
     const { store } = this.deps.engine;
     const result = await store.leaveChannel(name, userId);
     if (result === null) throw new DomainError("channel_not_found", "no such channel");
-    if (!result.left) return;
+    if (!result.left) {
+      // Not in it: a private channel they are not in is answered like an unknown one.
+      const lookup = await store.member(name, userId);
+      if (lookup === null || hiddenFrom(lookup))
+        throw new DomainError("channel_not_found", "no such channel");
+      return;
+    }
     this.pushes.changed(name);
     if (result.heir !== null) {
       const heir = (await store.member(name, result.heir))?.member;
@@ -134,8 +141,9 @@ export class ChannelService {
     options: SendOptions = {},
   ): Promise<StreamItem> {
     const { store } = this.deps.engine;
-    const { ref } = await this.access.writableChannel(from, name);
-    if (options.replyTo !== undefined) await this.access.requireReplyTarget(ref, options.replyTo);
+    const { ref, floor } = await this.access.writableChannel(from, name);
+    if (options.replyTo !== undefined)
+      await this.access.requireReplyTarget(ref, options.replyTo, floor);
     if (options.mentions !== undefined) {
       const members = await Promise.all(options.mentions.map((id) => store.isMember(name, id)));
       if (!members.every(Boolean))

@@ -86,12 +86,18 @@ export class ConversationAccess {
    */
   async requireDmAllowed(from: UserId, to: readonly UserId[]): Promise<void> {
     const { store } = this.deps.engine;
-    const blocked = await Promise.all(to.map((peer) => store.blockedBetween(from, peer)));
-    if (blocked.some(Boolean)) throw new DomainError("blocked", "one of you blocks the other");
+    await this.requireNotBlocked(from, to);
     if (this.deps.config.dmPolicy !== "friends") return;
     const states = await Promise.all(to.map((peer) => store.friendState(from, peer)));
     if (states.some((s) => s !== "friends"))
       throw new DomainError("not_friends", "direct messages go only between friends");
+  }
+
+  /** 403 `blocked` when either of `from` and one of `to` blocks the other. */
+  async requireNotBlocked(from: UserId, to: readonly UserId[]): Promise<void> {
+    const { store } = this.deps.engine;
+    const blocked = await Promise.all(to.map((peer) => store.blockedBetween(from, peer)));
+    if (blocked.some(Boolean)) throw new DomainError("blocked", "one of you blocks the other");
   }
 
   /**
@@ -161,13 +167,17 @@ export class ConversationAccess {
     return sees(this.deps.engine.store, userId, ref, seq);
   }
 
-  /** 404 `message_not_found` unless `id` is a message of this very conversation. */
-  async requireReplyTarget(ref: ConversationRef, id: string): Promise<void> {
+  /**
+   * 404 `message_not_found` unless `id` is a message of this very conversation that the
+   * sender sees (after `floor`: their join seq in a since_join channel).
+   */
+  async requireReplyTarget(ref: ConversationRef, id: string, floor = 0): Promise<void> {
     const found = await this.deps.engine.store.itemById(id);
     if (
       found === null ||
       found.item.kind !== "message" ||
-      conversationKey(found.ref) !== conversationKey(ref)
+      conversationKey(found.ref) !== conversationKey(ref) ||
+      found.item.seq <= floor
     )
       throw new DomainError("message_not_found", "replyTo names no message of this conversation");
   }

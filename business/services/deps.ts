@@ -22,6 +22,15 @@ export async function requireUser(engine: Engine, userId: string): Promise<User>
   return user;
 }
 
+/**
+ * Awaits checks run at once and fails as running them one after another would: with the first
+ * failure in the order given, not the first in time. Concurrent checks share round trips.
+ */
+export async function inOrder(checks: readonly Promise<unknown>[]): Promise<void> {
+  for (const settled of await Promise.allSettled(checks))
+    if (settled.status === "rejected") throw settled.reason;
+}
+
 /** Ends every session of the user and spends their unused connect tokens. */
 export async function endSessionsOf(engine: Engine, userId: string): Promise<void> {
   for (const sessionId of await engine.store.deleteSessionsOf(userId))

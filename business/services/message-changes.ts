@@ -38,11 +38,17 @@ export class MessageChangeService {
     private readonly quota: StorageQuota,
   ) {}
 
-  /** 404 → 400 `not_editable` → 403 `not_sender` → 409 `recalled` → 403 `window_passed`. */
+  /**
+   * 404 → 400 `not_editable` → 403 `not_sender` → 403 `blocked` (a DM) or `muted` (a channel)
+   * → 409 `recalled` → 403 `window_passed`.
+   */
   async edit(userId: UserId, id: string, content: unknown): Promise<Stored> {
     const { ref, message } = await this.message(userId, id);
     if (message.from !== userId)
       throw new DomainError("not_sender", "only its sender may edit a message");
+    // New words reach everyone as a post does: a muted member may not (403 `muted`).
+    if (ref.kind === "channel") await this.access.writableChannel(userId, ref.name);
+    else await this.requireNotBlocked(ref, userId);
     this.requireNotRecalled(message);
     if (Date.now() - message.ts > this.deps.config.editWindowMs)
       throw new DomainError("window_passed", "the edit window has passed");
@@ -79,8 +85,17 @@ export class MessageChangeService {
   /** Any participant; null when the reaction already was (add) or was not (remove) there. */
   async react(userId: UserId, id: string, emoji: string, op: ReactionOp): Promise<Stored | null> {
     const { ref, message } = await this.message(userId, id);
+    if (op === "add") await this.requireNotBlocked(ref, userId);
     this.requireNotRecalled(message);
     return this.store(ref, userId, { kind: "reaction", target: id, emoji, op });
+  }
+
+  /**
+   * A block stands between a DM's two users: new words or reactions would reach the other as
+   * a message does (403 `blocked`); recalling or taking a reaction back only withdraws.
+   */
+  private async requireNotBlocked(ref: ConversationRef, userId: UserId): Promise<void> {
+    if (ref.kind === "direct") await this.access.requireNotBlocked(userId, [peerOf(ref, userId)]);
   }
 
   private async message(

@@ -4,7 +4,7 @@ import type { StreamItem, UserId } from "../../engine/protocol.js";
 import { DomainError } from "../errors.js";
 import type { StorageQuota } from "../quota.js";
 import type { ConversationAccess } from "./conversation-access.js";
-import { pushAfterStore, type ServiceDeps } from "./deps.js";
+import { inOrder, pushAfterStore, type ServiceDeps } from "./deps.js";
 
 export interface Accepted {
   to: UserId;
@@ -46,15 +46,32 @@ export class MessageService {
       throw new DomainError("invalid_mentions", "mentions are for channel messages only");
     if (to.includes(from))
       throw new DomainError("cannot_target_self", "you cannot message yourself");
-    const users = await engine.store.usersById(to);
-    if (users.some((u) => u === null)) throw new DomainError("user_not_found", "no such user");
-    await this.access.requireDmAllowed(from, to);
     const refs = to.map((peer) => ({ kind: "direct" as const, a: from, b: peer }));
-    if (options.replyTo !== undefined)
-      for (const ref of refs) await this.access.requireReplyTarget(ref, options.replyTo);
-    const attachments = await this.access.attachments(from, options.attachments);
-    // Charged before storing; a copy that turns out a repeat (clientMsgId) is given back.
-    await this.quota.charge(from, content, refs.length);
+    const { replyTo } = options;
+    const attaching = this.access.attachments(from, options.attachments);
+    // Charged before storing; a copy that turns out a repeat (clientMsgId) is given back. The
+    // charge and the checks go out at once (one round trip to Redis, not one each); a send a
+    // check refuses is refused as the checks in turn would, and its charge given back.
+    const [checked, charged] = await Promise.allSettled([
+      inOrder([
+        engine.store.usersById(to).then((users) => {
+          if (users.some((u) => u === null))
+            throw new DomainError("user_not_found", "no such user");
+        }),
+        this.access.requireDmAllowed(from, to),
+        ...(replyTo === undefined
+          ? []
+          : refs.map((ref) => this.access.requireReplyTarget(ref, replyTo))),
+        attaching,
+      ]),
+      this.quota.charge(from, content, refs.length),
+    ]);
+    if (checked.status === "rejected") {
+      if (charged.status === "fulfilled") await this.quota.refund(from, content, refs.length);
+      throw checked.reason;
+    }
+    if (charged.status === "rejected") throw charged.reason;
+    const attachments = await attaching;
     const accepted: Accepted[] = [];
     const fresh: StreamItem[] = [];
     for (const ref of refs) {

@@ -255,12 +255,19 @@ export async function inStages(client: RedisClient, stages: Step[][]): Promise<u
   return all;
 }
 
-/** `inStages` with one stage of one command per item; resolves to their replies, in order. */
+/**
+ * `inStages` with one stage of one command per item; resolves to their replies, in order. One
+ * item's command is sent as it is (the send path's lookup of its recipient): a pipeline of one
+ * saves no round trip and costs more than the command, as ioredis copies every script defined
+ * on the client onto each pipeline it builds.
+ */
 export async function eachInOneStage<Item, Reply>(
   client: RedisClient,
   items: readonly Item[],
   command: (pipeline: ChainableCommander, item: Item) => unknown,
 ): Promise<Reply[]> {
+  if (items.length === 1)
+    return [(await command(client as unknown as ChainableCommander, items[0]!)) as Reply];
   return (await inStages(client, [
     items.map(
       (item): Step =>

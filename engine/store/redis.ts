@@ -372,25 +372,35 @@ export class RedisStore implements Store {
     const count = Math.max(0, Math.floor(limit));
     if (count === 0) return [];
     await this.indexPublicChannels();
-    // A page of public names (by lex range: O(log n + page)) and the viewer's own channels
-    // after `after`: the first `count` of their union are the first `count` visible.
-    const [publicNames, mine] = await Promise.all([
-      Number.isFinite(count)
-        ? this.redis.zrangebylex(
-            this.keys.publicChannels(),
-            after === "" ? "-" : `(${after}`,
-            "+",
-            "LIMIT",
-            0,
-            count,
-          )
-        : this.redis.zrangebylex(this.keys.publicChannels(), after === "" ? "-" : `(${after}`, "+"),
-      viewer === undefined ? [] : this.channelsOf(viewer),
-    ]);
-    const own = new Set(mine);
-    const names = [
-      ...new Set([...publicNames, ...mine.filter((name) => compareStrings(name, after) > 0)]),
-    ].sort(compareStrings);
+    const own = new Set(viewer === undefined ? [] : await this.channelsOf(viewer));
+    // The viewer's own channels after `after`, and pages of public names (by lex range:
+    // O(log n + page)) until `count` of them are visible: the first `count` of the union are
+    // the first `count` visible. The public index may name a private channel (one it learned
+    // before records, or a name tried again as public), which a page skips without ending.
+    const summaries = await this.summaries(
+      [...own].filter((name) => compareStrings(name, after) > 0),
+      own,
+    );
+    const index = this.keys.publicChannels();
+    for (let from = after, visible = 0; visible < count;) {
+      const min = from === "" ? "-" : `(${from}`;
+      const batch = Number.isFinite(count)
+        ? await this.redis.zrangebylex(index, min, "+", "LIMIT", 0, count)
+        : await this.redis.zrangebylex(index, min, "+");
+      const rows = await this.summaries(
+        batch.filter((name) => !own.has(name)),
+        own,
+      );
+      summaries.push(...rows);
+      visible += rows.length + batch.filter((name) => own.has(name)).length;
+      if (batch.length < count || !Number.isFinite(count)) break;
+      from = batch[batch.length - 1]!;
+    }
+    return summaries.sort((a, b) => compareStrings(a.name, b.name)).slice(0, count);
+  }
+
+  /** The summaries of these channels that `own` may see (a private one: only its members). */
+  private async summaries(names: string[], own: ReadonlySet<string>): Promise<ChannelSummary[]> {
     if (names.length === 0) return [];
     const rows = (await inStages(this.redis, [
       names.map(
@@ -404,7 +414,6 @@ export class RedisStore implements Store {
     const summaries: ChannelSummary[] = [];
     names.forEach((name, i) => {
       const [visibility, title] = rows[2 * i] as [string | null, string | null];
-      // Private: only to its members (the public index may name one it learned before records).
       if (visibility === "private" && !own.has(name)) return;
       summaries.push({
         name,
@@ -413,7 +422,7 @@ export class RedisStore implements Store {
         visibility: visibility === "private" ? "private" : "public",
       });
     });
-    return summaries.slice(0, count);
+    return summaries;
   }
 
   /** Once per Redis: channels from before records (all public) join the public index. */
