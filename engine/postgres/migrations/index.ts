@@ -2,5 +2,6 @@
 // never edited (processes compare versions only).
 import type { Migration } from "../migrate.js";
 import { migration as store } from "./0001-store.js";
+import { migration as webhook } from "./0002-webhook.js";
 
-export const migrations: readonly Migration[] = [store];
+export const migrations: readonly Migration[] = [store, webhook];
