@@ -7,6 +7,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import pg from "pg";
 import { freePort } from "./redis-server.js";
 
 const run = promisify(execFile);
@@ -20,6 +21,8 @@ export interface TestPostgres {
   stop(hard?: boolean): Promise<void>;
   /** Starts it again on the same port, with everything it had committed. */
   start(): Promise<void>;
+  /** Creates an empty database (a Herald of its own) and resolves to its URL. */
+  createDatabase(name: string): Promise<string>;
   /** Stops it and removes its data. */
   destroy(): Promise<void>;
 }
@@ -127,6 +130,16 @@ export async function startPostgres(): Promise<TestPostgres> {
     url,
     stop,
     start,
+    async createDatabase(name) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+      } finally {
+        await client.end();
+      }
+      return url.replace(/\/herald$/, `/${encodeURIComponent(name)}`);
+    },
     async destroy() {
       await stop(true).catch(() => {});
       rmSync(dir, { recursive: true, force: true });

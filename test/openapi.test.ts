@@ -236,6 +236,9 @@ describe("API description", function () {
       202,
     );
     await call("POST", "/api/messages", as(alice, { to: bob.userId }), 400);
+    // The memory store has no full-text search (the PostgreSQL store's own tests tour it).
+    await call("GET", "/api/search?q=hi", as(alice), 501);
+    await call("GET", `/api/search?q=&peer=${bob.userId}`, as(alice), 400);
     await call("PATCH", `/api/messages/${dm.id}`, as(alice, { content: "hi!" }), 202);
     await call("PATCH", `/api/messages/${dm.id}`, as(bob, { content: "mine" }), 403);
     await call("POST", `/api/messages/${dm.id}/reactions`, as(bob, { emoji: "👍" }), 202);

@@ -9,7 +9,8 @@ export class PostgresStoreEngine implements Engine {
   readonly store: PostgresStore;
 
   private constructor(
-    private readonly base: Engine,
+    /** The engine whose bus, tokens, presence, membership and limits this one uses. */
+    readonly base: Engine,
     /** The pool the store queries through (tests and tools use it directly). */
     readonly pool: pg.Pool,
   ) {

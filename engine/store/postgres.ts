@@ -406,6 +406,29 @@ export class PostgresStore implements Store {
     };
   }
 
+  async search(
+    userId: UserId,
+    query: string,
+    scope: ConversationRef | null,
+    limit: number,
+  ): Promise<StreamItem[]> {
+    // The GIN index finds the matches; the scope keeps the caller's conversations. A recall
+    // empties search_text, so a recalled message matches nothing.
+    const where =
+      scope === null
+        ? `(c.user_a = $2 OR c.user_b = $2
+            OR c.channel IN (SELECT name FROM channel_members WHERE user_id = $2))`
+        : "c.key = $2";
+    const found = await this.itemsWhere(
+      `i.search @@ websearch_to_tsquery('simple', $1) AND i.kind = 'message'
+       AND NOT i.recalled AND ${where}`,
+      [query, scope === null ? userId : conversationKey(scope)],
+      userId,
+      `ORDER BY i.ts DESC, i.seq DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
+    );
+    return found.map(({ item }) => item);
+  }
+
   async createFile(file: FileRecord): Promise<void> {
     await this.pool.query(
       `INSERT INTO files (file_id, record) VALUES ($1, $2)
