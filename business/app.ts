@@ -23,6 +23,7 @@ import { RateLimits, rateRules, type RateRules } from "./rate-limits.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { adminRoutes } from "./routes/admin.js";
 import { ApiRouter } from "./routes/api-router.js";
+import { blockRoutes } from "./routes/blocks.js";
 import { channelRoutes } from "./routes/channels.js";
 import { conversationRoutes } from "./routes/conversations.js";
 import { docsRoutes } from "./routes/docs.js";
@@ -35,6 +36,8 @@ import { presenceRoutes } from "./routes/presence.js";
 import type { RouteDeps, Services } from "./routes/types.js";
 import { AccountService } from "./services/accounts.js";
 import { AdminService } from "./services/admin.js";
+import { BlockService } from "./services/blocks.js";
+import { ChannelAdminService } from "./services/channel-admin.js";
 import { ChannelPushes } from "./services/channel-pushes.js";
 import { ChannelService } from "./services/channels.js";
 import { ConversationAccess } from "./services/conversation-access.js";
@@ -91,12 +94,17 @@ export function buildServices(deps: ServiceDeps, app: AppDeps, rates: RateLimits
     clock: app.clock,
   });
   const access = new ConversationAccess(deps, files);
+  const friends = new FriendService(deps);
+  const channelPushes = app.channelPushes ?? new ChannelPushes(deps);
+  const channels = new ChannelService(deps, access, channelPushes, quota);
   return {
     accounts: new AccountService(deps, rates, operators, app.passwordCost ?? DEFAULT_COST),
-    friends: new FriendService(deps),
+    friends,
+    blocks: new BlockService(deps, friends),
     messages: new MessageService(deps, access, quota),
     changes: new MessageChangeService(deps, access, quota),
-    channels: new ChannelService(deps, access, app.channelPushes ?? new ChannelPushes(deps), quota),
+    channels,
+    channelAdmin: new ChannelAdminService(deps, access, channels, channelPushes),
     reads: new ReadStateService(deps, access),
     typing: new TypingService(deps, access),
     presence: app.presence ?? new PresenceService(deps),
@@ -166,6 +174,7 @@ export function createApp(deps: AppDeps): Koa {
   });
   accountRoutes(api, routeDeps);
   friendRoutes(api, routeDeps);
+  blockRoutes(api, routeDeps);
   messageRoutes(api, routeDeps);
   searchRoutes(api, routeDeps);
   channelRoutes(api, routeDeps);

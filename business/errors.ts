@@ -3,14 +3,21 @@
 
 /** Every code a service may refuse with: adding one makes the compiler ask for its status. */
 export type DomainCode =
+  | "banned"
+  | "blocked"
   | "cannot_target_self"
+  | "channel_exists"
+  | "channel_full"
   | "channel_not_found"
   | "file_not_found"
   | "forbidden"
   | "invalid_attachments"
   | "invalid_credentials"
   | "invalid_mentions"
+  | "invite_required"
+  | "member_not_found"
   | "message_not_found"
+  | "muted"
   | "not_editable"
   | "invalid_file"
   | "invalid_upload"
@@ -40,6 +47,8 @@ export class DomainError extends Error {
     message: string,
     /** For `rate_limited` and `quota_exceeded`: whole seconds until a retry may pass. */
     readonly retryAfterS?: number,
+    /** Extra fields of the answer's `error` object (`muted`: `mutedUntil`, ms). */
+    readonly fields?: Readonly<Record<string, number>>,
   ) {
     super(message);
   }

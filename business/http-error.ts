@@ -16,6 +16,8 @@ export class HttpError extends Error {
     message: string,
     /** Extra response headers, e.g. Retry-After. */
     readonly headers: Record<string, string> = {},
+    /** Extra fields of the `error` object (DomainError.fields). */
+    readonly fields: Readonly<Record<string, number>> = {},
   ) {
     super(message);
   }
@@ -32,11 +34,18 @@ const STATUS_BY_DOMAIN_CODE: Record<DomainCode, number> = {
   invalid_credentials: 401,
   unauthorized: 401,
   forbidden: 403,
+  banned: 403,
+  blocked: 403,
+  invite_required: 403,
+  muted: 403,
   not_friends: 403,
   not_member: 403,
   not_sender: 403,
   window_passed: 403,
   channel_not_found: 404,
+  member_not_found: 404,
+  channel_exists: 409,
+  channel_full: 409,
   message_not_found: 404,
   link_expired: 403,
   link_invalid: 403,
@@ -72,10 +81,10 @@ export function statusOf(code: ErrorCode): number {
     : STATUS_BY_DOMAIN_CODE[code as DomainCode];
 }
 
-function fromDomainError({ code, message, retryAfterS }: DomainError): HttpError {
+function fromDomainError({ code, message, retryAfterS, fields }: DomainError): HttpError {
   const headers: Record<string, string> = {};
   if (retryAfterS !== undefined) headers["Retry-After"] = String(retryAfterS);
-  return new HttpError(STATUS_BY_DOMAIN_CODE[code], code, message, headers);
+  return new HttpError(STATUS_BY_DOMAIN_CODE[code], code, message, headers, fields);
 }
 
 /** Codes for errors raised by Koa's own middleware (body parser, static files, router). */
@@ -118,7 +127,7 @@ function fromLibraryError(err: unknown): HttpError | null {
 function send(ctx: Context, error: HttpError): void {
   ctx.status = error.status;
   for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
-  ctx.body = { error: { code: error.code, message: error.message } };
+  ctx.body = { error: { ...error.fields, code: error.code, message: error.message } };
 }
 
 /**

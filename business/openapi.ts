@@ -9,7 +9,11 @@ type JsonSchema = Record<string, unknown>;
 /** What every answer but a success carries (CONTRACT.md): `{error: {code, message}}`. */
 export function errorAnswer(codes: readonly string[]) {
   return z.object({
-    error: z.object({ code: z.enum(codes as [string, ...string[]]), message: z.string() }),
+    error: z.object({
+      code: z.enum(codes as [string, ...string[]]),
+      message: z.string(),
+      mutedUntil: z.number().optional().describe("`muted` only: ms until the mute ends"),
+    }),
   });
 }
 

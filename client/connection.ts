@@ -5,11 +5,13 @@ import type {
   BroadcastPush,
   ConversationPush,
   FriendPush,
+  InvitedPush,
   KickedPush,
   KickReason,
   PresencePush,
   ReadPush,
   ReceiptPush,
+  RemovedPush,
   ServerToClientEvents,
   StreamItem,
   TypingPush,
@@ -43,6 +45,8 @@ export interface ConnectionHandlers {
   typing(push: TypingPush): void;
   friend(push: FriendPush): void;
   conversation(push: ConversationPush): void;
+  invited(push: InvitedPush): void;
+  removed(push: RemovedPush): void;
   kicked(push: KickedPush): void;
   status(status: ConnectionStatus): void;
   /** The loop stopped for good on an error no retry can fix (e.g. 401: the session is gone). */
@@ -188,6 +192,8 @@ export class Connection {
     socket.on("conversation", (push, ack) =>
       acked(ack, () => live() && this.handlers.conversation(push)),
     );
+    socket.on("invited", (push, ack) => acked(ack, () => live() && this.handlers.invited(push)));
+    socket.on("removed", (push, ack) => acked(ack, () => live() && this.handlers.removed(push)));
     socket.on("kicked", (push, ack) =>
       acked(ack, () => {
         if (!live()) return;

@@ -8,12 +8,14 @@ import type {
   ConversationPush,
   EditItem,
   FriendPush,
+  InvitedPush,
   KickedPush,
   MessageItem,
   PresencePush,
   ReadPush,
   RecallItem,
   ReceiptPush,
+  RemovedPush,
   StreamItem,
   TypingPush,
   UserId,
@@ -43,6 +45,7 @@ export type {
   EditItem,
   FriendPush,
   FriendStatus,
+  InvitedPush,
   KickedPush,
   KickReason,
   MessageItem,
@@ -54,6 +57,7 @@ export type {
   RecallItem,
   ReceiptPush,
   ReceiptStatus,
+  RemovedPush,
   StreamItem,
   TypingPush,
   UserId,
@@ -199,8 +203,12 @@ export interface HeraldEvents {
   read: (read: ReadEvent) => void;
   typing: (typing: TypingEvent) => void;
   friend: (friend: FriendPush) => void;
-  /** A channel's member counts changed. */
+  /** A channel's member counts changed; with `role`, the caller's own role or mute did. */
   conversation: (conversation: ConversationPush) => void;
+  /** Someone invited the caller to a channel. */
+  invited: (invited: InvitedPush) => void;
+  /** The caller was kicked or banned from a channel. */
+  removed: (removed: RemovedPush) => void;
   receipt: (receipt: ReceiptPush) => void;
   presence: (presence: PresencePush) => void;
   kicked: (kicked: KickedPush) => void;
@@ -289,6 +297,8 @@ export class HeraldClient {
         typing: (push) => this.onTyping(push),
         friend: (push) => this.events.emit("friend", push),
         conversation: (push) => this.events.emit("conversation", push),
+        invited: (push) => this.events.emit("invited", push),
+        removed: (push) => this.events.emit("removed", push),
         kicked: (push) => this.events.emit("kicked", push),
         status: (status) => this.onStatus(status),
         failed: (error) => this.events.emit("error", error),

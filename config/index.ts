@@ -33,6 +33,7 @@ const schema = z.object({
     .optional(),
   IM_ROUTER: z.enum(["partition", "adapter"]).default("partition"),
   IM_DM_POLICY: z.enum(["friends", "open"]).default("friends"),
+  IM_CHANNEL_MAX_MEMBERS: positiveInt.default(100_000),
   IM_ADMINS: list.default([]),
   IM_ADMIN_PASSWORD: z.string().min(8).max(256).optional(),
   METRICS_TOKEN: z.string().min(16, "at least 16 characters").max(1024).optional(),
@@ -96,6 +97,8 @@ export interface Config {
   nodeId: string;
   router: "partition" | "adapter";
   dmPolicy: "friends" | "open";
+  /** A join past this many members is refused (409 `channel_full`). */
+  channelMaxMembers: number;
   admins: string[];
   /** Embedded engine only: the password every IM_ADMINS account is created with at start. */
   adminPassword: string | undefined;
@@ -195,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeId: e.IM_NODE_ID ?? `im-${e.IM_PORT}`,
     router: e.IM_ROUTER,
     dmPolicy: e.IM_DM_POLICY,
+    channelMaxMembers: e.IM_CHANNEL_MAX_MEMBERS,
     admins: e.IM_ADMINS,
     adminPassword: e.IM_ADMIN_PASSWORD,
     metricsToken: e.METRICS_TOKEN,

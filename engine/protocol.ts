@@ -143,11 +143,31 @@ export interface FriendPush {
   ts: number;
 }
 
-/** A channel's latest counts after someone joined or left (coalesced per channel). */
+/**
+ * A channel's latest counts after someone joined or left (coalesced per channel). To the user
+ * concerned by a role or mute change (or who became owner), also their own state: `role`, and
+ * `mutedUntil` (ms) while a mute stands — a push with `role` and no `mutedUntil` means unmuted.
+ */
 export interface ConversationPush {
   channel: string;
   members: number;
   online: number;
+  ts: number;
+  role?: "owner" | "admin" | "member";
+  mutedUntil?: number;
+}
+
+/** An owner or admin (`by`) invited the receiver to `channel`. */
+export interface InvitedPush {
+  channel: string;
+  by: UserId;
+  ts: number;
+}
+
+/** The receiver was removed from `channel` by an owner or admin. */
+export interface RemovedPush {
+  channel: string;
+  reason: "kicked" | "banned";
   ts: number;
 }
 
@@ -170,4 +190,6 @@ export interface ServerToClientEvents {
   typing: (push: TypingPush, ack: () => void) => void;
   friend: (push: FriendPush, ack: () => void) => void;
   conversation: (push: ConversationPush, ack: () => void) => void;
+  invited: (push: InvitedPush, ack: () => void) => void;
+  removed: (push: RemovedPush, ack: () => void) => void;
 }

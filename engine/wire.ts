@@ -6,10 +6,12 @@ import type {
   BroadcastPush,
   ConversationPush,
   FriendPush,
+  InvitedPush,
   KickReason,
   PresencePush,
   ReadPush,
   ReceiptPush,
+  RemovedPush,
   StreamItem,
   TypingPush,
 } from "./protocol.js";
@@ -51,7 +53,9 @@ export type PushCommand =
   | { v: 1; kind: "push"; event: "read"; to: string[]; data: ReadPush }
   | { v: 1; kind: "push"; event: "typing"; to: string[]; data: TypingPush }
   | { v: 1; kind: "push"; event: "friend"; to: string[]; data: FriendPush }
-  | { v: 1; kind: "push"; event: "conversation"; to: string[]; data: ConversationPush };
+  | { v: 1; kind: "push"; event: "conversation"; to: string[]; data: ConversationPush }
+  | { v: 1; kind: "push"; event: "invited"; to: string[]; data: InvitedPush }
+  | { v: 1; kind: "push"; event: "removed"; to: string[]; data: RemovedPush };
 
 /** The events a push command may carry. */
 export type PushEvent = PushCommand["event"];
@@ -177,7 +181,16 @@ const friendPush = z.object({
   ts,
 });
 const count = z.number().int().nonnegative();
-const conversationPush = z.object({ channel: id, members: count, online: count, ts });
+const conversationPush = z.object({
+  channel: id,
+  members: count,
+  online: count,
+  ts,
+  role: z.enum(["owner", "admin", "member"]).optional(),
+  mutedUntil: ts.optional(),
+});
+const invitedPush = z.object({ channel: id, by: id, ts });
+const removedPush = z.object({ channel: id, reason: z.enum(["kicked", "banned"]), ts });
 const recipients = z.array(id).max(100_000);
 
 /** A push of `event` carrying `data`. */
@@ -206,6 +219,8 @@ const pushCommand = z.discriminatedUnion("event", [
   push("typing", typingPush),
   push("friend", friendPush),
   push("conversation", conversationPush),
+  push("invited", invitedPush),
+  push("removed", removedPush),
 ]);
 
 const nodeCommand = z.discriminatedUnion("kind", [

@@ -525,11 +525,20 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
 
         const list = await h.api("GET", "/api/channels", { token: b.token });
         expect(list.body).to.deep.equal({
-          channels: [{ name: "general_1", members: 1, online: 1 }],
+          channels: [{ name: "general_1", title: "", visibility: "public", members: 1, online: 1 }],
           next: null,
         });
         const info = await h.api("GET", "/api/channels/general_1", { token: b.token });
-        expect(info.body).to.deep.equal({ name: "general_1", members: [a.userId], online: 1 });
+        expect(info.body).to.deep.equal({
+          name: "general_1",
+          members: [a.userId],
+          online: 1,
+          title: "",
+          visibility: "public",
+          history: "all",
+          owner: a.userId,
+          role: null,
+        });
 
         const post = await h.api("POST", "/api/channels/general_1/messages", {
           token: a.token,

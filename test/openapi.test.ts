@@ -305,6 +305,48 @@ describe("API description", function () {
     );
     await call("POST", "/api/channels/tour/leave", as(bob), 200);
 
+    // Channels with owners (alice owns "tour"), moderation and blocks.
+    await call("POST", "/api/channels", as(alice, { name: "club", visibility: "private" }), 201);
+    await call("POST", "/api/channels", as(bob, { name: "club" }), 409);
+    await call("POST", "/api/channels", as(bob, { name: "bad name" }), 400);
+    await call("GET", "/api/channels/club", as(bob), 404);
+    await call("POST", "/api/channels/club/join", as(bob), 403);
+    await call("POST", "/api/channels/club/invites", as(alice, { userId: bob.userId }), 200);
+    await call("POST", "/api/channels/club/invites", as(alice, { userId: "nobody" }), 404);
+    await call("POST", "/api/channels/club/join", as(bob), 200);
+    await call("POST", "/api/channels/club/join", as(carol), 403);
+    await call("GET", "/api/channels/club/members?limit=10", as(bob), 200);
+    await call("GET", "/api/channels/club/members", as(carol), 404);
+    const promote = `/api/channels/club/members/${bob.userId}`;
+    await call("POST", promote, as(alice, { role: "admin" }), 200);
+    await call("POST", promote, as(alice, { role: "owner" }), 400);
+    await call(
+      "POST",
+      `/api/channels/club/members/${alice.userId}`,
+      as(bob, { role: "member" }),
+      403,
+    );
+    await call("POST", `${promote}/mute`, as(alice, { seconds: 60 }), 200);
+    await call("POST", "/api/channels/club/messages", as(bob, { content: "hush" }), 403);
+    await call("DELETE", `${promote}/mute`, as(alice), 204);
+    await call(
+      "POST",
+      `/api/channels/club/members/${carol.userId}/mute`,
+      as(alice, { seconds: 9 }),
+      404,
+    );
+    await call("POST", "/api/channels/club/owner", as(alice, { userId: bob.userId }), 200);
+    await call("POST", "/api/channels/club/owner", as(alice, { userId: bob.userId }), 403);
+    await call("DELETE", `/api/channels/club/members/${alice.userId}?ban=true`, as(bob), 204);
+    await call("DELETE", `/api/channels/club/members/${alice.userId}?ban=maybe`, as(bob), 400);
+    await call("DELETE", `/api/channels/club/bans/${alice.userId}`, as(bob), 204);
+    await call("DELETE", `/api/channels/club/bans/${alice.userId}`, as(carol), 404);
+    await call("POST", `/api/blocks/${carol.userId}`, as(alice), 204);
+    await call("POST", `/api/blocks/${alice.userId}`, as(alice), 400);
+    await call("POST", `/api/friends/${alice.userId}`, as(carol), 403);
+    await call("GET", "/api/blocks", as(alice), 200);
+    await call("DELETE", `/api/blocks/${carol.userId}`, as(alice), 204);
+
     // Files: upload, its record, its signed link.
     const form = new FormData();
     form.append(

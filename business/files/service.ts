@@ -8,6 +8,7 @@ import type { Logger } from "../../config/logger.js";
 import { MAX_ATTACHMENTS, type Attachment, type UserId } from "../../engine/protocol.js";
 import type { ConversationRef, FileRecord, Limiter, Limits, Store } from "../../engine/types.js";
 import { DomainError } from "../errors.js";
+import { sees } from "../services/conversation-access.js";
 import { imageTypeOf } from "./images.js";
 import type { IncomingFile } from "./incoming.js";
 import { contentDisposition, LINK_TTL_S, type LinkSigner, type Variant } from "./links.js";
@@ -182,16 +183,11 @@ export class FileService {
     return { ...answer, thumbnailUrl, ...record.image };
   }
 
-  /** Whether a conversation the user takes part in has an item sharing the file. */
+  /** Whether an item the user sees (conversation-access.ts `sees`) shares the file. */
   private async sharedWith(userId: UserId, fileId: string): Promise<boolean> {
     const { store } = this.deps;
-    for (const { ref } of await store.fileShares(fileId)) {
-      const participant =
-        ref.kind === "direct"
-          ? ref.a === userId || ref.b === userId
-          : await store.isMember(ref.name, userId);
-      if (participant) return true;
-    }
+    for (const { ref, seq } of await store.fileShares(fileId))
+      if (await sees(store, userId, ref, seq)) return true;
     return false;
   }
 

@@ -16,6 +16,7 @@ const tag = "conversations";
 const targetErrors = [
   "cannot_target_self",
   "not_friends",
+  "blocked",
   "channel_not_found",
   "not_member",
 ] as const;
@@ -63,7 +64,7 @@ export function conversationRoutes(api: ApiRouter, { services }: RouteDeps): voi
       tag,
       body: typingBody,
       responses: { 204: null },
-      errors: targetErrors,
+      errors: [...targetErrors, "muted"],
     },
     async (ctx, { body: target }) => {
       await typing.typing(sessionOf(ctx).userId, target);

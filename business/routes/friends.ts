@@ -38,7 +38,7 @@ export function friendRoutes(api: ApiRouter, { services }: RouteDeps): void {
       tag,
       params: target,
       responses: { 200: z.object({ status: z.enum(["pending", "friends"]) }) },
-      errors: ["cannot_target_self", "user_not_found"],
+      errors: ["cannot_target_self", "user_not_found", "blocked"],
     },
     async (ctx, { params: { userId } }) => {
       ctx.body = { status: await friends.request(sessionOf(ctx).userId, userId) };

@@ -59,6 +59,7 @@ export function messageRoutes(api: ApiRouter, { services }: RouteDeps): void {
         "cannot_target_self",
         "user_not_found",
         "not_friends",
+        "blocked",
         "message_not_found",
         "invalid_mentions",
         "quota_exceeded",

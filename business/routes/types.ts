@@ -2,6 +2,8 @@
 import type { AccountService } from "../services/accounts.js";
 import type { FileService } from "../files/service.js";
 import type { AdminService } from "../services/admin.js";
+import type { BlockService } from "../services/blocks.js";
+import type { ChannelAdminService } from "../services/channel-admin.js";
 import type { ChannelService } from "../services/channels.js";
 import type { FriendService } from "../services/friends.js";
 import type { MessageChangeService } from "../services/message-changes.js";
@@ -17,6 +19,8 @@ export interface Services {
   messages: MessageService;
   changes: MessageChangeService;
   channels: ChannelService;
+  channelAdmin: ChannelAdminService;
+  blocks: BlockService;
   reads: ReadStateService;
   typing: TypingService;
   presence: PresenceService;

@@ -2,7 +2,8 @@
 // leaves, at most one per channel per window. Windows are aligned to the clock, so business
 // instances agree on them: the first change in a window claims it (Bus.claim) and pushes the
 // counts as they are when the window ends, which covers every change made in it.
-import { onlineCount, type ServiceDeps } from "./deps.js";
+import type { ChannelMember } from "../../engine/types.js";
+import { onlineCount, pushAfterStore, type ServiceDeps } from "./deps.js";
 
 /** CONTRACT.md: at most one `conversation` push per channel every 2 s. */
 export const CONVERSATION_PUSH_WINDOW_MS = 2_000;
@@ -48,11 +49,38 @@ export class ChannelPushes {
     this.timers.add(timer);
   }
 
+  /**
+   * Tells a member their own new state (a role or mute change, or ownership handed to them):
+   * a `conversation` push with the counts, `role` and, while muted, `mutedUntil`. At once, not
+   * coalesced: it is one user's, and rare.
+   */
+  async memberState(channel: string, member: ChannelMember): Promise<void> {
+    await pushAfterStore(this.deps, "conversation", async () => {
+      const { members, online } = await this.counts(channel);
+      await this.deps.push.pushTo(
+        "conversation",
+        {
+          channel,
+          members: members.length,
+          online,
+          ts: Date.now(),
+          role: member.role,
+          ...(member.mutedUntil > Date.now() && { mutedUntil: member.mutedUntil }),
+        },
+        [member.userId],
+      );
+    });
+  }
+
+  private async counts(channel: string): Promise<{ members: string[]; online: number }> {
+    const members = await this.deps.engine.store.channelMembers(channel);
+    return { members, online: await onlineCount(this.deps.engine, members) };
+  }
+
   private async pushCounts(channel: string): Promise<void> {
-    const { engine, push, logger } = this.deps;
+    const { push, logger } = this.deps;
     try {
-      const members = await engine.store.channelMembers(channel);
-      const online = await onlineCount(engine, members);
+      const { members, online } = await this.counts(channel);
       await push.pushTo(
         "conversation",
         { channel, members: members.length, online, ts: Date.now() },

@@ -2,13 +2,62 @@
 // contract's order (unknown target 404 → permission 403), and how an item reaches its audience.
 import { conversationKey } from "../../engine/ids.js";
 import type { Attachment, MessageItem, StreamItem, UserId } from "../../engine/protocol.js";
-import type { AppendOptions, ConversationRef, NewItem } from "../../engine/types.js";
+import type {
+  AppendOptions,
+  ChannelMember,
+  ConversationRef,
+  MemberLookup,
+  NewItem,
+  Store,
+} from "../../engine/types.js";
 import { DomainError } from "../errors.js";
 import type { FileService } from "../files/service.js";
+import {
+  hiddenFrom,
+  historyFloor,
+  mayPost,
+  OWN_ACTIONS,
+  standingOf,
+  type Verdict,
+} from "./channel-policy.js";
 import { pushAfterStore, requireUser, type ServiceDeps } from "./deps.js";
 
 /** A conversation as the API names it, from the caller's side. */
 export type ConversationTarget = { peer: UserId } | { channel: string };
+
+/** A channel the caller is in, and what of it they see. */
+export interface ChannelSeat {
+  ref: Extract<ConversationRef, { kind: "channel" }>;
+  member: ChannelMember;
+  lookup: MemberLookup;
+  /** Items with seq ≤ floor are hidden from them (since_join); 0: none. */
+  floor: number;
+}
+
+/** The error of a policy verdict other than "allow". */
+export function refusal(verdict: Exclude<Verdict, "allow">, mutedUntil?: number): DomainError {
+  switch (verdict) {
+    case "not_member":
+      return new DomainError(verdict, "you are not a member of this channel");
+    case "muted":
+      return new DomainError(
+        verdict,
+        `you are muted in this channel until ${new Date(mutedUntil ?? 0).toISOString()}`,
+        undefined,
+        { mutedUntil: mutedUntil ?? 0 },
+      );
+    case "not_sender":
+      return new DomainError(verdict, "only its sender (or an owner or admin) may do this");
+    case "banned":
+      return new DomainError(verdict, "you are banned from this channel");
+    case "member_not_found":
+      return new DomainError(verdict, "that user is not a member of this channel");
+    case "cannot_target_self":
+      return new DomainError(verdict, "you cannot do this to yourself");
+    default:
+      return new DomainError(verdict, "you may not do this in this channel");
+  }
+}
 
 export class ConversationAccess {
   constructor(
@@ -31,23 +80,55 @@ export class ConversationAccess {
     return ref;
   }
 
-  /** 403 `not_friends` unless the DM policy lets `from` write to every one of `to`. */
+  /**
+   * 403 `blocked` when either blocks the other (whatever the DM policy), then 403
+   * `not_friends` unless the DM policy lets `from` write to every one of `to`.
+   */
   async requireDmAllowed(from: UserId, to: readonly UserId[]): Promise<void> {
-    if (this.deps.config.dmPolicy !== "friends") return;
     const { store } = this.deps.engine;
+    const blocked = await Promise.all(to.map((peer) => store.blockedBetween(from, peer)));
+    if (blocked.some(Boolean)) throw new DomainError("blocked", "one of you blocks the other");
+    if (this.deps.config.dmPolicy !== "friends") return;
     const states = await Promise.all(to.map((peer) => store.friendState(from, peer)));
     if (states.some((s) => s !== "friends"))
       throw new DomainError("not_friends", "direct messages go only between friends");
   }
 
-  /** `channel_not_found` before `not_member` (contract order). */
-  async channel(userId: UserId, name: string): Promise<ConversationRef> {
-    const { store } = this.deps.engine;
-    if (!(await store.channelExists(name)))
+  /**
+   * The caller's seat in a channel, from one O(1) lookup: `channel_not_found` (also for a
+   * private channel they are not in) before `not_member` (contract order).
+   */
+  async seat(userId: UserId, name: string): Promise<ChannelSeat> {
+    const lookup = await this.deps.engine.store.member(name, userId);
+    if (lookup === null || hiddenFrom(lookup))
       throw new DomainError("channel_not_found", "no such channel");
-    if (!(await store.isMember(name, userId)))
-      throw new DomainError("not_member", "you are not a member of this channel");
-    return { kind: "channel", name };
+    const verdict = OWN_ACTIONS.read[standingOf(lookup)];
+    if (verdict !== "allow") throw refusal(verdict);
+    const member = lookup.member!;
+    return {
+      ref: { kind: "channel", name },
+      member,
+      lookup,
+      floor: historyFloor({ ...lookup, member }),
+    };
+  }
+
+  /** A channel the caller is in (to read). */
+  async channel(userId: UserId, name: string): Promise<ConversationRef> {
+    return (await this.seat(userId, name)).ref;
+  }
+
+  /** As `seat`, and the caller may post there now (403 `muted`, with when it ends). */
+  async writableChannel(userId: UserId, name: string): Promise<ChannelSeat> {
+    const seat = await this.seat(userId, name);
+    const verdict = mayPost(seat.member, Date.now());
+    if (verdict !== "allow") throw refusal(verdict, seat.member.mutedUntil);
+    return seat;
+  }
+
+  /** The floor below which the caller sees nothing of a channel (since_join); null: not theirs. */
+  channelFloor(userId: UserId, name: string): Promise<number | null> {
+    return channelFloor(this.deps.engine.store, userId, name);
   }
 
   /** A DM (to read: no policy check) or a channel the caller is in. */
@@ -58,10 +139,10 @@ export class ConversationAccess {
   }
 
   /** As `of`, with the permission to write there (send, type). */
-  writable(userId: UserId, target: ConversationTarget): Promise<ConversationRef> {
+  async writable(userId: UserId, target: ConversationTarget): Promise<ConversationRef> {
     return "peer" in target
       ? this.writableDirect(userId, target.peer)
-      : this.channel(userId, target.channel);
+      : (await this.writableChannel(userId, target.channel)).ref;
   }
 
   /**
@@ -71,13 +152,13 @@ export class ConversationAccess {
   async item(userId: UserId, id: string): Promise<{ ref: ConversationRef; item: StreamItem }> {
     const { store } = this.deps.engine;
     const found = await store.itemById(id);
-    const visible =
-      found !== null &&
-      (found.ref.kind === "direct"
-        ? found.ref.a === userId || found.ref.b === userId
-        : await store.isMember(found.ref.name, userId));
-    if (!visible) throw new DomainError("message_not_found", "no such message");
+    if (found === null || !(await this.sees(userId, found.ref, found.item.seq)))
+      throw new DomainError("message_not_found", "no such message");
     return found;
+  }
+
+  sees(userId: UserId, ref: ConversationRef, seq: number): Promise<boolean> {
+    return sees(this.deps.engine.store, userId, ref, seq);
   }
 
   /** 404 `message_not_found` unless `id` is a message of this very conversation. */
@@ -120,6 +201,10 @@ export class ConversationAccess {
       switch (result.refused) {
         case "noop":
           return null;
+        case "not_member":
+        case "muted":
+          // Kicked or muted between the check and the append (asMember).
+          throw refusal(result.refused, result.mutedUntil);
         case "not_found":
           throw new DomainError("message_not_found", "no such message");
         case "recalled":
@@ -148,6 +233,24 @@ export class ConversationAccess {
           }),
     );
   }
+}
+
+async function channelFloor(store: Store, userId: UserId, name: string): Promise<number | null> {
+  const lookup = await store.member(name, userId);
+  return lookup?.member ? historyFloor({ ...lookup, member: lookup.member }) : null;
+}
+
+/** Whether the user sees the item at `seq` of `ref`: a DM's two users; a channel's members,
+ * from their floor on (since_join). Also what decides who may read a shared file. */
+export async function sees(
+  store: Store,
+  userId: UserId,
+  ref: ConversationRef,
+  seq: number,
+): Promise<boolean> {
+  if (ref.kind === "direct") return ref.a === userId || ref.b === userId;
+  const floor = await channelFloor(store, userId, ref.name);
+  return floor !== null && seq > floor;
 }
 
 function fileIdsOf(attachments: readonly Attachment[]): string[] {

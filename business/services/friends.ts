@@ -19,6 +19,7 @@ export class FriendService {
     const { store } = this.deps.engine;
     const before = await store.friendState(from, to);
     const status = await store.requestFriend(from, to);
+    if (status === "blocked") throw new DomainError("blocked", "one of you blocks the other");
     if (before !== (status === "friends" ? "friends" : "outgoing")) await this.pushChange(from, to);
     return status;
   }
@@ -32,7 +33,7 @@ export class FriendService {
   }
 
   /** Tells each of the two users the friendship's new state as they see it. */
-  private async pushChange(a: UserId, b: UserId): Promise<void> {
+  async pushChange(a: UserId, b: UserId): Promise<void> {
     const { engine, push } = this.deps;
     await pushAfterStore(this.deps, "friend", async () => {
       const [users, states] = await Promise.all([

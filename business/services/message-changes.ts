@@ -5,6 +5,7 @@ import type { MessageItem, ReactionOp, StreamItem, UserId } from "../../engine/p
 import type { ConversationRef, NewItem } from "../../engine/types.js";
 import { DomainError } from "../errors.js";
 import type { StorageQuota } from "../quota.js";
+import { OWN_ACTIONS, standingOf } from "./channel-policy.js";
 import { peerOf, type ConversationAccess } from "./conversation-access.js";
 import type { ServiceDeps } from "./deps.js";
 
@@ -15,15 +16,17 @@ export interface Stored {
 }
 
 /**
- * Who may recall `message`: its sender within the window. The seam for channel roles: an owner
- * or admin may recall at any time once channels have them (the groups work).
+ * Who may recall `message`: its sender within the window; a channel's owner or admin
+ * (`moderator`, channel-policy.ts `recall_others`) at any time.
  */
 export function mayRecall(
   userId: UserId,
   message: MessageItem,
   recallWindowMs: number,
   now: number,
+  moderator = false,
 ): "yes" | "not_sender" | "window_passed" {
+  if (moderator) return "yes";
   if (message.from !== userId) return "not_sender";
   return now - message.ts <= recallWindowMs ? "yes" : "window_passed";
 }
@@ -51,7 +54,18 @@ export class MessageChangeService {
   /** As edit, the permission decided by mayRecall. */
   async recall(userId: UserId, id: string): Promise<Stored> {
     const { ref, message } = await this.message(userId, id);
-    const allowed = mayRecall(userId, message, this.deps.config.recallWindowMs, Date.now());
+    const moderator =
+      ref.kind === "channel" &&
+      OWN_ACTIONS.recall_others[
+        standingOf(await this.deps.engine.store.member(ref.name, userId))
+      ] === "allow";
+    const allowed = mayRecall(
+      userId,
+      message,
+      this.deps.config.recallWindowMs,
+      Date.now(),
+      moderator,
+    );
     if (allowed === "not_sender")
       throw new DomainError("not_sender", "only its sender may recall a message");
     this.requireNotRecalled(message);

@@ -83,10 +83,15 @@ export class ReadStateService {
     const summaries = await store.conversationsOf(userId);
     return Promise.all(
       summaries.map(async (summary): Promise<SyncedConversation> => {
-        const seq = after.get(conversationKey(summary.ref));
+        const cursor = after.get(conversationKey(summary.ref));
         const conversation = view(summary, userId);
-        if (seq === undefined) return conversation;
-        const items = await store.history(summary.ref, seq, limit + 1, userId);
+        if (cursor === undefined) return conversation;
+        // A since_join channel: nothing from before the caller joined.
+        const floor =
+          summary.ref.kind === "channel"
+            ? ((await this.access.channelFloor(userId, summary.ref.name)) ?? 0)
+            : 0;
+        const items = await store.history(summary.ref, Math.max(cursor, floor), limit + 1, userId);
         return { ...conversation, items: items.slice(0, limit), more: items.length > limit };
       }),
     );

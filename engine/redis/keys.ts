@@ -71,7 +71,8 @@ export class RedisKeys {
   }
 
   // The social graph: the pair's key is the truth, each user's hash an index of it.
-  /** Hash {state: "friends" | "lo" | "hi" (who asked) | "none", version}, of a pair of users. */
+  /** Hash {state: "friends" | "pending" | "none", asker, version, "block:<userId>": 1 while
+   * that user blocks the other}, of a pair of users. */
   friendship(a: UserId, b: UserId): string {
     return `${this.prefix}{${conversationKey({ kind: "direct", a, b })}}:friendship`;
   }
@@ -92,6 +93,49 @@ export class RedisKeys {
   /** String: the channel's change counter; the channel exists once this does. */
   channelVersion(name: string): string {
     return `${this.prefix}{${conversationKey({ kind: "channel", name })}}:version`;
+  }
+  /** Sorted set, all scores 0: the names of public channels, read by lex range (listChannels). */
+  publicChannels(): string {
+    return `${this.prefix}channels:public`;
+  }
+  /** String: set once every name of channelIndex is in publicChannels (from before records). */
+  publicChannelsReady(): string {
+    return `${this.prefix}channels:public:ready`;
+  }
+  /**
+   * A channel's own keys, all under its tag, in the order every channel script takes them
+   * (engine/redis/scripts.ts CHANNEL_KEYS): members (set, the truth of membership), version,
+   * record (hash: owner, title, visibility, history, created, joins = the join counter),
+   * roles (hash userId → "<role> <joinSeq> <joinOrder> <mutedUntil>"), order (sorted set
+   * userId → joinOrder), admins (sorted set userId → joinOrder), invites (set), bans (set),
+   * cursors, conversation (its state hash, for the last seq) and the mentions of `userId`.
+   */
+  channelKeys(name: string, userId: UserId): string[] {
+    const ref: ConversationRef = { kind: "channel", name };
+    return [
+      this.channelMembers(name),
+      this.channelVersion(name),
+      this.channelPart(name, "record"),
+      this.channelPart(name, "roles"),
+      this.channelPart(name, "order"),
+      this.channelPart(name, "admins"),
+      this.channelPart(name, "invites"),
+      this.channelPart(name, "bans"),
+      this.cursors(ref),
+      this.conversation(ref),
+      this.mentions(ref, userId),
+    ];
+  }
+  /** One of a channel's keys of channelKeys. */
+  channelPart(
+    name: string,
+    part: "record" | "roles" | "order" | "admins" | "invites" | "bans",
+  ): string {
+    return `${this.prefix}{${conversationKey({ kind: "channel", name })}}:${part}`;
+  }
+  /** Set: the users a user blocks (an index; the truth is the pair's friendship hash). */
+  blocksOf(userId: UserId): string {
+    return `${this.prefix}{u:${userId}}:blocks`;
   }
   /** Hash: channel name → "<version> in" | "<version> out" (heraldIndexSet). */
   channelsOf(userId: UserId): string {

@@ -6,6 +6,90 @@ import type { Result } from "ioredis";
 import { CLIENT_MSG_ID_TTL_S, MAX_EMOJI_PER_MESSAGE } from "../store/stream.js";
 import type { RedisClient } from "./connection.js";
 
+/** How many keys every channel script takes: RedisKeys.channelKeys, in that order. */
+const CHANNEL_KEY_COUNT = 11;
+
+/**
+ * What every channel script shares. A channel from before records (members, no record) is
+ * adopted by the first script that changes it: public, all history, no owner, its members
+ * given join orders once (one O(n) step, then never again).
+ */
+const CHANNEL_PRELUDE = `
+local K = {members = KEYS[1], version = KEYS[2], record = KEYS[3], roles = KEYS[4],
+  order = KEYS[5], admins = KEYS[6], invites = KEYS[7], bans = KEYS[8], cursors = KEYS[9],
+  conv = KEYS[10], mentions = KEYS[11]}
+local function member(id)
+  local e = redis.call('HGET', K.roles, id)
+  if not e then
+    if redis.call('SISMEMBER', K.members, id) == 1 then
+      return {role = 'member', seq = 0, order = 0, muted = 0}
+    end
+    return nil
+  end
+  local role, seq, order, muted = string.match(e, '^(%S+) (%d+) (%d+) (%d+)$')
+  return {role = role, seq = tonumber(seq), order = tonumber(order), muted = tonumber(muted)}
+end
+local function putMember(id, m)
+  redis.call('HSET', K.roles, id, m.role .. ' ' .. m.seq .. ' ' .. m.order .. ' ' .. m.muted)
+  if m.role == 'admin' then redis.call('ZADD', K.admins, m.order, id)
+  else redis.call('ZREM', K.admins, id) end
+end
+local function standing(id)
+  local m = member(id)
+  if m then return m.role end
+  if redis.call('SISMEMBER', K.bans, id) == 1 then return 'banned' end
+  return 'outsider'
+end
+local function adopt()
+  if redis.call('EXISTS', K.record) == 1 then return true end
+  if redis.call('EXISTS', K.version) == 0 then return false end
+  local n = 0
+  for _, id in ipairs(redis.call('SMEMBERS', K.members)) do
+    n = n + 1
+    redis.call('ZADD', K.order, n, id)
+    redis.call('HSET', K.roles, id, 'member 0 ' .. n .. ' 0')
+  end
+  redis.call('HSET', K.record, 'owner', '', 'title', '', 'visibility', 'public',
+    'history', 'all', 'created', 0, 'joins', n)
+  return true
+end
+-- A new member (the owner when there is none); their cursor starts at the last seq.
+local function addMember(id)
+  local order = redis.call('HINCRBY', K.record, 'joins', 1)
+  local seq = tonumber(redis.call('HGET', K.conv, 'seq')) or 0
+  local role = 'member'
+  if redis.call('HGET', K.record, 'owner') == '' then
+    role = 'owner'
+    redis.call('HSET', K.record, 'owner', id)
+  end
+  redis.call('SADD', K.members, id)
+  redis.call('SREM', K.invites, id)
+  redis.call('ZADD', K.order, order, id)
+  redis.call('ZADD', K.cursors, seq, id)
+  putMember(id, {role = role, seq = seq, order = order, muted = 0})
+  return role
+end
+-- Removes a member (their cursor and mentions go too); an owner's place goes to the
+-- longest-standing admin, else member. Answers the heir, or "".
+local function removeMember(id)
+  local m = member(id)
+  redis.call('SREM', K.members, id)
+  redis.call('HDEL', K.roles, id)
+  redis.call('ZREM', K.order, id)
+  redis.call('ZREM', K.admins, id)
+  redis.call('ZREM', K.cursors, id)
+  redis.call('DEL', K.mentions)
+  if m.role ~= 'owner' then return '' end
+  local heir = redis.call('ZRANGE', K.admins, 0, 0)[1] or redis.call('ZRANGE', K.order, 0, 0)[1]
+  if heir then
+    local h = member(heir)
+    h.role = 'owner'
+    putMember(heir, h)
+  end
+  redis.call('HSET', K.record, 'owner', heir or '')
+  return heir or ''
+end`;
+
 const scripts = {
   /** KEYS token · → [grant, remaining ms of the key's TTL] or nil; the token is gone after. */
   heraldTakeToken: {
@@ -49,14 +133,17 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 return redis.call('HVALS', KEYS[1])`,
   },
   /**
-   * KEYS friendship · ARGV from → [reply, state, asker, version]: asks, or accepts the other's
-   * request; the state after, and who asked while it is pending.
+   * KEYS friendship · ARGV from, to → [reply, state, asker, version]: asks, or accepts the
+   * other's request; the state after, and who asked while it is pending. "blocked" (nothing
+   * changed) while either blocks the other.
    */
   heraldRequestFriend: {
     numberOfKeys: 1,
     lua: `
-local f = redis.call('HMGET', KEYS[1], 'state', 'asker', 'version')
+local f = redis.call('HMGET', KEYS[1], 'state', 'asker', 'version', 'block:' .. ARGV[1],
+  'block:' .. ARGV[2])
 local state, asker, version = f[1], f[2], tonumber(f[3]) or 0
+if f[4] or f[5] then return {'blocked', state or 'none', asker or '', version} end
 if state == 'friends' then return {'friends', 'friends', '', version} end
 if state == 'pending' and asker ~= ARGV[1] then
   version = version + 1
@@ -81,29 +168,147 @@ if f[1] == 'friends' or f[1] == 'pending' then
 end
 return version`,
   },
-  /**
-   * KEYS channelMembers, channelVersion, cursors, conversation · ARGV userId → the channel's
-   * version after. A new member's cursor starts at the last seq: what came before reads as read.
-   */
-  heraldJoinChannel: {
-    numberOfKeys: 4,
-    lua: `
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return redis.call('INCRBY', KEYS[2], 0) end
-redis.call('ZADD', KEYS[3], tonumber(redis.call('HGET', KEYS[4], 'seq')) or 0, ARGV[1])
-return redis.call('INCR', KEYS[2])`,
+  /** KEYS CHANNEL_KEYS · ARGV owner, title, visibility, history, created → {"created",
+   * version} | {"exists"}: the creator is its owner and only member. */
+  heraldChannelCreate: {
+    numberOfKeys: CHANNEL_KEY_COUNT,
+    lua: `${CHANNEL_PRELUDE}
+if redis.call('EXISTS', K.version) == 1 then return {'exists'} end
+redis.call('HSET', K.record, 'owner', '', 'title', ARGV[2], 'visibility', ARGV[3],
+  'history', ARGV[4], 'created', ARGV[5], 'joins', 0)
+addMember(ARGV[1])
+return {'created', redis.call('INCR', K.version)}`,
   },
   /**
-   * KEYS channelMembers, channelVersion, cursors, mentions(userId) · ARGV userId → the version
-   * after; 0: unknown channel. The member's cursor and mentions go with them.
+   * KEYS CHANNEL_KEYS · ARGV userId, maxMembers, now → {"joined", version, role} |
+   * {"member", version} | {"refused", "banned" | "invite_required" | "channel_full"}. The
+   * checks and the insert are one step; an unknown name is created public with the joiner as
+   * owner (v1's join), and a channel without owner gets the joiner as one.
    */
-  heraldLeaveChannel: {
-    numberOfKeys: 4,
+  heraldChannelJoin: {
+    numberOfKeys: CHANNEL_KEY_COUNT,
+    lua: `${CHANNEL_PRELUDE}
+if not adopt() then
+  redis.call('HSET', K.record, 'owner', '', 'title', '', 'visibility', 'public',
+    'history', 'all', 'created', ARGV[3], 'joins', 0)
+end
+local user = ARGV[1]
+if redis.call('SISMEMBER', K.members, user) == 1 then
+  return {'member', redis.call('INCRBY', K.version, 0)}
+end
+if redis.call('SISMEMBER', K.bans, user) == 1 then return {'refused', 'banned'} end
+if redis.call('HGET', K.record, 'visibility') == 'private'
+  and redis.call('SISMEMBER', K.invites, user) == 0 then
+  return {'refused', 'invite_required'}
+end
+if redis.call('SCARD', K.members) >= tonumber(ARGV[2]) then return {'refused', 'channel_full'} end
+local role = addMember(user)
+return {'joined', redis.call('INCR', K.version), role}`,
+  },
+  /**
+   * KEYS CHANNEL_KEYS (mentions: the leaver's) · ARGV userId → {"unknown"} | {"none"} |
+   * {"left", version, heir or ""}: an owner's place goes on in the same step.
+   */
+  heraldChannelLeave: {
+    numberOfKeys: CHANNEL_KEY_COUNT,
+    lua: `${CHANNEL_PRELUDE}
+if not adopt() then return {'unknown'} end
+if redis.call('SISMEMBER', K.members, ARGV[1]) == 0 then return {'none'} end
+local heir = removeMember(ARGV[1])
+return {'left', redis.call('INCR', K.version), heir}`,
+  },
+  /**
+   * A moderation step (MemberChange), applied only while actor and target stand as given.
+   * KEYS CHANNEL_KEYS (mentions: the target's) · ARGV kind, actor, actor's standing, target,
+   * target's standing, value (kick: "1" to ban; mute: until; role: the role)
+   * → {"stale"} | {"noop"} | {"done", version (a kick: the channel's after; else 0), heir or ""}.
+   */
+  heraldChannelChange: {
+    numberOfKeys: CHANNEL_KEY_COUNT,
+    lua: `${CHANNEL_PRELUDE}
+if not adopt() then return {'stale'} end
+local kind, actor, target, value = ARGV[1], ARGV[2], ARGV[4], ARGV[6]
+if standing(actor) ~= ARGV[3] or standing(target) ~= ARGV[5] then return {'stale'} end
+local entry = member(target)
+if kind == 'invite' then
+  if entry or redis.call('SADD', K.invites, target) == 0 then return {'noop'} end
+elseif kind == 'kick' then
+  local banned = value == '1' and redis.call('SADD', K.bans, target) == 1
+  if entry then
+    local heir = removeMember(target)
+    return {'done', redis.call('INCR', K.version), heir}
+  end
+  if not banned then return {'noop'} end
+elseif kind == 'unban' then
+  if redis.call('SREM', K.bans, target) == 0 then return {'noop'} end
+elseif kind == 'mute' or kind == 'unmute' then
+  local untilMs = kind == 'mute' and tonumber(value) or 0
+  if not entry or entry.muted == untilMs then return {'noop'} end
+  entry.muted = untilMs
+  putMember(target, entry)
+elseif kind == 'role' then
+  if not entry or entry.role == value then return {'noop'} end
+  entry.role = value
+  putMember(target, entry)
+elseif kind == 'owner' then
+  local from = member(actor)
+  if not entry or not from or actor == target then return {'noop'} end
+  from.role, entry.role = 'admin', 'owner'
+  putMember(actor, from)
+  putMember(target, entry)
+  redis.call('HSET', K.record, 'owner', target)
+end
+return {'done', 0, ''}`,
+  },
+  /** KEYS CHANNEL_KEYS · ARGV after (a joinOrder), limit → {userId, entry, …} in join order:
+   * O(log n + page). */
+  heraldChannelPage: {
+    numberOfKeys: CHANNEL_KEY_COUNT,
+    lua: `${CHANNEL_PRELUDE}
+if not adopt() then return {} end
+local ids = redis.call('ZRANGEBYSCORE', K.order, '(' .. ARGV[1], '+inf', 'LIMIT', 0, ARGV[2])
+local out = {}
+for _, id in ipairs(ids) do
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('HGET', K.roles, id) or false
+end
+return out`,
+  },
+  /**
+   * KEYS members, version, record, roles, bans · ARGV userId → {exists 0 | 1, member 0 | 1,
+   * entry or false, visibility or false, history or false, banned 0 | 1}: O(1), read only (a
+   * member from before records has no entry yet).
+   */
+  heraldChannelMember: {
+    numberOfKeys: 5,
     lua: `
-if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return redis.call('INCRBY', KEYS[2], 0) end
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('DEL', KEYS[4])
-return redis.call('INCR', KEYS[2])`,
+local record = redis.call('HMGET', KEYS[3], 'visibility', 'history')
+return {redis.call('EXISTS', KEYS[2]), redis.call('SISMEMBER', KEYS[1], ARGV[1]),
+  redis.call('HGET', KEYS[4], ARGV[1]) or false, record[1] or false, record[2] or false,
+  redis.call('SISMEMBER', KEYS[5], ARGV[1])}`,
+  },
+  /**
+   * KEYS friendship · ARGV blocker, blocked → the version after: sets the block and ends a
+   * friendship or pending request between them, in one step.
+   */
+  heraldBlock: {
+    numberOfKeys: 1,
+    lua: `
+local f = redis.call('HMGET', KEYS[1], 'state', 'version')
+local version = tonumber(f[2]) or 0
+if redis.call('HSETNX', KEYS[1], 'block:' .. ARGV[1], 1) == 1
+  or f[1] == 'friends' or f[1] == 'pending' then
+  version = version + 1
+  redis.call('HSET', KEYS[1], 'state', 'none', 'asker', '', 'version', version)
+end
+return version`,
+  },
+  /** KEYS friendship · ARGV blocker → the version after lifting the block (0: none). */
+  heraldUnblock: {
+    numberOfKeys: 1,
+    lua: `
+if redis.call('HDEL', KEYS[1], 'block:' .. ARGV[1]) == 0 then return 0 end
+return redis.call('HINCRBY', KEYS[1], 'version', 1)`,
   },
   /**
    * KEYS index · ARGV field, version, value: sets the field to "<version> <value>" unless it
@@ -121,9 +326,12 @@ return 1`,
   /**
    * Appends a message (RedisStore.append), all in one step.
    * KEYS log, conversation, cursors, channelMembers (a direct conversation: cursors again),
-   * clientMsgId (none: log again), mentions(userId)…
-   * ARGV envelope JSON, body JSON, id, from, ts, channel ("1" | "0"), with clientMsgId ("1" | "0")
-   * → {"stored", seq} | {"duplicate", seq of the first}.
+   * clientMsgId (none: log again), channel roles (a direct conversation: cursors again),
+   * mentions(userId)…
+   * ARGV envelope JSON, body JSON, id, from, ts, channel ("1" | "0"), with clientMsgId ("1" | "0"),
+   * as a member ("1" | "0"), now
+   * → {"stored", seq} | {"duplicate", seq of the first} | {"refused", "not_member"} |
+   * {"refused", "muted", mutedUntil}.
    */
   heraldAppendMessage: {
     numberOfKeys: null,
@@ -132,6 +340,12 @@ if ARGV[7] == '1' then
   local first = redis.call('GET', KEYS[5])
   if first then return {'duplicate', tonumber(first)} end
 end
+if ARGV[8] == '1' then
+  if redis.call('SISMEMBER', KEYS[4], ARGV[4]) == 0 then return {'refused', 'not_member'} end
+  local entry = redis.call('HGET', KEYS[6], ARGV[4])
+  local muted = entry and tonumber(string.match(entry, '(%d+)$')) or 0
+  if muted > tonumber(ARGV[9]) then return {'refused', 'muted', muted} end
+end
 local seq = redis.call('RPUSH', KEYS[1], ARGV[1])
 local count = (tonumber(redis.call('HGET', KEYS[2], 'count')) or 0) + 1
 redis.call('HSET', KEYS[2], 'seq', seq, 'ts', ARGV[5], 'count', count, 'n' .. seq, count,
@@ -139,7 +353,7 @@ redis.call('HSET', KEYS[2], 'seq', seq, 'ts', ARGV[5], 'count', count, 'n' .. se
 if ARGV[6] == '0' or redis.call('SISMEMBER', KEYS[4], ARGV[4]) == 1 then
   redis.call('ZADD', KEYS[3], 'GT', seq, ARGV[4])
 end
-for i = 6, #KEYS do redis.call('ZADD', KEYS[i], seq, seq) end
+for i = 7, #KEYS do redis.call('ZADD', KEYS[i], seq, seq) end
 if ARGV[7] == '1' then redis.call('SET', KEYS[5], seq, 'EX', ${CLIENT_MSG_ID_TTL_S}) end
 return {'stored', seq}`,
   },
@@ -320,22 +534,36 @@ declare module "ioredis" {
     heraldRequestFriend(
       friendship: string,
       from: string,
-    ): Result<["pending" | "friends", "pending" | "friends", string, number], Context>;
+      to: string,
+    ): Result<
+      ["pending" | "friends" | "blocked", "pending" | "friends" | "none", string, number],
+      Context
+    >;
+    heraldBlock(friendship: string, blocker: string, blocked: string): Result<number, Context>;
+    heraldUnblock(friendship: string, blocker: string): Result<number, Context>;
+    /** The channel scripts take RedisKeys.channelKeys, then their arguments. */
+    heraldChannelCreate(
+      ...keysThenArgs: string[]
+    ): Result<["created", number] | ["exists"], Context>;
+    heraldChannelJoin(
+      ...keysThenArgs: string[]
+    ): Result<["joined", number, string] | ["member", number] | ["refused", string], Context>;
+    heraldChannelLeave(
+      ...keysThenArgs: string[]
+    ): Result<["unknown"] | ["none"] | ["left", number, string], Context>;
+    heraldChannelChange(
+      ...keysThenArgs: string[]
+    ): Result<["stale"] | ["noop"] | ["done", number, string], Context>;
+    heraldChannelPage(...keysThenArgs: (string | number)[]): Result<(string | null)[], Context>;
+    heraldChannelMember(
+      members: string,
+      version: string,
+      record: string,
+      roles: string,
+      bans: string,
+      userId: string,
+    ): Result<[0 | 1, 0 | 1, string | null, string | null, string | null, 0 | 1], Context>;
     heraldRemoveFriend(friendship: string): Result<number, Context>;
-    heraldJoinChannel(
-      members: string,
-      version: string,
-      cursors: string,
-      conversation: string,
-      userId: string,
-    ): Result<number, Context>;
-    heraldLeaveChannel(
-      members: string,
-      version: string,
-      cursors: string,
-      mentions: string,
-      userId: string,
-    ): Result<number, Context>;
     heraldIndexSet(
       index: string,
       field: string,
@@ -346,7 +574,10 @@ declare module "ioredis" {
     heraldAppendMessage(
       numberOfKeys: number,
       ...keysThenArgs: string[]
-    ): Result<["stored" | "duplicate", number], Context>;
+    ): Result<
+      ["stored" | "duplicate", number] | ["refused", "not_member"] | ["refused", "muted", number],
+      Context
+    >;
     heraldAppendChange(
       log: string,
       conversation: string,

@@ -14,6 +14,8 @@ import { usernameKey } from "../usernames.js";
 import type {
   AppendOptions,
   AppendResult,
+  ChannelMember,
+  ChannelRecord,
   ChannelSummary,
   ConversationRef,
   ConversationSummary,
@@ -21,14 +23,34 @@ import type {
   FileShare,
   FriendLists,
   FriendState,
+  JoinResult,
+  LeaveResult,
+  MemberChange,
+  MemberChangeGuard,
+  MemberChangeResult,
+  MemberLookup,
+  NewChannel,
   NewItem,
   Readers,
   ReadResult,
   Session,
+  Standing,
   Store,
   User,
   UserRecord,
 } from "./types.js";
+
+interface ChannelState {
+  record: ChannelRecord;
+  /** userId → member; insertion order is join order (a rejoin moves to the end). */
+  members: Map<UserId, ChannelMember>;
+  /** Every join in joinOrder, append-only; an entry whose member left or rejoined since is
+   * skipped (and dropped by compaction), so a page seeks by binary search. */
+  joins: { userId: UserId; joinOrder: number }[];
+  joinCount: number;
+  invites: Set<UserId>;
+  bans: Set<UserId>;
+}
 
 /** A stored item and the conversation's message count up to and including it. */
 interface Entry {
@@ -66,7 +88,9 @@ export class MemoryStore implements Store {
   private readonly sessionsOf = new Map<UserId, Set<string>>();
   /** userId → other userId → state as seen from the first */
   private readonly relations = new Map<UserId, Map<UserId, Exclude<FriendState, "none">>>();
-  private readonly channels = new Map<string, Set<UserId>>();
+  private readonly channels = new Map<string, ChannelState>();
+  /** blocker → the users they block */
+  private readonly blocks = new Map<UserId, Set<UserId>>();
   private readonly conversations = new Map<string, Conversation>();
   /** item id → its conversation's key and seq */
   private readonly items = new Map<string, { key: string; seq: number }>();
@@ -170,7 +194,8 @@ export class MemoryStore implements Store {
     return map;
   }
 
-  async requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends"> {
+  async requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends" | "blocked"> {
+    if (this.isBlocked(from, to)) return "blocked";
     const state = this.relationsOf(from).get(to) ?? "none";
     if (state === "friends") return "friends";
     if (state === "incoming") {
@@ -201,25 +226,208 @@ export class MemoryStore implements Store {
     return lists;
   }
 
-  async joinChannel(name: string, userId: UserId): Promise<void> {
-    let members = this.channels.get(name);
-    if (!members) this.channels.set(name, (members = new Set()));
-    if (members.has(userId)) return;
-    members.add(userId);
-    // A new member starts with everything before their joining read.
-    const conversation = this.conversation({ kind: "channel", name });
-    conversation.cursors.set(userId, conversation.entries.length);
+  private isBlocked(a: UserId, b: UserId): boolean {
+    return (this.blocks.get(a)?.has(b) ?? false) || (this.blocks.get(b)?.has(a) ?? false);
   }
 
-  async leaveChannel(name: string, userId: UserId): Promise<boolean> {
-    const members = this.channels.get(name);
-    if (!members) return false;
-    if (members.delete(userId)) {
-      const conversation = this.conversation({ kind: "channel", name });
-      conversation.cursors.delete(userId);
-      conversation.mentions.delete(userId);
+  async block(blocker: UserId, blocked: UserId): Promise<void> {
+    let set = this.blocks.get(blocker);
+    if (!set) this.blocks.set(blocker, (set = new Set()));
+    set.add(blocked);
+    await this.removeFriend(blocker, blocked);
+  }
+
+  async unblock(blocker: UserId, blocked: UserId): Promise<void> {
+    const set = this.blocks.get(blocker);
+    set?.delete(blocked);
+    if (set?.size === 0) this.blocks.delete(blocker);
+  }
+
+  async blockedBetween(a: UserId, b: UserId): Promise<boolean> {
+    return this.isBlocked(a, b);
+  }
+
+  async blocksOf(blocker: UserId): Promise<UserId[]> {
+    return [...(this.blocks.get(blocker) ?? [])];
+  }
+
+  async createChannel(channel: NewChannel): Promise<ChannelRecord | null> {
+    if (this.channels.has(channel.name)) return null;
+    const { owner, ...rest } = channel;
+    const state = this.newChannel({ ...rest, owner: null });
+    this.addMember(state, owner);
+    return { ...state.record };
+  }
+
+  private newChannel(record: ChannelRecord): ChannelState {
+    const state: ChannelState = {
+      record,
+      members: new Map(),
+      joins: [],
+      joinCount: 0,
+      invites: new Set(),
+      bans: new Set(),
+    };
+    this.channels.set(record.name, state);
+    return state;
+  }
+
+  /** A new member; the owner when the channel has none. Their cursor starts at the last seq:
+   * what came before their joining reads as read. */
+  private addMember(c: ChannelState, userId: UserId): ChannelMember {
+    const conversation = this.conversation({ kind: "channel", name: c.record.name });
+    const joinSeq = conversation.entries.length;
+    const role = c.record.owner === null ? "owner" : "member";
+    if (role === "owner") c.record.owner = userId;
+    const member: ChannelMember = {
+      userId,
+      role,
+      joinSeq,
+      joinOrder: ++c.joinCount,
+      mutedUntil: 0,
+    };
+    c.members.set(userId, member);
+    c.joins.push({ userId, joinOrder: member.joinOrder });
+    c.invites.delete(userId);
+    conversation.cursors.set(userId, joinSeq);
+    return member;
+  }
+
+  /** Removes a member; an owner's place goes to the longest-standing admin, else member. */
+  private removeMember(c: ChannelState, userId: UserId): LeaveResult {
+    const member = c.members.get(userId);
+    if (!member) return { left: false, heir: null };
+    c.members.delete(userId);
+    const conversation = this.conversation({ kind: "channel", name: c.record.name });
+    conversation.cursors.delete(userId);
+    conversation.mentions.delete(userId);
+    if (c.joins.length > 2 * c.members.size + 16)
+      c.joins = c.joins.filter((j) => c.members.get(j.userId)?.joinOrder === j.joinOrder);
+    if (member.role !== "owner") return { left: true, heir: null };
+    let heir: ChannelMember | undefined;
+    for (const other of c.members.values())
+      if (other.role === "admin") {
+        heir = other;
+        break;
+      }
+    heir ??= c.members.values().next().value;
+    if (heir) heir.role = "owner";
+    c.record.owner = heir?.userId ?? null;
+    return { left: true, heir: heir?.userId ?? null };
+  }
+
+  private standing(c: ChannelState, userId: UserId): Standing {
+    return c.members.get(userId)?.role ?? (c.bans.has(userId) ? "banned" : "outsider");
+  }
+
+  async channelInfo(name: string): Promise<ChannelRecord | null> {
+    const c = this.channels.get(name);
+    return c ? { ...c.record } : null;
+  }
+
+  async member(name: string, userId: UserId): Promise<MemberLookup | null> {
+    const c = this.channels.get(name);
+    if (!c) return null;
+    const member = c.members.get(userId);
+    return {
+      visibility: c.record.visibility,
+      history: c.record.history,
+      member: member ? { ...member } : null,
+      banned: c.bans.has(userId),
+    };
+  }
+
+  async joinChannel(name: string, userId: UserId, maxMembers = Infinity): Promise<JoinResult> {
+    const c =
+      this.channels.get(name) ??
+      this.newChannel({
+        name,
+        owner: null,
+        title: "",
+        visibility: "public",
+        history: "all",
+        created: Date.now(),
+      });
+    if (c.members.has(userId)) return { outcome: "member" };
+    if (c.bans.has(userId)) return { refused: "banned" };
+    if (c.record.visibility === "private" && !c.invites.has(userId))
+      return { refused: "invite_required" };
+    if (c.members.size >= maxMembers) return { refused: "channel_full" };
+    return { outcome: "joined", role: this.addMember(c, userId).role };
+  }
+
+  async leaveChannel(name: string, userId: UserId): Promise<LeaveResult | null> {
+    const c = this.channels.get(name);
+    return c ? this.removeMember(c, userId) : null;
+  }
+
+  async changeMember(
+    name: string,
+    guard: MemberChangeGuard,
+    change: MemberChange,
+  ): Promise<MemberChangeResult> {
+    const c = this.channels.get(name);
+    if (
+      !c ||
+      this.standing(c, guard.actor) !== guard.actorStanding ||
+      this.standing(c, guard.target) !== guard.targetStanding
+    )
+      return { outcome: "stale" };
+    const target = c.members.get(guard.target);
+    const done: MemberChangeResult = { outcome: "done", heir: null };
+    const noop: MemberChangeResult = { outcome: "noop" };
+    switch (change.kind) {
+      case "invite":
+        if (target) return noop;
+        c.invites.add(guard.target);
+        return done;
+      case "kick": {
+        const { left, heir } = this.removeMember(c, guard.target);
+        const banned = change.ban && !c.bans.has(guard.target);
+        if (change.ban) c.bans.add(guard.target);
+        return left || banned ? { outcome: "done", heir } : noop;
+      }
+      case "unban":
+        return c.bans.delete(guard.target) ? done : noop;
+      case "mute":
+      case "unmute": {
+        const until = change.kind === "mute" ? change.until : 0;
+        if (!target || target.mutedUntil === until) return noop;
+        target.mutedUntil = until;
+        return done;
+      }
+      case "role":
+        if (!target || target.role === change.role) return noop;
+        target.role = change.role;
+        return done;
+      case "owner": {
+        const actor = c.members.get(guard.actor);
+        if (!target || !actor || target === actor) return noop;
+        actor.role = "admin";
+        target.role = "owner";
+        c.record.owner = target.userId;
+        return done;
+      }
     }
-    return true;
+  }
+
+  async membersPage(name: string, after: number, limit: number): Promise<ChannelMember[]> {
+    const c = this.channels.get(name);
+    if (!c) return [];
+    let lo = 0;
+    let hi = c.joins.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (c.joins[mid]!.joinOrder <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    const page: ChannelMember[] = [];
+    for (let i = lo; i < c.joins.length && page.length < limit; i++) {
+      const { userId, joinOrder } = c.joins[i]!;
+      const member = c.members.get(userId);
+      if (member?.joinOrder === joinOrder) page.push({ ...member });
+    }
+    return page;
   }
 
   async channelExists(name: string): Promise<boolean> {
@@ -227,23 +435,32 @@ export class MemoryStore implements Store {
   }
 
   async isMember(name: string, userId: UserId): Promise<boolean> {
-    return this.channels.get(name)?.has(userId) ?? false;
+    return this.channels.get(name)?.members.has(userId) ?? false;
   }
 
   async channelMembers(name: string): Promise<UserId[]> {
-    return [...(this.channels.get(name) ?? [])];
+    return [...(this.channels.get(name)?.members.keys() ?? [])];
   }
 
   async channelsOf(userId: UserId): Promise<string[]> {
     const names: string[] = [];
-    for (const [name, members] of this.channels) if (members.has(userId)) names.push(name);
+    for (const [name, c] of this.channels) if (c.members.has(userId)) names.push(name);
     return names;
   }
 
-  async listChannels(after = "", limit = Infinity): Promise<ChannelSummary[]> {
-    return [...this.channels]
-      .filter(([name]) => compareStrings(name, after) > 0)
-      .map(([name, members]) => ({ name, members: members.size }))
+  async listChannels(after = "", limit = Infinity, viewer?: UserId): Promise<ChannelSummary[]> {
+    return [...this.channels.values()]
+      .filter(
+        (c) =>
+          compareStrings(c.record.name, after) > 0 &&
+          (c.record.visibility === "public" || (viewer !== undefined && c.members.has(viewer))),
+      )
+      .map(({ record, members }) => ({
+        name: record.name,
+        members: members.size,
+        title: record.title,
+        visibility: record.visibility,
+      }))
       .sort((a, b) => compareStrings(a.name, b.name))
       .slice(0, Math.max(0, Math.floor(limit)));
   }
@@ -281,6 +498,12 @@ export class MemoryStore implements Store {
     if (prior && prior.expiresAt > now)
       return { item: this.current(c, c.entries[prior.seq - 1]!.item), duplicate: true };
 
+    if (options.asMember && item.kind === "message" && ref.kind === "channel") {
+      const member = this.channels.get(ref.name)?.members.get(item.from);
+      if (!member) return { refused: "not_member" };
+      if (member.mutedUntil > options.asMember.now)
+        return { refused: "muted", mutedUntil: member.mutedUntil };
+    }
     const target = item.kind === "message" ? null : c.messages.get(item.target);
     if (item.kind !== "message") {
       if (!target) return { refused: "not_found" };
@@ -360,7 +583,7 @@ export class MemoryStore implements Store {
 
   /** Only a channel's members have a cursor there. */
   private mayRead(ref: ConversationRef, userId: UserId): boolean {
-    return ref.kind === "direct" || (this.channels.get(ref.name)?.has(userId) ?? false);
+    return ref.kind === "direct" || (this.channels.get(ref.name)?.members.has(userId) ?? false);
   }
 
   private moveCursor(c: Conversation, userId: UserId, seq: number): boolean {

@@ -19,6 +19,9 @@ import { usernameKey } from "../usernames.js";
 import type {
   AppendOptions,
   AppendResult,
+  ChannelMember,
+  ChannelRecord,
+  ChannelRole,
   ChannelSummary,
   ConversationRef,
   ConversationSummary,
@@ -26,6 +29,13 @@ import type {
   FileShare,
   FriendLists,
   FriendState,
+  JoinResult,
+  LeaveResult,
+  MemberChange,
+  MemberChangeGuard,
+  MemberChangeResult,
+  MemberLookup,
+  NewChannel,
   NewItem,
   Readers,
   ReadResult,
@@ -49,6 +59,9 @@ interface Friendship {
 }
 
 export class RedisStore implements Store {
+  /** Whether this process saw the public channel index complete (indexPublicChannels). */
+  private publicIndexed = false;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
@@ -134,11 +147,13 @@ export class RedisStore implements Store {
     return ids;
   }
 
-  async requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends"> {
+  async requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends" | "blocked"> {
     const [reply, state, asker, version] = await this.redis.heraldRequestFriend(
       this.keys.friendship(from, to),
       from,
+      to,
     );
+    if (reply === "blocked") return reply;
     await this.indexFriendship(from, to, { state, asker, version });
     return reply;
   }
@@ -174,35 +189,166 @@ export class RedisStore implements Store {
     ]);
   }
 
-  async joinChannel(name: string, userId: UserId): Promise<void> {
-    // The name into the index first, so listChannels never misses a channel that exists.
-    const [, version] = (await inStages(this.redis, [
-      [(p) => p.sadd(this.keys.channelIndex(), name)],
-      [
-        (p) =>
-          p.heraldJoinChannel(
-            this.keys.channelMembers(name),
-            this.keys.channelVersion(name),
-            this.keys.cursors({ kind: "channel", name }),
-            this.keys.conversation({ kind: "channel", name }),
-            userId,
-          ),
-      ],
-    ])) as [number, number];
-    await this.redis.heraldIndexSet(this.keys.channelsOf(userId), name, String(version), "in");
+  async block(blocker: UserId, blocked: UserId): Promise<void> {
+    // The pair's key decides (block and unfriend in one step), then the indexes follow.
+    const version = await this.redis.heraldBlock(
+      this.keys.friendship(blocker, blocked),
+      blocker,
+      blocked,
+    );
+    await this.redis.sadd(this.keys.blocksOf(blocker), blocked);
+    await this.indexFriendship(blocker, blocked, { state: "none", asker: "", version });
   }
 
-  async leaveChannel(name: string, userId: UserId): Promise<boolean> {
-    const version = await this.redis.heraldLeaveChannel(
-      this.keys.channelMembers(name),
-      this.keys.channelVersion(name),
-      this.keys.cursors({ kind: "channel", name }),
-      this.keys.mentions({ kind: "channel", name }, userId),
+  async unblock(blocker: UserId, blocked: UserId): Promise<void> {
+    await this.redis.heraldUnblock(this.keys.friendship(blocker, blocked), blocker);
+    await this.redis.srem(this.keys.blocksOf(blocker), blocked);
+  }
+
+  async blockedBetween(a: UserId, b: UserId): Promise<boolean> {
+    const flags = await this.redis.hmget(this.keys.friendship(a, b), `block:${a}`, `block:${b}`);
+    return flags.some((flag) => flag !== null);
+  }
+
+  async blocksOf(blocker: UserId): Promise<UserId[]> {
+    return this.redis.smembers(this.keys.blocksOf(blocker));
+  }
+
+  async createChannel(channel: NewChannel): Promise<ChannelRecord | null> {
+    const { name, owner, title, visibility, history, created } = channel;
+    // The names first, so a listing never misses a channel that exists.
+    const stages: Step[][] = [[(p) => p.sadd(this.keys.channelIndex(), name)]];
+    if (visibility === "public")
+      stages[0]!.push((p) => p.zadd(this.keys.publicChannels(), 0, name));
+    await inStages(this.redis, stages);
+    const [outcome, version] = await this.redis.heraldChannelCreate(
+      ...this.keys.channelKeys(name, owner),
+      owner,
+      title,
+      visibility,
+      history,
+      String(created),
+    );
+    if (outcome === "exists") return null;
+    await this.redis.heraldIndexSet(this.keys.channelsOf(owner), name, String(version), "in");
+    return { name, owner, title, visibility, history, created };
+  }
+
+  async channelInfo(name: string): Promise<ChannelRecord | null> {
+    const [exists, record] = (await inStages(this.redis, [
+      [
+        (p) =>
+          p.exists(this.keys.channelVersion(name)).hgetall(this.keys.channelPart(name, "record")),
+      ],
+    ])) as [number, Record<string, string>];
+    if (exists === 0) return null;
+    return {
+      name,
+      owner: record.owner ? record.owner : null,
+      title: record.title ?? "",
+      visibility: record.visibility === "private" ? "private" : "public",
+      history: record.history === "since_join" ? "since_join" : "all",
+      created: Number(record.created ?? 0),
+    };
+  }
+
+  async member(name: string, userId: UserId): Promise<MemberLookup | null> {
+    const k = this.keys;
+    const [exists, isMember, entry, visibility, history, banned] =
+      await this.redis.heraldChannelMember(
+        k.channelMembers(name),
+        k.channelVersion(name),
+        k.channelPart(name, "record"),
+        k.channelPart(name, "roles"),
+        k.channelPart(name, "bans"),
+        userId,
+      );
+    if (exists === 0) return null;
+    return {
+      visibility: visibility === "private" ? "private" : "public",
+      history: history === "since_join" ? "since_join" : "all",
+      // A member from before records: a plain member since seq 0.
+      member: isMember === 1 ? readMember(userId, entry) : null,
+      banned: banned === 1,
+    };
+  }
+
+  async joinChannel(name: string, userId: UserId, maxMembers = Infinity): Promise<JoinResult> {
+    // The name into the index first, so listChannels never misses a channel that exists.
+    await this.redis.sadd(this.keys.channelIndex(), name);
+    const answer = await this.redis.heraldChannelJoin(
+      ...this.keys.channelKeys(name, userId),
+      userId,
+      String(Number.isFinite(maxMembers) ? maxMembers : Number.MAX_SAFE_INTEGER),
+      String(Date.now()),
+    );
+    if (answer[0] === "refused") return { refused: answer[1] as "banned" };
+    await this.redis.heraldIndexSet(this.keys.channelsOf(userId), name, String(answer[1]), "in");
+    if (answer[0] === "member") return { outcome: "member" };
+    // A join that created the channel (public): now it is listed.
+    const role = answer[2] as ChannelRole;
+    if (role === "owner") await this.redis.zadd(this.keys.publicChannels(), "NX", 0, name);
+    return { outcome: "joined", role };
+  }
+
+  async leaveChannel(name: string, userId: UserId): Promise<LeaveResult | null> {
+    const answer = await this.redis.heraldChannelLeave(
+      ...this.keys.channelKeys(name, userId),
       userId,
     );
-    if (version === 0) return false;
-    await this.redis.heraldIndexSet(this.keys.channelsOf(userId), name, String(version), "out");
-    return true;
+    if (answer[0] === "unknown") return null;
+    if (answer[0] === "none") return { left: false, heir: null };
+    await this.redis.heraldIndexSet(this.keys.channelsOf(userId), name, String(answer[1]), "out");
+    return { left: true, heir: answer[2] === "" ? null : answer[2] };
+  }
+
+  async changeMember(
+    name: string,
+    guard: MemberChangeGuard,
+    change: MemberChange,
+  ): Promise<MemberChangeResult> {
+    const value =
+      change.kind === "kick"
+        ? change.ban
+          ? "1"
+          : "0"
+        : change.kind === "mute"
+          ? String(change.until)
+          : change.kind === "role"
+            ? change.role
+            : "";
+    const answer = await this.redis.heraldChannelChange(
+      ...this.keys.channelKeys(name, guard.target),
+      change.kind,
+      guard.actor,
+      guard.actorStanding,
+      guard.target,
+      guard.targetStanding,
+      value,
+    );
+    if (answer[0] !== "done") return { outcome: answer[0] };
+    const [, version, heir] = answer;
+    if (version > 0)
+      await this.redis.heraldIndexSet(
+        this.keys.channelsOf(guard.target),
+        name,
+        String(version),
+        "out",
+      );
+    return { outcome: "done", heir: heir === "" ? null : heir };
+  }
+
+  async membersPage(name: string, after: number, limit: number): Promise<ChannelMember[]> {
+    const count = Math.floor(limit);
+    if (!(count > 0)) return [];
+    const flat = await this.redis.heraldChannelPage(
+      ...this.keys.channelKeys(name, ""),
+      String(Math.max(0, Math.floor(after))),
+      String(count),
+    );
+    const page: ChannelMember[] = [];
+    for (let i = 0; i < flat.length; i += 2) page.push(readMember(flat[i]!, flat[i + 1] ?? null));
+    return page;
   }
 
   async channelExists(name: string): Promise<boolean> {
@@ -222,17 +368,68 @@ export class RedisStore implements Store {
     return entries.filter(([, state]) => state === "in").map(([name]) => name);
   }
 
-  async listChannels(after = "", limit = Infinity): Promise<ChannelSummary[]> {
-    // Counted only for the page: the names are cheap, a count per channel is a round trip's work.
-    const names = (await this.redis.smembers(this.keys.channelIndex()))
-      .filter((name) => compareStrings(name, after) > 0)
-      .sort(compareStrings)
-      .slice(0, Math.max(0, Math.floor(limit)));
+  async listChannels(after = "", limit = Infinity, viewer?: UserId): Promise<ChannelSummary[]> {
+    const count = Math.max(0, Math.floor(limit));
+    if (count === 0) return [];
+    await this.indexPublicChannels();
+    // A page of public names (by lex range: O(log n + page)) and the viewer's own channels
+    // after `after`: the first `count` of their union are the first `count` visible.
+    const [publicNames, mine] = await Promise.all([
+      Number.isFinite(count)
+        ? this.redis.zrangebylex(
+            this.keys.publicChannels(),
+            after === "" ? "-" : `(${after}`,
+            "+",
+            "LIMIT",
+            0,
+            count,
+          )
+        : this.redis.zrangebylex(this.keys.publicChannels(), after === "" ? "-" : `(${after}`, "+"),
+      viewer === undefined ? [] : this.channelsOf(viewer),
+    ]);
+    const own = new Set(mine);
+    const names = [
+      ...new Set([...publicNames, ...mine.filter((name) => compareStrings(name, after) > 0)]),
+    ].sort(compareStrings);
     if (names.length === 0) return [];
-    const counts = await eachInOneStage<string, number>(this.redis, names, (p, name) =>
-      p.scard(this.keys.channelMembers(name)),
-    );
-    return names.map((name, i) => ({ name, members: counts[i]! }));
+    const rows = (await inStages(this.redis, [
+      names.map(
+        (name): Step =>
+          (p) =>
+            p
+              .hmget(this.keys.channelPart(name, "record"), "visibility", "title")
+              .scard(this.keys.channelMembers(name)),
+      ),
+    ])) as ([string | null, string | null] | number)[];
+    const summaries: ChannelSummary[] = [];
+    names.forEach((name, i) => {
+      const [visibility, title] = rows[2 * i] as [string | null, string | null];
+      // Private: only to its members (the public index may name one it learned before records).
+      if (visibility === "private" && !own.has(name)) return;
+      summaries.push({
+        name,
+        members: rows[2 * i + 1] as number,
+        title: title ?? "",
+        visibility: visibility === "private" ? "private" : "public",
+      });
+    });
+    return summaries.slice(0, count);
+  }
+
+  /** Once per Redis: channels from before records (all public) join the public index. */
+  private async indexPublicChannels(): Promise<void> {
+    if (this.publicIndexed) return;
+    if ((await this.redis.exists(this.keys.publicChannelsReady())) === 0) {
+      const names = await this.redis.smembers(this.keys.channelIndex());
+      for (let i = 0; i < names.length; i += 1000)
+        await this.redis.zadd(
+          this.keys.publicChannels(),
+          "NX",
+          ...names.slice(i, i + 1000).flatMap((name) => [0, name]),
+        );
+      await this.redis.set(this.keys.publicChannelsReady(), "1");
+    }
+    this.publicIndexed = true;
   }
 
   async append(
@@ -253,6 +450,7 @@ export class RedisStore implements Store {
               k.cursors(ref),
               ref.kind === "channel" ? k.channelMembers(ref.name) : k.cursors(ref),
               clientMsgId === undefined ? log : k.clientMsgId(ref, item.from, clientMsgId),
+              ref.kind === "channel" ? k.channelPart(ref.name, "roles") : k.cursors(ref),
               ...[...new Set(item.mentions ?? [])].map((id) => k.mentions(ref, id)),
             ];
             return p.heraldAppendMessage(
@@ -265,6 +463,8 @@ export class RedisStore implements Store {
               String(item.ts),
               ref.kind === "channel" ? "1" : "0",
               clientMsgId === undefined ? "0" : "1",
+              options.asMember && ref.kind === "channel" ? "1" : "0",
+              String(options.asMember?.now ?? 0),
             );
           }
         : (p) =>
@@ -291,14 +491,16 @@ export class RedisStore implements Store {
         (p) => p.zadd(k.directsOf(ref.b), "GT", item.ts, ref.a),
       );
     const answers = await inStages(this.redis, stages);
-    const [outcome, value] = answers[1] as ["stored" | "duplicate", number] | ["refused", Refusal];
+    const [outcome, value, mutedUntil] = answers[1] as
+      ["stored" | "duplicate", number] | ["refused", Refusal, number?];
     if (outcome === "stored") {
       const stored = { ...item, seq: value } as StreamItem;
       if (stored.kind === "message" && clientMsgId !== undefined) stored.clientMsgId = clientMsgId;
       return { item: stored, duplicate: false };
     }
     await this.redis.del(k.item(item.id));
-    if (outcome === "refused") return { refused: value };
+    if (outcome === "refused")
+      return mutedUntil === undefined ? { refused: value } : { refused: value, mutedUntil };
     const [first] = await this.items(ref, value - 1, value - 1, null);
     return { item: first!, duplicate: true };
   }
@@ -448,6 +650,19 @@ function readItem([seq, envelope, body, editBody, editTs, recalled, flat]: ItemR
     recalled: recalled === 1,
     reactions,
   });
+}
+
+/** A roles entry ("<role> <joinSeq> <joinOrder> <mutedUntil>"); none: a member from before
+ * records, a plain member since seq 0. */
+function readMember(userId: UserId, entry: string | null): ChannelMember {
+  const [role, joinSeq, joinOrder, mutedUntil] = (entry ?? "member 0 0 0").split(" ");
+  return {
+    userId,
+    role: role as ChannelRole,
+    joinSeq: Number(joinSeq),
+    joinOrder: Number(joinOrder),
+    mutedUntil: Number(mutedUntil),
+  };
 }
 
 /** The friendship as `userId` sees it. */

@@ -47,13 +47,27 @@ export type NewItem =
  * Why an edit, recall or reaction was not appended: its target is no message of this
  * conversation, is recalled, would get a 21st emoji, or the reaction is already (not) there.
  */
-export type Refusal = "not_found" | "recalled" | "too_many_reactions" | "noop";
+export type Refusal =
+  | "not_found"
+  | "recalled"
+  | "too_many_reactions"
+  | "noop"
+  /** With `asMember`: the sender is no member (kicked since the check) or is muted. */
+  | "not_member"
+  | "muted";
 
-export type AppendResult = { item: StreamItem; duplicate: boolean } | { refused: Refusal };
+export type AppendResult =
+  { item: StreamItem; duplicate: boolean } | { refused: Refusal; mutedUntil?: number };
 
 export interface AppendOptions {
   /** Idempotency key of a message, per (conversation, sender), kept at least 24 h. */
   clientMsgId?: string;
+  /**
+   * A channel message: refused (`not_member` / `muted`, with mutedUntil) unless the sender is
+   * a member and not muted at `now`, checked in the same step as the append, so a post racing a
+   * kick either lands before it or is refused.
+   */
+  asMember?: { now: number };
 }
 
 export interface ReadResult {
@@ -85,7 +99,93 @@ export interface Readers {
 export interface ChannelSummary {
   name: string;
   members: number;
+  title: string;
+  visibility: ChannelVisibility;
 }
+
+// Channels with owners (CONTRACT.md "Channels with owners").
+export type ChannelVisibility = "public" | "private";
+/** `since_join`: a member sees only the items after the seq at which they (last) joined. */
+export type ChannelHistory = "all" | "since_join";
+export type ChannelRole = "owner" | "admin" | "member";
+/** Where a user stands in a channel: a role, or banned, or neither (outsider). */
+export type Standing = ChannelRole | "banned" | "outsider";
+
+export interface ChannelRecord {
+  name: string;
+  /** null: nobody owns it (a channel from before records, or everyone left); the next joiner will. */
+  owner: UserId | null;
+  title: string;
+  visibility: ChannelVisibility;
+  history: ChannelHistory;
+  /** ms; 0 for a channel from before records. */
+  created: number;
+}
+
+export interface NewChannel {
+  name: string;
+  owner: UserId;
+  title: string;
+  visibility: ChannelVisibility;
+  history: ChannelHistory;
+  created: number;
+}
+
+export interface ChannelMember {
+  userId: UserId;
+  role: ChannelRole;
+  /** The stream's last seq when they (last) joined. */
+  joinSeq: number;
+  /** Grows with every join: the lowest is the longest-standing; the member pages' cursor. */
+  joinOrder: number;
+  /** ms until which their posts are refused; 0: not muted. */
+  mutedUntil: number;
+}
+
+/** One O(1) read: what the send path and the policy need about a user in a channel. */
+export interface MemberLookup {
+  visibility: ChannelVisibility;
+  history: ChannelHistory;
+  member: ChannelMember | null;
+  banned: boolean;
+}
+
+export type JoinResult =
+  | { outcome: "joined"; role: ChannelRole }
+  | { outcome: "member" }
+  | { refused: "banned" | "invite_required" | "channel_full" };
+
+export interface LeaveResult {
+  /** false: they were not a member (nothing changed). */
+  left: boolean;
+  /** Who became owner because the owner left (null: nobody, or the owner did not leave). */
+  heir: UserId | null;
+}
+
+/**
+ * A moderation step; the store applies it only while actor and target still stand where the
+ * policy saw them (else `stale`, and the caller judges again), so two admins acting at once
+ * never both win on a state that one of them changed.
+ */
+export type MemberChange =
+  | { kind: "invite" }
+  | { kind: "kick"; ban: boolean }
+  | { kind: "unban" }
+  | { kind: "mute"; until: number }
+  | { kind: "unmute" }
+  | { kind: "role"; role: "admin" | "member" }
+  /** The target becomes owner; the actor (the owner) becomes an admin. */
+  | { kind: "owner" };
+
+export interface MemberChangeGuard {
+  actor: UserId;
+  actorStanding: Standing;
+  target: UserId;
+  targetStanding: Standing;
+}
+
+export type MemberChangeResult =
+  { outcome: "done"; heir: UserId | null } | { outcome: "noop" } | { outcome: "stale" };
 
 /** An uploaded file; its bytes are in the file storage (business/files). */
 export interface FileRecord {
@@ -123,23 +223,61 @@ export interface Store {
   /** Deletes every session of the user (force offline); resolves to their ids. */
   deleteSessionsOf(userId: UserId): Promise<string[]>;
 
-  /** Requests friendship, or accepts the other's pending request; atomic. */
-  requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends">;
+  /** Requests friendship, or accepts the other's pending request; atomic. `blocked` (nothing
+   * changed) while either blocks the other. */
+  requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends" | "blocked">;
   /** Unfriends, cancels or declines; idempotent. */
   removeFriend(a: UserId, b: UserId): Promise<void>;
   friendState(a: UserId, b: UserId): Promise<FriendState>;
   friendLists(userId: UserId): Promise<FriendLists>;
 
-  joinChannel(name: string, userId: UserId): Promise<void>;
-  /** false when the channel does not exist. */
-  leaveChannel(name: string, userId: UserId): Promise<boolean>;
+  /**
+   * Blocks `blocked` for `blocker` and, in the same step, ends their friendship and any pending
+   * request between them; idempotent.
+   */
+  block(blocker: UserId, blocked: UserId): Promise<void>;
+  /** Lifts the block (friendship does not come back); idempotent. */
+  unblock(blocker: UserId, blocked: UserId): Promise<void>;
+  /** Whether either of the two blocks the other: O(1). */
+  blockedBetween(a: UserId, b: UserId): Promise<boolean>;
+  /** The users `blocker` blocks, in no order. */
+  blocksOf(blocker: UserId): Promise<UserId[]>;
+
+  /** Creates a channel with its creator as owner and only member; null when the name exists. */
+  createChannel(channel: NewChannel): Promise<ChannelRecord | null>;
+  /** null when there is no such channel. A channel from before records reads as public, all,
+   * no owner. */
+  channelInfo(name: string): Promise<ChannelRecord | null>;
+  /** null when there is no such channel; O(1). */
+  member(name: string, userId: UserId): Promise<MemberLookup | null>;
+  /**
+   * Joins, in one step with its checks: a ban, a private channel's invite (spent by the join),
+   * `maxMembers`. An unknown name is created public with the joiner as owner (v1's join), and
+   * a channel with no owner gets the joiner as one.
+   */
+  joinChannel(name: string, userId: UserId, maxMembers?: number): Promise<JoinResult>;
+  /** null when the channel does not exist. An owner leaving hands ownership on in the same
+   * step: to the longest-standing admin, else member. */
+  leaveChannel(name: string, userId: UserId): Promise<LeaveResult | null>;
+  /** Applies a moderation step if the guard still holds (MemberChange). */
+  changeMember(
+    name: string,
+    guard: MemberChangeGuard,
+    change: MemberChange,
+  ): Promise<MemberChangeResult>;
+  /** Members in join order after the cursor `after` (a joinOrder; 0: from the start), at most
+   * `limit`: O(page). */
+  membersPage(name: string, after: number, limit: number): Promise<ChannelMember[]>;
   channelExists(name: string): Promise<boolean>;
   isMember(name: string, userId: UserId): Promise<boolean>;
   channelMembers(name: string): Promise<UserId[]>;
   channelsOf(userId: UserId): Promise<string[]>;
-  /** Channels in name order (compareStrings) after `after` (default: from the start), at most
-   * `limit` (default: all). */
-  listChannels(after?: string, limit?: number): Promise<ChannelSummary[]>;
+  /**
+   * Channels `viewer` may see (public ones and the private ones they are in; no viewer: public
+   * only) in name order (compareStrings) after `after` (default: from the start), at most
+   * `limit` (default: all).
+   */
+  listChannels(after?: string, limit?: number, viewer?: UserId): Promise<ChannelSummary[]>;
 
   /**
    * One atomic step: gives the item the conversation's next seq (1, 2, 3, ... whatever its

@@ -33,6 +33,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     nodeId: "im-test",
     router: "partition",
     dmPolicy: "friends",
+    channelMaxMembers: 100_000,
     admins: [],
     adminPassword: undefined,
     metricsToken: undefined,

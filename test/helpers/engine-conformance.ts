@@ -683,16 +683,26 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
     });
 
     describe("channels", function () {
+      /** A channel made by v1's join, as listChannels shows it. */
+      const pub = (name: string, members: number) => ({
+        name,
+        members,
+        title: "",
+        visibility: "public",
+      });
       it("a channel exists once joined, and still after everyone left", async function () {
         expect(await engine.store.channelExists("general")).to.equal(false);
-        expect(await engine.store.leaveChannel("general", "u1")).to.equal(false);
+        expect(await engine.store.leaveChannel("general", "u1")).to.equal(null);
         expect(await engine.store.channelExists("general")).to.equal(false);
         await engine.store.joinChannel("general", "u1");
         expect(await engine.store.channelExists("general")).to.equal(true);
-        expect(await engine.store.leaveChannel("general", "u1")).to.equal(true);
+        expect(await engine.store.leaveChannel("general", "u1")).to.deep.equal({
+          left: true,
+          heir: null,
+        });
         expect(await engine.store.channelExists("general")).to.equal(true);
         expect(await engine.store.channelMembers("general")).to.deep.equal([]);
-        expect(await engine.store.listChannels()).to.deep.equal([{ name: "general", members: 0 }]);
+        expect(await engine.store.listChannels()).to.deep.equal([pub("general", 0)]);
       });
 
       it("join is idempotent; members, isMember, channelsOf and counts follow joins and leaves", async function () {
@@ -706,19 +716,20 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         expect(await engine.store.isMember("nowhere", "u1")).to.equal(false);
         expect(sorted(await engine.store.channelsOf("u1"))).to.deep.equal(["dev", "ops"]);
         expect(await engine.store.channelsOf("u3")).to.deep.equal([]);
-        expect(await engine.store.listChannels()).to.deep.equal([
-          { name: "dev", members: 2 },
-          { name: "ops", members: 1 },
-        ]);
-        expect(await engine.store.leaveChannel("dev", "u1")).to.equal(true);
-        expect(await engine.store.leaveChannel("dev", "u1")).to.equal(true); // not a member: still ok
+        expect(await engine.store.listChannels()).to.deep.equal([pub("dev", 2), pub("ops", 1)]);
+        expect(await engine.store.leaveChannel("dev", "u1")).to.deep.equal({
+          left: true,
+          heir: "u2",
+        });
+        // not a member: still ok
+        expect(await engine.store.leaveChannel("dev", "u1")).to.deep.equal({
+          left: false,
+          heir: null,
+        });
         expect(await engine.store.isMember("dev", "u1")).to.equal(false);
         expect(await engine.store.channelsOf("u1")).to.deep.equal(["ops"]);
         expect(await engine.store.channelMembers("dev")).to.deep.equal(["u2"]);
-        expect(await engine.store.listChannels()).to.deep.equal([
-          { name: "dev", members: 1 },
-          { name: "ops", members: 1 },
-        ]);
+        expect(await engine.store.listChannels()).to.deep.equal([pub("dev", 1), pub("ops", 1)]);
         expect(await engine.store.channelMembers("nowhere")).to.deep.equal([]);
       });
 
@@ -731,7 +742,7 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         expect(await names("b", 2)).to.deep.equal(["c", "d"]);
         expect(await names("bb", 10)).to.deep.equal(["c", "d", "e"]);
         expect(await names("e", 10)).to.deep.equal([]);
-        expect(await engine.store.listChannels("c", 1)).to.deep.equal([{ name: "d", members: 1 }]);
+        expect(await engine.store.listChannels("c", 1)).to.deep.equal([pub("d", 1)]);
       });
 
       it("concurrent joins and leaves keep an exact member count", async function () {
@@ -742,7 +753,7 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         );
         await Promise.all(users.map((u) => engine.store.joinChannel("busy", u)));
         await Promise.all(users.slice(0, 10).map((u) => engine.store.leaveChannel("busy", u)));
-        expect(await engine.store.listChannels()).to.deep.equal([{ name: "busy", members: 20 }]);
+        expect(await engine.store.listChannels()).to.deep.equal([pub("busy", 20)]);
         expect(sorted(await engine.store.channelMembers("busy"))).to.deep.equal(
           sorted(users.slice(10)),
         );
