@@ -22,10 +22,13 @@ export class SearchService {
     const store = this.deps.engine.store;
     if (!store.search)
       throw new DomainError("unsupported", "search needs the PostgreSQL store (DATABASE_URL)");
-    let scope: ConversationRef | null = null;
-    if (target.peer !== undefined) scope = await this.access.direct(userId, target.peer);
-    else if (target.channel !== undefined)
-      scope = await this.access.channel(userId, target.channel);
+    let scope: { ref: ConversationRef; floor: number } | null = null;
+    if (target.peer !== undefined)
+      scope = { ref: await this.access.direct(userId, target.peer), floor: 0 };
+    else if (target.channel !== undefined) {
+      const { ref, floor } = await this.access.seat(userId, target.channel);
+      scope = { ref, floor };
+    }
     return store.search(userId, query, scope, limit);
   }
 }

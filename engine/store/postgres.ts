@@ -11,6 +11,9 @@ import { usernameKey } from "../usernames.js";
 import type {
   AppendOptions,
   AppendResult,
+  ChannelMember,
+  ChannelRecord,
+  ChannelRole,
   ChannelSummary,
   ConversationRef,
   ConversationSummary,
@@ -18,6 +21,13 @@ import type {
   FileShare,
   FriendLists,
   FriendState,
+  JoinResult,
+  LeaveResult,
+  MemberChange,
+  MemberChangeGuard,
+  MemberChangeResult,
+  MemberLookup,
+  NewChannel,
   NewItem,
   Readers,
   ReadResult,
@@ -137,20 +147,12 @@ export class PostgresStore implements Store {
     return rows.map((row) => row.session_id);
   }
 
-  async requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends"> {
-    const [lo, hi] = from < to ? [from, to] : [to, from];
-    // ON CONFLICT locks the pair's row: crossing requests serialize, the second accepts.
-    const [row] = await this.rows<{ state: "pending" | "friends" }>(
-      `INSERT INTO friendships AS f (lo, hi, state, asker) VALUES ($1, $2, 'pending', $3)
-       ON CONFLICT (lo, hi) DO UPDATE SET
-         state = CASE WHEN f.state = 'pending' AND f.asker <> EXCLUDED.asker THEN 'friends'
-                      ELSE f.state END,
-         asker = CASE WHEN f.state = 'pending' AND f.asker <> EXCLUDED.asker THEN ''
-                      ELSE f.asker END
-       RETURNING state`,
-      [lo, hi, from],
+  async requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends" | "blocked"> {
+    const [row] = await this.rows<{ r: "pending" | "friends" | "blocked" }>(
+      "SELECT herald_request_friend($1, $2) AS r",
+      [from, to],
     );
-    return row!.state;
+    return row!.r;
   }
 
   async removeFriend(a: UserId, b: UserId): Promise<void> {
@@ -180,16 +182,132 @@ export class PostgresStore implements Store {
     return lists;
   }
 
-  async joinChannel(name: string, userId: UserId): Promise<void> {
-    await this.pool.query("SELECT herald_join_channel($1, $2)", [name, userId]);
+  async block(blocker: UserId, blocked: UserId): Promise<void> {
+    await this.pool.query("SELECT herald_block($1, $2)", [blocker, blocked]);
   }
 
-  async leaveChannel(name: string, userId: UserId): Promise<boolean> {
-    const [row] = await this.rows<{ left: boolean }>(
-      `SELECT herald_leave_channel($1, $2) AS "left"`,
+  async unblock(blocker: UserId, blocked: UserId): Promise<void> {
+    await this.pool.query("DELETE FROM blocks WHERE blocker = $1 AND blocked = $2", [
+      blocker,
+      blocked,
+    ]);
+  }
+
+  async blockedBetween(a: UserId, b: UserId): Promise<boolean> {
+    const rows = await this.rows(
+      `SELECT 1 FROM blocks WHERE (blocker = $1 AND blocked = $2) OR (blocker = $2 AND blocked = $1)`,
+      [a, b],
+    );
+    return rows.length > 0;
+  }
+
+  async blocksOf(blocker: UserId): Promise<UserId[]> {
+    const rows = await this.rows<{ blocked: string }>(
+      "SELECT blocked FROM blocks WHERE blocker = $1",
+      [blocker],
+    );
+    return rows.map((row) => row.blocked);
+  }
+
+  async createChannel(channel: NewChannel): Promise<ChannelRecord | null> {
+    const [row] = await this.rows<{ created: boolean }>(
+      "SELECT herald_create_channel($1, $2, $3, $4, $5, $6) AS created",
+      [
+        channel.name,
+        channel.owner,
+        channel.title,
+        channel.visibility,
+        channel.history,
+        channel.created,
+      ],
+    );
+    return row!.created ? { ...channel } : null;
+  }
+
+  async channelInfo(name: string): Promise<ChannelRecord | null> {
+    const [row] = await this.rows<ChannelRecord>(
+      "SELECT name, owner, title, visibility, history, created FROM channels WHERE name = $1",
+      [name],
+    );
+    return row ?? null;
+  }
+
+  async member(name: string, userId: UserId): Promise<MemberLookup | null> {
+    const [row] = await this.rows<
+      Pick<MemberLookup, "visibility" | "history" | "banned"> & Partial<MemberRow>
+    >(
+      `SELECT ch.visibility, ch.history, m.user_id, m.role, m.join_seq, m.join_order,
+         m.muted_until,
+         EXISTS (SELECT 1 FROM channel_bans b WHERE b.name = ch.name AND b.user_id = $2) AS banned
+       FROM channels ch LEFT JOIN channel_members m ON m.name = ch.name AND m.user_id = $2
+       WHERE ch.name = $1`,
       [name, userId],
     );
-    return row!.left;
+    if (!row) return null;
+    return {
+      visibility: row.visibility,
+      history: row.history,
+      member: row.user_id ? memberOf(row as MemberRow) : null,
+      banned: row.banned,
+    };
+  }
+
+  async joinChannel(name: string, userId: UserId, maxMembers?: number): Promise<JoinResult> {
+    const [row] = await this.rows<{ r: [string, string | null] }>(
+      "SELECT herald_join_channel($1, $2, $3, $4) AS r",
+      [
+        name,
+        userId,
+        maxMembers === undefined || !Number.isFinite(maxMembers) ? null : maxMembers,
+        Date.now(),
+      ],
+    );
+    const [outcome, value] = row!.r;
+    if (outcome === "member") return { outcome: "member" };
+    if (outcome === "joined") return { outcome: "joined", role: value as ChannelRole };
+    return { refused: value as "banned" | "invite_required" | "channel_full" };
+  }
+
+  async leaveChannel(name: string, userId: UserId): Promise<LeaveResult | null> {
+    const [row] = await this.rows<{ r: [string, string | null] | null }>(
+      "SELECT herald_leave_channel($1, $2) AS r",
+      [name, userId],
+    );
+    const result = row!.r;
+    return result === null ? null : { left: result[0] === "1", heir: result[1] };
+  }
+
+  async changeMember(
+    name: string,
+    guard: MemberChangeGuard,
+    change: MemberChange,
+  ): Promise<MemberChangeResult> {
+    const [row] = await this.rows<{ r: [string, string | null] }>(
+      "SELECT herald_change_member($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r",
+      [
+        name,
+        guard.actor,
+        guard.actorStanding,
+        guard.target,
+        guard.targetStanding,
+        change.kind,
+        change.kind === "kick" ? change.ban : false,
+        change.kind === "mute" ? change.until : 0,
+        change.kind === "role" ? change.role : null,
+      ],
+    );
+    const [outcome, heir] = row!.r;
+    if (outcome === "done") return { outcome: "done", heir };
+    return { outcome: outcome as "noop" | "stale" };
+  }
+
+  async membersPage(name: string, after: number, limit: number): Promise<ChannelMember[]> {
+    const rows = await this.rows<MemberRow>(
+      `SELECT user_id, role, join_seq, join_order, muted_until FROM channel_members
+       WHERE name = $1 AND join_order > $2 ORDER BY join_order LIMIT $3`,
+      [name, Math.max(0, Math.floor(after)), Math.max(0, Math.floor(limit))],
+    );
+    return rows.map(memberOf);
   }
 
   async channelExists(name: string): Promise<boolean> {
@@ -220,13 +338,15 @@ export class PostgresStore implements Store {
     return rows.map((row) => row.name);
   }
 
-  async listChannels(after = "", limit = Infinity): Promise<ChannelSummary[]> {
+  async listChannels(after = "", limit = Infinity, viewer?: UserId): Promise<ChannelSummary[]> {
     const count = Math.max(0, Math.floor(limit));
-    const rows = await this.rows<{ name: string; members: number }>(
-      "SELECT name, members FROM channels WHERE name > $1 ORDER BY name LIMIT $2",
-      [after, Number.isFinite(count) ? count : null],
+    return this.rows<ChannelSummary>(
+      `SELECT name, members, title, visibility FROM channels ch
+       WHERE name > $1 AND (visibility = 'public' OR EXISTS (
+         SELECT 1 FROM channel_members m WHERE m.name = ch.name AND m.user_id = $3))
+       ORDER BY name LIMIT $2`,
+      [after, Number.isFinite(count) ? count : null, viewer ?? null],
     );
-    return rows;
   }
 
   async append(
@@ -239,8 +359,8 @@ export class PostgresStore implements Store {
     if (item.kind === "message") {
       const clientMsgId = options.clientMsgId ?? null;
       const [a, b] = ref.kind === "direct" ? [ref.a, ref.b].sort() : [null, null];
-      const [row] = await this.rows<{ r: [number, number] }>(
-        "SELECT herald_append_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS r",
+      const [row] = await this.rows<{ r: [string, string] }>(
+        "SELECT herald_append_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS r",
         [
           key,
           ref.kind === "channel" ? ref.name : null,
@@ -254,10 +374,15 @@ export class PostgresStore implements Store {
           clientMsgId,
           [...new Set(item.mentions ?? [])],
           searchText(item.content),
+          options.asMember !== undefined,
+          options.asMember?.now ?? 0,
         ],
       );
-      const [stored, seq] = row!.r;
-      if (stored === 1) {
+      const [outcome, value] = row!.r.map(Number) as [number, number];
+      if (outcome === 2) return { refused: "not_member" };
+      if (outcome === 3) return { refused: "muted", mutedUntil: value };
+      const seq = value;
+      if (outcome === 1) {
         const result = { ...item, seq } as StreamItem;
         if (result.kind === "message" && clientMsgId !== null) result.clientMsgId = clientMsgId;
         return { item: result, duplicate: false };
@@ -409,20 +534,25 @@ export class PostgresStore implements Store {
   async search(
     userId: UserId,
     query: string,
-    scope: ConversationRef | null,
+    scope: { ref: ConversationRef; floor: number } | null,
     limit: number,
   ): Promise<StreamItem[]> {
-    // The GIN index finds the matches; the scope keeps the caller's conversations. A recall
+    // The GIN index finds the matches; the scope keeps what the caller may read. A recall
     // empties search_text, so a recalled message matches nothing.
-    const where =
+    const [where, values] =
       scope === null
-        ? `(c.user_a = $2 OR c.user_b = $2
-            OR c.channel IN (SELECT name FROM channel_members WHERE user_id = $2))`
-        : "c.key = $2";
+        ? [
+            `(c.user_a = $2 OR c.user_b = $2 OR EXISTS (
+               SELECT 1 FROM channel_members m JOIN channels ch ON ch.name = m.name
+               WHERE m.name = c.channel AND m.user_id = $2
+                 AND i.seq > CASE WHEN ch.history = 'since_join' THEN m.join_seq ELSE 0 END))`,
+            [query, userId],
+          ]
+        : ["c.key = $2 AND i.seq > $3", [query, conversationKey(scope.ref), scope.floor]];
     const found = await this.itemsWhere(
       `i.search @@ websearch_to_tsquery('simple', $1) AND i.kind = 'message'
        AND NOT i.recalled AND ${where}`,
-      [query, scope === null ? userId : conversationKey(scope)],
+      values,
       userId,
       `ORDER BY i.ts DESC, i.seq DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
     );
@@ -503,4 +633,23 @@ function seenBy(userId: UserId, { state, asker }: { state: string; asker: string
   if (state === "friends") return "friends";
   if (state !== "pending") return "none";
   return asker === userId ? "outgoing" : "incoming";
+}
+
+/** A channel_members row. */
+interface MemberRow {
+  user_id: string;
+  role: ChannelRole;
+  join_seq: number;
+  join_order: number;
+  muted_until: number;
+}
+
+function memberOf(row: MemberRow): ChannelMember {
+  return {
+    userId: row.user_id,
+    role: row.role,
+    joinSeq: row.join_seq,
+    joinOrder: row.join_order,
+    mutedUntil: row.muted_until,
+  };
 }

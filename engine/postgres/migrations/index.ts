@@ -3,5 +3,6 @@
 import type { Migration } from "../migrate.js";
 import { migration as store } from "./0001-store.js";
 import { migration as webhook } from "./0002-webhook.js";
+import { migration as groups } from "./0003-groups.js";
 
-export const migrations: readonly Migration[] = [store, webhook];
+export const migrations: readonly Migration[] = [store, webhook, groups];
