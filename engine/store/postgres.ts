@@ -324,7 +324,7 @@ export class PostgresStore implements Store {
 
   async channelMembers(name: string): Promise<UserId[]> {
     const rows = await this.rows<{ user_id: string }>(
-      "SELECT user_id FROM channel_members WHERE name = $1",
+      "SELECT user_id FROM channel_members WHERE name = $1 ORDER BY join_order",
       [name],
     );
     return rows.map((row) => row.user_id);
