@@ -1,6 +1,8 @@
-// `REDIS_URL=… npm run cluster -- --nodes N`: one business and N imServer nodes as child
-// processes over one Redis, on BUSINESS_PORT and IM_PORT … IM_PORT+N-1 (node ids im-<port>), with
-// each line of their output prefixed by its role. Ctrl-C or SIGTERM drains them all (SIGTERM to
+// `REDIS_URL=… [DATABASE_URL=…] npm run cluster -- --nodes N [--business M]`: M business
+// instances (BUSINESS_PORT … BUSINESS_PORT+M-1, behind whatever load balancer you put in front)
+// and N imServer nodes (IM_PORT … IM_PORT+N-1, node ids im-<port>) as child processes over one
+// Redis and, with DATABASE_URL, one PostgreSQL holding the store: the production layout. Each
+// line of their output is prefixed by its role. Ctrl-C or SIGTERM drains them all (SIGTERM to
 // each, then a bounded wait) and exits 0.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -21,17 +23,21 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function parseNodes(argv: readonly string[]): number {
-  let nodes = 2;
+/** `--nodes N` (default 2) and `--business M` (default 1), each as `--x N` or `--x=N`. */
+function parseCounts(argv: readonly string[]): { nodes: number; business: number } {
+  const counts = { nodes: 2, business: 1 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const value = arg.startsWith("--nodes=") ? arg.slice(8) : arg === "--nodes" ? argv[++i] : null;
-    if (value === null) fail(`unknown argument ${arg} (usage: npm run cluster -- --nodes N)`);
-    nodes = Number(value);
+    const [flag, inline] = arg.split("=", 2) as [string, string | undefined];
+    const name = flag === "--nodes" ? "nodes" : flag === "--business" ? "business" : null;
+    if (name === null)
+      fail(`unknown argument ${arg} (usage: npm run cluster -- --nodes N --business M)`);
+    counts[name] = Number(inline ?? argv[++i]);
   }
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES)
-    fail(`--nodes must be an integer from 1 to ${MAX_NODES}`);
-  return nodes;
+  for (const name of ["nodes", "business"] as const)
+    if (!Number.isInteger(counts[name]) || counts[name] < 1 || counts[name] > MAX_NODES)
+      fail(`--${name} must be an integer from 1 to ${MAX_NODES}`);
+  return counts;
 }
 
 function prefixLines(
@@ -57,7 +63,7 @@ function start(name: string, script: string, env: NodeJS.ProcessEnv): Child {
 }
 
 function main(): void {
-  const nodes = parseNodes(process.argv.slice(2));
+  const { nodes, business } = parseCounts(process.argv.slice(2));
   if (!process.env.REDIS_URL)
     fail(
       "REDIS_URL is required: the nodes share state and push commands through Redis, e.g.\n" +
@@ -66,12 +72,22 @@ function main(): void {
   const basePort = Number(process.env.IM_PORT ?? 6001);
   if (!Number.isInteger(basePort) || basePort < 1 || basePort + nodes - 1 > 65535)
     fail("IM_PORT must be a port number with room for every node after it");
+  const businessPort = Number(process.env.BUSINESS_PORT ?? 5555);
+  if (!Number.isInteger(businessPort) || businessPort < 1 || businessPort + business - 1 > 65535)
+    fail("BUSINESS_PORT must be a port number with room for every business instance after it");
 
   // Each node gets its own port and id; a URL set for the whole cluster would be wrong for all.
   const shared: NodeJS.ProcessEnv = { ...process.env };
   delete shared.IM_PUBLIC_URL;
   delete shared.IM_NODE_ID;
-  const children: Child[] = [start("business", "./business/main.js", shared)];
+  const children: Child[] = [];
+  for (let i = 0; i < business; i++)
+    children.push(
+      start(business === 1 ? "business" : `business-${businessPort + i}`, "./business/main.js", {
+        ...shared,
+        BUSINESS_PORT: String(businessPort + i),
+      }),
+    );
   for (let i = 0; i < nodes; i++) {
     const port = basePort + i;
     children.push(
@@ -111,8 +127,9 @@ function main(): void {
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.stdout.write(
-    `[cluster] business on ${process.env.BUSINESS_PORT ?? 5555}, ${nodes} imServer node(s) on ` +
-      `${basePort}…${basePort + nodes - 1}\n`,
+    `[cluster] ${business} business instance(s) on ${businessPort}…${businessPort + business - 1}, ` +
+      `${nodes} imServer node(s) on ${basePort}…${basePort + nodes - 1}, store in ` +
+      `${process.env.DATABASE_URL ? "PostgreSQL" : "Redis"}\n`,
   );
 }
 

@@ -5,7 +5,9 @@
 // user with 10 and with 500 conversations, and POST /api/read (where the server has it). The
 // same sends also go to a bare Koa JSON route (bench/peers/koa-json.ts), the yardstick.
 // Prints a table and writes bench/results/send.json.
-//   node dist/bench/send.js [--users 100] [--sends 6000] [--inflight 32] [--seconds 60] [--send-only]
+// With `--store postgres` the store is on a private PostgreSQL (DATABASE_URL), the rest on Redis.
+//   node dist/bench/send.js [--users 100] [--sends 6000] [--inflight 32] [--seconds 60]
+//     [--send-only] [--store redis|postgres]
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -18,6 +20,8 @@ import { loadConfig } from "../config/index.js";
 import { createLogger } from "../config/logger.js";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
 import { startImServer } from "../server/im-server.js";
+import { PostgresStoreEngine } from "../engine/postgres/postgres-engine.js";
+import { startPostgres } from "../support/postgres-server.js";
 import { startRedis } from "../support/redis-server.js";
 import { cpuMicros } from "./lib/proc.js";
 
@@ -40,7 +44,11 @@ async function serve(): Promise<void> {
   };
   const config = loadConfig(env);
   const logger = createLogger("silent");
-  const connect = () => RedisEngine.connect({ url: config.redisUrl!, prefix: config.redisPrefix });
+  const connect = async () => {
+    const engine = await RedisEngine.connect({ url: config.redisUrl!, prefix: config.redisPrefix });
+    const url = process.env.DATABASE_URL;
+    return url === undefined ? engine : PostgresStoreEngine.open(engine, { url });
+  };
   await startImServer({ config, engine: await connect(), logger });
   const business = await startBusiness({
     config,
@@ -74,16 +82,25 @@ async function main(): Promise<void> {
       seconds: { type: "string", default: "60" },
       // Only the sends (for a profile of the send path: `node --cpu-prof`).
       "send-only": { type: "boolean", default: false },
+      store: { type: "string", default: "redis" },
     },
   });
+  if (args.store !== "redis" && args.store !== "postgres")
+    throw new Error("--store redis|postgres");
   const USERS = Number(args.users);
   const SENDS = Number(args.sends);
   const INFLIGHT = Number(args.inflight);
   const SECONDS = Number(args.seconds);
 
   const redis = await startRedis();
+  const postgres = args.store === "postgres" ? await startPostgres() : null;
   const server: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
-    env: { ...process.env, BENCH_ROLE: "server", REDIS_URL: redis.url },
+    env: {
+      ...process.env,
+      BENCH_ROLE: "server",
+      REDIS_URL: redis.url,
+      ...(postgres && { DATABASE_URL: postgres.url }),
+    },
   });
   let peer: ChildProcess | undefined;
   const sockets: Socket[] = [];
@@ -271,7 +288,7 @@ async function main(): Promise<void> {
       ...listFigures,
       read: readFigures,
     };
-    console.log(`POST /api/messages, ${USERS} users, ${INFLIGHT} in flight:`);
+    console.log(`POST /api/messages, ${args.store} store, ${USERS} users, ${INFLIGHT} in flight:`);
     console.table({
       send: sendFigures,
       "bare Koa": bareFigures,
@@ -286,7 +303,10 @@ async function main(): Promise<void> {
       `\nHerald's sends/s as a fraction of the bare Koa route's: ${results.heraldPerBare}`,
     );
     mkdirSync(join(here, "../../bench/results"), { recursive: true });
-    writeFileSync(join(here, "../../bench/results/send.json"), JSON.stringify(results, null, 2));
+    writeFileSync(
+      join(here, `../../bench/results/send${args.store === "postgres" ? "-postgres" : ""}.json`),
+      JSON.stringify({ store: args.store, ...results }, null, 2),
+    );
     if (tooMany > 0 || sendStatuses[202] !== sendFigures.requests)
       throw new Error(`sends not all 202: ${JSON.stringify(sendStatuses)}`);
   } finally {
@@ -295,6 +315,7 @@ async function main(): Promise<void> {
     server.kill();
     peer?.kill();
     await redis.destroy();
+    await postgres?.destroy();
   }
 }
 

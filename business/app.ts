@@ -30,6 +30,7 @@ import { docsRoutes } from "./routes/docs.js";
 import { fileRoutes } from "./routes/files.js";
 import { friendRoutes } from "./routes/friends.js";
 import { messageRoutes } from "./routes/messages.js";
+import { searchRoutes } from "./routes/search.js";
 import { opsRoutes } from "./routes/ops.js";
 import { presenceRoutes } from "./routes/presence.js";
 import type { RouteDeps, Services } from "./routes/types.js";
@@ -45,6 +46,7 @@ import { FriendService } from "./services/friends.js";
 import { MessageChangeService } from "./services/message-changes.js";
 import { MessageService } from "./services/messages.js";
 import { PresenceService } from "./services/presence.js";
+import { SearchService } from "./services/search.js";
 import { ReadStateService } from "./services/read-state.js";
 import { TypingService } from "./services/typing.js";
 import { sessionMiddleware } from "./session.js";
@@ -107,6 +109,7 @@ export function buildServices(deps: ServiceDeps, app: AppDeps, rates: RateLimits
     typing: new TypingService(deps, access),
     presence: app.presence ?? new PresenceService(deps),
     admin: new AdminService(deps, operators),
+    search: new SearchService(deps, access),
     files,
   };
 }
@@ -173,6 +176,7 @@ export function createApp(deps: AppDeps): Koa {
   friendRoutes(api, routeDeps);
   blockRoutes(api, routeDeps);
   messageRoutes(api, routeDeps);
+  searchRoutes(api, routeDeps);
   channelRoutes(api, routeDeps);
   conversationRoutes(api, routeDeps);
   presenceRoutes(api, routeDeps);

@@ -33,6 +33,7 @@ export type DomainCode =
   | "too_large"
   | "unauthorized"
   | "unavailable"
+  | "unsupported"
   | "user_not_found"
   | "username_reserved"
   | "username_taken"

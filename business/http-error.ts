@@ -59,6 +59,7 @@ const STATUS_BY_DOMAIN_CODE: Record<DomainCode, number> = {
   too_large: 413,
   rate_limited: 429,
   unavailable: 503,
+  unsupported: 501,
 };
 
 /** The codes only the HTTP layer raises (HttpError), with their statuses. */

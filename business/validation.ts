@@ -7,7 +7,15 @@ import { HttpError } from "./http-error.js";
 /** At most 64 KiB once serialised (CONTRACT.md). */
 export const MAX_CONTENT_BYTES = 64 * 1024;
 
-export const userIdSchema = z.string().min(1).max(256);
+/** Ids are made by the server and hold no control character: one with any (NUL, which
+ * PostgreSQL text cannot hold, among them) names nothing, and is refused as such. */
+const idSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^\P{Cc}+$/u, "no control characters");
+
+export const userIdSchema = idSchema;
 /** Judged after NFKC (fullwidth `ａｌｉｃｅ` is `alice`); the normalised form is what is kept. */
 export const usernameSchema = z
   .string()
@@ -34,7 +42,7 @@ export const channelNameSchema = z
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, _ and -");
 
 /** A message or other stream item id, as a path parameter or in a body. */
-export const itemIdSchema = z.string().min(1).max(256);
+export const itemIdSchema = idSchema;
 
 /** A sender's idempotency key (CONTRACT.md "Conversation streams"). */
 export const clientMsgIdSchema = z

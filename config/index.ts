@@ -14,6 +14,11 @@ const list = z.string().transform((s) =>
 
 const schema = z.object({
   REDIS_URL: z.string().min(1).optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "a postgres:// URL")
+    .optional(),
+  DATABASE_POOL_SIZE: positiveInt.max(1000).default(10),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]{0,64}$/)
@@ -78,6 +83,11 @@ const schema = z.object({
 
 export interface Config {
   redisUrl: string | undefined;
+  /** With it, the store is PostgreSQL (everything that must last); the rest stays as chosen by
+   * redisUrl. */
+  databaseUrl: string | undefined;
+  /** Connections each process holds at most. */
+  databasePoolSize: number;
   redisPrefix: string;
   businessPort: number;
   imPort: number;
@@ -168,13 +178,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = result.data;
   if (e.IM_WEBHOOK_URL !== undefined && e.IM_WEBHOOK_SECRET === undefined)
     throw new ConfigError("invalid configuration: IM_WEBHOOK_SECRET: required with IM_WEBHOOK_URL");
-  if (e.IM_ADMIN_PASSWORD !== undefined && e.REDIS_URL !== undefined)
+  if (
+    e.IM_ADMIN_PASSWORD !== undefined &&
+    (e.REDIS_URL !== undefined || e.DATABASE_URL !== undefined)
+  )
     throw new ConfigError(
       "invalid configuration: IM_ADMIN_PASSWORD: only for the embedded engine; " +
-        "with REDIS_URL create operators with `npm run admin -- create <username>`",
+        "with REDIS_URL or DATABASE_URL create operators with `npm run admin -- create <username>`",
     );
   return {
     redisUrl: e.REDIS_URL,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
     redisPrefix: e.REDIS_PREFIX,
     businessPort: e.BUSINESS_PORT,
     imPort: e.IM_PORT,

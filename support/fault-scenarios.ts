@@ -7,10 +7,13 @@ import { PartitionRouter } from "../engine/router.js";
 import { REBALANCE_WINDOW_MS } from "../server/rebalance.js";
 import { FAULT_ENV, FaultLoad, sleep, type FaultResult, type LoadUser } from "./fault-load.js";
 import { startCluster, type TestCluster } from "./herald-cluster.js";
+import { startPostgres, type TestPostgres } from "./postgres-server.js";
 import { startRedis, type TestRedis } from "./redis-server.js";
 
 export interface FaultRig {
   redis: TestRedis;
+  /** With `postgres`: the store's PostgreSQL (DATABASE_URL of every process). */
+  postgres: TestPostgres | null;
   cluster: TestCluster;
   load: FaultLoad;
   /** The test's own view of the cluster's Redis state (same prefix): presence, tokens. */
@@ -18,22 +21,29 @@ export interface FaultRig {
   close(): Promise<void>;
 }
 
-export async function startRig(options: { users: number; tag: string }): Promise<FaultRig> {
+export async function startRig(options: {
+  users: number;
+  tag: string;
+  /** The store on a private PostgreSQL instead of Redis. */
+  postgres?: boolean;
+}): Promise<FaultRig> {
   // appendonly yes; fsync once a second (a SIGTERM flushes it), so the load is not fsync-bound.
   const redis = await startRedis({ persist: true, extraArgs: ["--appendfsync", "everysec"] });
+  const postgres = options.postgres ? await startPostgres() : null;
   const prefix = `faults-${options.tag}:`;
   const cluster = await startCluster({
     redisUrl: redis.url,
     prefix,
     router: "partition",
     nodes: 3,
-    env: FAULT_ENV,
+    env: { ...FAULT_ENV, ...(postgres && { DATABASE_URL: postgres.url }) },
   });
   const probe = await RedisEngine.connect({ url: redis.url, prefix });
   const load = new FaultLoad(cluster);
   await load.addUsers(options.users, options.tag);
   return {
     redis,
+    postgres,
     cluster,
     load,
     probe,
@@ -42,6 +52,7 @@ export async function startRig(options: { users: number; tag: string }): Promise
       await cluster.stop();
       await probe.close();
       await redis.destroy();
+      await postgres?.destroy();
     },
   };
 }
@@ -166,6 +177,47 @@ export async function redisFails(
       healthMs: health.ms,
       firstAcceptedMs: firstAccepted ?? -1,
       presenceMs,
+    },
+  );
+}
+
+/**
+ * The store's PostgreSQL stopped (immediate mode: as a crash) mid-load for `outageMs`, then
+ * started again on its data: business answers 503 while it is down, and every 202 survives.
+ */
+export async function postgresFails(
+  rig: FaultRig,
+  outageMs: number,
+  loadMs: number,
+): Promise<FaultResult> {
+  const { postgres, load, cluster } = rig;
+  if (!postgres) throw new Error("postgresFails needs a rig started with postgres: true");
+  load.reset();
+  load.start();
+  await sleep(loadMs / 2);
+  await postgres.stop(true);
+  const goneAt = Date.now();
+  await sleep(Math.min(1_500, outageMs / 2));
+  const health = await healthStatuses(cluster);
+  await sleep(Math.max(0, outageMs - (Date.now() - goneAt)));
+  const backAt = Date.now();
+  await postgres.start();
+  const acceptedWhileGone = load.acceptedBetween(goneAt, backAt);
+  const slowestRefusalMs = load.slowestRefusal();
+  await sleep(loadMs / 2);
+  await load.stop();
+  const firstAccepted = load.firstAcceptedAfter(backAt);
+  return load.result(
+    "PostgreSQL stopped (immediate)",
+    `pg_ctl stop -m immediate, down ${outageMs} ms, started again on its data`,
+    firstAccepted ?? -1,
+    10_000,
+    {
+      acceptedWhileGone,
+      slowestRefusalMs,
+      healthWhileGone: health.statuses.join("/"),
+      healthMs: health.ms,
+      firstAcceptedMs: firstAccepted ?? -1,
     },
   );
 }

@@ -7,11 +7,15 @@ import { HeraldClient } from "../client/sdk.js";
 import { loadConfig, type Config } from "../config/index.js";
 import type { MessagePush, ReceiptPush } from "../engine/protocol.js";
 import { parseRedisUrl, redactUrl } from "../engine/redis/connection.js";
+import { PostgresStoreEngine } from "../engine/postgres/postgres-engine.js";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
+import { PostgresStore } from "../engine/store/postgres.js";
+import { RedisStore } from "../engine/store/redis.js";
 import type { ConversationRef } from "../engine/types.js";
 import { topics } from "../engine/wire.js";
 import { startHerald, type Herald } from "../herald.js";
 import { collector, describeEngineConformance, message } from "./helpers/engine-conformance.js";
+import { startPostgres, type TestPostgres } from "../support/postgres-server.js";
 import { freePort } from "../support/redis-server.js";
 import { RawPushes } from "../support/raw-pushes.js";
 import { startRedisCluster, type TestRedisCluster } from "./helpers/redis-cluster.js";
@@ -19,6 +23,9 @@ import { startRedisCluster, type TestRedisCluster } from "./helpers/redis-cluste
 /** One cluster for the whole file (starting one takes seconds), stopped after its last suite. */
 let shared: Promise<TestRedisCluster> | null = null;
 const cluster = () => (shared ??= startRedisCluster());
+/** Likewise one PostgreSQL, for the suites with the store on it. */
+let sharedPostgres: Promise<TestPostgres> | null = null;
+const postgres = () => (sharedPostgres ??= startPostgres());
 
 function sortedItems(list: readonly string[]): string[] {
   return [...list].sort();
@@ -64,9 +71,9 @@ class Seen {
 
 describe("redis cluster", function () {
   after(async function () {
-    const started = shared;
-    shared = null;
-    if (started) await (await started).destroy();
+    const started = [shared, sharedPostgres];
+    shared = sharedPostgres = null;
+    await Promise.all(started.map(async (server) => (await server)?.destroy()));
   });
 
   describeEngineConformance("redis cluster", {
@@ -239,157 +246,166 @@ describe("redis cluster", function () {
     });
   });
 
-  for (const mode of ["partition", "adapter"] as const) {
-    describe(`herald on a redis cluster, two nodes (${mode}): DM and channel end to end`, function () {
-      const PASSWORD = "correct horse";
-      const heralds: Herald[] = [];
-      const clients: HeraldClient[] = [];
-      let n = 0;
+  for (const mode of ["partition", "adapter"] as const)
+    for (const store of ["redis", "postgres"] as const) {
+      describe(`herald on a redis cluster, two nodes (${mode}, ${store} store): DM and channel end to end`, function () {
+        const PASSWORD = "correct horse";
+        const heralds: Herald[] = [];
+        const clients: HeraldClient[] = [];
+        let n = 0;
 
-      before(async function () {
-        const { url } = await cluster();
-        for (const nodeId of ["im-a", "im-b"]) {
-          const config: Config = {
-            ...loadConfig({}),
-            redisUrl: url,
-            redisPrefix: `e2e-${mode}:`,
-            businessPort: 0,
-            imPort: 0,
-            host: "127.0.0.1",
-            nodeId,
-            router: mode,
-            logLevel: "silent",
-            ackTimeoutMs: 2_000,
-          };
-          heralds.push(await startHerald(config));
-        }
-        expect((heralds[0]!.engine as RedisEngine).cluster).to.equal(true);
-        // Both nodes see each other before users connect (each business routes over the live set).
-        const deadline = Date.now() + 5_000;
-        while ((await heralds[0]!.engine.membership.list()).length < 2) {
-          if (Date.now() > deadline) throw new Error("the two nodes did not register in 5 s");
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      });
-      after(async function () {
-        for (const client of clients.splice(0)) client.disconnect();
-        await Promise.all(heralds.splice(0).map((h) => h.stop()));
-      });
-
-      /** The node holding a user's connection (-1: none). */
-      function nodeOf(userId: string): number {
-        return heralds.findIndex((h) =>
-          [...h.im.io.sockets.sockets.values()].some(
-            (socket) => (socket.data as { userId?: string }).userId === userId,
-          ),
-        );
-      }
-
-      /** A connected user, registered through either node's business. */
-      async function user(name: string) {
-        const raw = new RawPushes();
-        const client = new HeraldClient({
-          baseUrl: heralds[n++ % heralds.length]!.business.url,
-          reconnect: { minDelayMs: 20, maxDelayMs: 200 },
-          io: raw.io,
+        before(async function () {
+          const { url } = await cluster();
+          const databaseUrl =
+            store === "postgres"
+              ? await (await postgres()).createDatabase(`e2e_${mode}`)
+              : undefined;
+          for (const nodeId of ["im-a", "im-b"]) {
+            const config: Config = {
+              ...loadConfig({}),
+              redisUrl: url,
+              databaseUrl,
+              redisPrefix: `e2e-${mode}-${store}:`,
+              businessPort: 0,
+              imPort: 0,
+              host: "127.0.0.1",
+              nodeId,
+              router: mode,
+              logLevel: "silent",
+              ackTimeoutMs: 2_000,
+            };
+            heralds.push(await startHerald(config));
+          }
+          const engine = heralds[0]!.engine;
+          const base = engine instanceof PostgresStoreEngine ? engine.base : engine;
+          expect((base as RedisEngine).cluster).to.equal(true);
+          expect(engine.store).to.be.instanceOf(store === "postgres" ? PostgresStore : RedisStore);
+          // Both nodes see each other before users connect (each business routes over the live set).
+          const deadline = Date.now() + 5_000;
+          while ((await heralds[0]!.engine.membership.list()).length < 2) {
+            if (Date.now() > deadline) throw new Error("the two nodes did not register in 5 s");
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
         });
-        clients.push(client);
-        await client.register(name, PASSWORD);
-        await client.login(name, PASSWORD);
-        const seen = new Seen(client, raw);
-        await client.connect();
-        return { client, id: client.userId!, seen, node: nodeOf(client.userId!) };
-      }
-
-      /** Users until one sits on each node (placement is by hash or load, not by name). */
-      async function onBothNodes(prefix: string) {
-        const users = [];
-        for (let i = 0; i < 16; i++) {
-          const u = await user(`${prefix}${i}`);
-          expect(u.node, `${u.id}'s node`).to.be.at.least(0);
-          users.push(u);
-          const first = users.find((x) => x.node === 0);
-          const second = users.find((x) => x.node === 1);
-          if (first && second) return { first, second, users };
-        }
-        throw new Error("16 users all landed on one node");
-      }
-
-      it("a DM crosses nodes with a delivered receipt, a channel post reaches members on both, history agrees", async function () {
-        const { first: alice, second: bob, users } = await onBothNodes("user");
-        expect(await alice.client.requestFriend(bob.id)).to.equal("pending");
-        expect(await bob.client.requestFriend(alice.id)).to.equal("friends");
-
-        const sent = await alice.client.send(bob.id, { text: "hi bob" }, { receipt: true });
-        await bob.seen.until(() => bob.seen.messages.some((m) => m.id === sent.id), "bob's DM");
-        const dm = bob.seen.messages.find((m) => m.id === sent.id);
-        // The SDK gives every send a clientMsgId, so a retry of it is stored once.
-        expect(dm).to.deep.equal({
-          id: sent.id,
-          seq: 1,
-          kind: "message",
-          from: alice.id,
-          to: bob.id,
-          content: { text: "hi bob" },
-          clientMsgId: (dm as { clientMsgId?: string } | undefined)?.clientMsgId,
-          ts: sent.ts,
+        after(async function () {
+          for (const client of clients.splice(0)) client.disconnect();
+          await Promise.all(heralds.splice(0).map((h) => h.stop()));
         });
-        expect(dm).to.have.property("clientMsgId").that.is.a("string");
-        await alice.seen.until(
-          () =>
-            alice.seen.receipts.some((r) => r.messageId === sent.id && r.status === "delivered"),
-          "alice's delivered receipt",
-        );
-        // Bob acked before the receipt left, so a second push to him would be in by now.
-        expect(bob.seen.raw.perSocket(sent.id), "pushes to bob").to.equal(1);
-        const reply = await bob.client.send(alice.id, "hi alice");
-        expect(reply.seq).to.equal(2);
-        await alice.seen.until(
-          () => alice.seen.messages.some((m) => m.id === reply.id),
-          "the reply",
-        );
 
-        for (const u of users) await u.client.joinChannel("general");
-        const poster = users[users.length - 1]!;
-        const post = await poster.client.sendChannel("general", { text: "hello all" });
-        for (const u of users)
-          await u.seen.until(
-            () => u.seen.messages.some((m) => m.id === post.id),
-            "the channel post",
+        /** The node holding a user's connection (-1: none). */
+        function nodeOf(userId: string): number {
+          return heralds.findIndex((h) =>
+            [...h.im.io.sockets.sockets.values()].some(
+              (socket) => (socket.data as { userId?: string }).userId === userId,
+            ),
           );
-        expect(bob.seen.messages.find((m) => m.id === post.id)).to.deep.include({
-          seq: 1,
-          from: poster.id,
-          channel: "general",
-          content: { text: "hello all" },
-        });
-        // Pushed after the post along the same paths: once it is everywhere, a repeat would be too.
-        const marker = await poster.client.sendChannel("general", "marker");
-        for (const u of users)
-          await u.seen.until(() => u.seen.messages.some((m) => m.id === marker.id), "the marker");
-        for (const u of users) {
-          expect(
-            u.seen.messages.filter((m) => m.id === post.id),
-            "emitted once",
-          ).to.have.length(1);
-          expect(u.seen.raw.perSocket(post.id), "pushed once").to.equal(1);
         }
 
-        const channel = await alice.client.history({ kind: "channel", channel: "general" });
-        expect(channel.map((m) => m.id)).to.deep.equal([post.id, marker.id]);
-        const direct = await bob.client.history({ kind: "direct", peer: alice.id });
-        expect(direct.map((m) => [m.seq, m.from, m.kind === "message" && m.content])).to.deep.equal(
-          [
+        /** A connected user, registered through either node's business. */
+        async function user(name: string) {
+          const raw = new RawPushes();
+          const client = new HeraldClient({
+            baseUrl: heralds[n++ % heralds.length]!.business.url,
+            reconnect: { minDelayMs: 20, maxDelayMs: 200 },
+            io: raw.io,
+          });
+          clients.push(client);
+          await client.register(name, PASSWORD);
+          await client.login(name, PASSWORD);
+          const seen = new Seen(client, raw);
+          await client.connect();
+          return { client, id: client.userId!, seen, node: nodeOf(client.userId!) };
+        }
+
+        /** Users until one sits on each node (placement is by hash or load, not by name). */
+        async function onBothNodes(prefix: string) {
+          const users = [];
+          for (let i = 0; i < 16; i++) {
+            const u = await user(`${prefix}${i}`);
+            expect(u.node, `${u.id}'s node`).to.be.at.least(0);
+            users.push(u);
+            const first = users.find((x) => x.node === 0);
+            const second = users.find((x) => x.node === 1);
+            if (first && second) return { first, second, users };
+          }
+          throw new Error("16 users all landed on one node");
+        }
+
+        it("a DM crosses nodes with a delivered receipt, a channel post reaches members on both, history agrees", async function () {
+          const { first: alice, second: bob, users } = await onBothNodes("user");
+          expect(await alice.client.requestFriend(bob.id)).to.equal("pending");
+          expect(await bob.client.requestFriend(alice.id)).to.equal("friends");
+
+          const sent = await alice.client.send(bob.id, { text: "hi bob" }, { receipt: true });
+          await bob.seen.until(() => bob.seen.messages.some((m) => m.id === sent.id), "bob's DM");
+          const dm = bob.seen.messages.find((m) => m.id === sent.id);
+          // The SDK gives every send a clientMsgId, so a retry of it is stored once.
+          expect(dm).to.deep.equal({
+            id: sent.id,
+            seq: 1,
+            kind: "message",
+            from: alice.id,
+            to: bob.id,
+            content: { text: "hi bob" },
+            clientMsgId: (dm as { clientMsgId?: string } | undefined)?.clientMsgId,
+            ts: sent.ts,
+          });
+          expect(dm).to.have.property("clientMsgId").that.is.a("string");
+          await alice.seen.until(
+            () =>
+              alice.seen.receipts.some((r) => r.messageId === sent.id && r.status === "delivered"),
+            "alice's delivered receipt",
+          );
+          // Bob acked before the receipt left, so a second push to him would be in by now.
+          expect(bob.seen.raw.perSocket(sent.id), "pushes to bob").to.equal(1);
+          const reply = await bob.client.send(alice.id, "hi alice");
+          expect(reply.seq).to.equal(2);
+          await alice.seen.until(
+            () => alice.seen.messages.some((m) => m.id === reply.id),
+            "the reply",
+          );
+
+          for (const u of users) await u.client.joinChannel("general");
+          const poster = users[users.length - 1]!;
+          const post = await poster.client.sendChannel("general", { text: "hello all" });
+          for (const u of users)
+            await u.seen.until(
+              () => u.seen.messages.some((m) => m.id === post.id),
+              "the channel post",
+            );
+          expect(bob.seen.messages.find((m) => m.id === post.id)).to.deep.include({
+            seq: 1,
+            from: poster.id,
+            channel: "general",
+            content: { text: "hello all" },
+          });
+          // Pushed after the post along the same paths: once it is everywhere, a repeat would be too.
+          const marker = await poster.client.sendChannel("general", "marker");
+          for (const u of users)
+            await u.seen.until(() => u.seen.messages.some((m) => m.id === marker.id), "the marker");
+          for (const u of users) {
+            expect(
+              u.seen.messages.filter((m) => m.id === post.id),
+              "emitted once",
+            ).to.have.length(1);
+            expect(u.seen.raw.perSocket(post.id), "pushed once").to.equal(1);
+          }
+
+          const channel = await alice.client.history({ kind: "channel", channel: "general" });
+          expect(channel.map((m) => m.id)).to.deep.equal([post.id, marker.id]);
+          const direct = await bob.client.history({ kind: "direct", peer: alice.id });
+          expect(
+            direct.map((m) => [m.seq, m.from, m.kind === "message" && m.content]),
+          ).to.deep.equal([
             [1, alice.id, { text: "hi bob" }],
             [2, bob.id, "hi alice"],
-          ],
-        );
-        const conversations = await alice.client.conversations();
-        expect(conversations.map((c) => [c.kind, c.lastSeq])).to.deep.equal([
-          ["channel", 2],
-          ["direct", 2],
-        ]);
+          ]);
+          const conversations = await alice.client.conversations();
+          expect(conversations.map((c) => [c.kind, c.lastSeq])).to.deep.equal([
+            ["channel", 2],
+            ["direct", 2],
+          ]);
+        });
       });
-    });
-  }
+    }
 });

@@ -45,9 +45,11 @@ const suites = [
   { kind: kinds[0]!, router: "partition" as const },
   { kind: kinds[1]!, router: "partition" as const },
   { kind: kinds[1]!, router: "adapter" as const },
+  { kind: kinds[2]!, router: "partition" as const },
 ];
 
-for (const { kind, router } of suites) {
+for (const suite of suites) {
+  const { kind, router } = suite;
   describe(`conversation state end to end (${kind.name} engine, ${router})`, function () {
     let herald: Herald;
     let base: string;
@@ -69,7 +71,8 @@ for (const { kind, router } of suites) {
     after(async () => {
       await herald.stop();
       await herald.engine.close();
-      if (router === "adapter") await kind.stop?.();
+      // The last suite on this kind stops its servers.
+      if (suites.findLast((other) => other.kind === kind) === suite) await kind.stop?.();
     });
 
     it("a send retried with one clientMsgId, even concurrently, is stored and pushed once", async () => {

@@ -19,6 +19,7 @@ import {
   sockets,
   uniqueName,
 } from "./helpers/people.js";
+import { startPostgres } from "../support/postgres-server.js";
 import { freePort, startRedis } from "../support/redis-server.js";
 
 function refusal(url: string, path: string, token: string): Promise<string> {
@@ -341,87 +342,122 @@ for (const kind of engineKinds()) {
   });
 }
 
-describe("state in Redis survives a restart of the Herald process", function () {
-  this.timeout(40_000);
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  let child: ChildProcess | null = null;
+/** Where the state that must last is kept, and how a restart of every process is done. */
+const durable = [
+  {
+    name: "Redis",
+    async start() {
+      const redis = await startRedis({ persist: true });
+      return {
+        env: { REDIS_URL: redis.url },
+        restart: async () => {
+          await redis.stop();
+          await redis.start();
+        },
+        destroy: () => redis.destroy(),
+      };
+    },
+  },
+  {
+    name: "PostgreSQL",
+    async start() {
+      // Redis without persistence: a restart empties it, and nothing that must last is lost.
+      const [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+      return {
+        env: { REDIS_URL: redis.url, DATABASE_URL: postgres.url },
+        restart: async () => {
+          await Promise.all([redis.stop(), postgres.stop()]);
+          await Promise.all([redis.start(), postgres.start()]);
+        },
+        destroy: () => Promise.all([redis.destroy(), postgres.destroy()]).then(() => {}),
+      };
+    },
+  },
+];
 
-  async function startProcess(env: Record<string, string>): Promise<ChildProcess> {
-    const proc = spawn(process.execPath, ["dist/main.js"], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`herald exited with ${proc.exitCode}`);
-      try {
-        const health = await fetch(`http://127.0.0.1:${env.BUSINESS_PORT}/health`);
-        const im = await fetch(`http://127.0.0.1:${env.IM_PORT}/health`);
-        if (health.status === 200 && im.status === 200) return proc;
-      } catch {
-        // not listening yet
+for (const store of durable)
+  describe(`state in ${store.name} survives a restart of every process`, function () {
+    this.timeout(40_000);
+    let backend: Awaited<ReturnType<(typeof store)["start"]>>;
+    let child: ChildProcess | null = null;
+
+    async function startProcess(env: Record<string, string>): Promise<ChildProcess> {
+      const proc = spawn(process.execPath, ["dist/main.js"], {
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        if (proc.exitCode !== null) throw new Error(`herald exited with ${proc.exitCode}`);
+        try {
+          const health = await fetch(`http://127.0.0.1:${env.BUSINESS_PORT}/health`);
+          const im = await fetch(`http://127.0.0.1:${env.IM_PORT}/health`);
+          if (health.status === 200 && im.status === 200) return proc;
+        } catch {
+          // not listening yet
+        }
+        if (Date.now() > deadline) throw new Error("herald did not become healthy");
+        await new Promise((r) => setTimeout(r, 100));
       }
-      if (Date.now() > deadline) throw new Error("herald did not become healthy");
-      await new Promise((r) => setTimeout(r, 100));
     }
-  }
 
-  function stopProcess(proc: ChildProcess): Promise<number | null> {
-    return new Promise((resolve) => {
-      proc.once("exit", (code) => resolve(code));
-      proc.kill("SIGTERM");
+    function stopProcess(proc: ChildProcess): Promise<number | null> {
+      return new Promise((resolve) => {
+        proc.once("exit", (code) => resolve(code));
+        proc.kill("SIGTERM");
+      });
+    }
+
+    before(async () => {
+      backend = await store.start();
     });
-  }
 
-  before(async () => {
-    redis = await startRedis({ persist: true });
-  });
-
-  after(async () => {
-    if (child && child.exitCode === null) child.kill("SIGKILL");
-    await redis.destroy();
-  });
-
-  it("keeps accounts, friendships, memberships and history, and SIGTERM exits 0", async () => {
-    const env = {
-      REDIS_URL: redis.url,
-      BUSINESS_PORT: String(await freePort()),
-      IM_PORT: String(await freePort()),
-      LOG_LEVEL: "warn",
-    };
-    const base = `http://127.0.0.1:${env.BUSINESS_PORT}`;
-    child = await startProcess(env);
-    const [alice, bob] = [await person(base), await person(base)];
-    await befriend(alice, bob);
-    await alice.api("POST", "/api/channels/lasting/join");
-    await alice.api("POST", "/api/messages", { to: bob.userId, content: "before the restart" });
-    await alice.api("POST", "/api/channels/lasting/messages", { content: { kept: [] } });
-    expect(await stopProcess(child)).to.equal(0);
-
-    child = await startProcess(env);
-    const login = await call(base, "POST", "/api/login", undefined, {
-      username: bob.username,
-      password: PASSWORD,
+    after(async () => {
+      if (child && child.exitCode === null) child.kill("SIGKILL");
+      await backend.destroy();
     });
-    expect(login.status).to.equal(200);
-    const friends = await call(base, "GET", "/api/friends", login.body.token);
-    expect(friends.body.friends.map((f: { userId: string }) => f.userId)).to.deep.equal([
-      alice.userId,
-    ]);
-    // The old session token is still valid: sessions live in Redis too.
-    const history = await alice.api("GET", `/api/messages?peer=${bob.userId}`);
-    expect(history.body.messages.map((m: MessagePush) => m.content)).to.deep.equal([
-      "before the restart",
-    ]);
-    const channel = await alice.api("GET", "/api/channels/lasting/messages");
-    expect(channel.body.messages[0].content).to.deep.equal({ kept: [] });
-    expect((await alice.api("GET", "/api/channels/lasting")).body.members).to.deep.equal([
-      alice.userId,
-    ]);
-    const socket = await alice.socket();
-    expect(socket.connected).to.equal(true);
-    socket.close();
-    expect(await stopProcess(child)).to.equal(0);
-    child = null;
+
+    it("keeps accounts, friendships, memberships and history, and SIGTERM exits 0", async () => {
+      const env = {
+        ...backend.env,
+        BUSINESS_PORT: String(await freePort()),
+        IM_PORT: String(await freePort()),
+        LOG_LEVEL: "warn",
+      };
+      const base = `http://127.0.0.1:${env.BUSINESS_PORT}`;
+      child = await startProcess(env);
+      const [alice, bob] = [await person(base), await person(base)];
+      await befriend(alice, bob);
+      await alice.api("POST", "/api/channels/lasting/join");
+      await alice.api("POST", "/api/messages", { to: bob.userId, content: "before the restart" });
+      await alice.api("POST", "/api/channels/lasting/messages", { content: { kept: [] } });
+      expect(await stopProcess(child)).to.equal(0);
+      await backend.restart();
+
+      child = await startProcess(env);
+      const login = await call(base, "POST", "/api/login", undefined, {
+        username: bob.username,
+        password: PASSWORD,
+      });
+      expect(login.status).to.equal(200);
+      const friends = await call(base, "GET", "/api/friends", login.body.token);
+      expect(friends.body.friends.map((f: { userId: string }) => f.userId)).to.deep.equal([
+        alice.userId,
+      ]);
+      // The old session token is still valid: sessions last too.
+      const history = await alice.api("GET", `/api/messages?peer=${bob.userId}`);
+      expect(history.body.messages.map((m: MessagePush) => m.content)).to.deep.equal([
+        "before the restart",
+      ]);
+      const channel = await alice.api("GET", "/api/channels/lasting/messages");
+      expect(channel.body.messages[0].content).to.deep.equal({ kept: [] });
+      expect((await alice.api("GET", "/api/channels/lasting")).body.members).to.deep.equal([
+        alice.userId,
+      ]);
+      const socket = await alice.socket();
+      expect(socket.connected).to.equal(true);
+      socket.close();
+      expect(await stopProcess(child)).to.equal(0);
+      child = null;
+    });
   });
-});

@@ -8,6 +8,7 @@ import type { FaultResult } from "../support/fault-load.js";
 import {
   connectStorm,
   imServerFails,
+  postgresFails,
   redisFails,
   slowConsumer,
   startRig,
@@ -77,5 +78,28 @@ describe("faults under load: real processes, real Redis", function () {
     const result = await connectStorm(rig, 300);
     nothingLost(result);
     expect(result.notes.exactAfterStorm).to.equal("yes");
+  });
+});
+
+describe("faults under load: the store on a real PostgreSQL", function () {
+  this.timeout(60_000);
+  let rig: FaultRig;
+
+  before(async function () {
+    rig = await startRig({ users: 9, tag: `p${process.pid % 10_000}`, postgres: true });
+  });
+  after(async function () {
+    await rig?.close();
+  });
+
+  it("PostgreSQL stopped mid-load: 503 while it is down (never 202), /health 503; after it, nothing that got a 202 is lost", async function () {
+    const result = await postgresFails(rig, 3_000, 1_500);
+    nothingLost(result);
+    expect(result.notes.acceptedWhileGone, JSON.stringify(result)).to.equal(0);
+    expect(result.refused["503"] ?? 0, JSON.stringify(result)).to.be.above(0);
+    expect(Object.keys(result.refused)).to.deep.equal(["503"]);
+    expect(result.notes.slowestRefusalMs).to.be.at.most(2_500);
+    expect(result.notes.healthWhileGone).to.match(/^503(\/503)+$/);
+    expect(result.notes.firstAcceptedMs, JSON.stringify(result)).to.be.at.least(0);
   });
 });

@@ -1,6 +1,7 @@
 // Scale-out, end to end with real processes over one real Redis, in both routing modes: one
 // business and three imServer nodes (support/herald-cluster.ts), users driven through the SDK.
 import { expect } from "chai";
+import pg from "pg";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { HeraldClient, type MessagePush, type ReceiptPush } from "../client/sdk.js";
@@ -9,6 +10,7 @@ import { Redis } from "ioredis";
 import { io as connectSocket } from "socket.io-client";
 import { RedisKeys } from "../engine/redis/keys.js";
 import { PartitionRouter } from "../engine/router.js";
+import { startPostgres } from "../support/postgres-server.js";
 import { startCluster, type ImNodeHandle, type TestCluster } from "../support/herald-cluster.js";
 import { freePort, startRedis, type TestRedis } from "../support/redis-server.js";
 import { runAdminCli } from "./helpers/admin-cli.js";
@@ -461,5 +463,73 @@ describe("scale-out: three imServer processes over one Redis", function () {
         if (cluster.child.exitCode === null) cluster.child.kill("SIGKILL");
       }
     });
+
+    it("the production layout: business × 2 and nodes × 2 over Redis and PostgreSQL share one store", async function () {
+      this.timeout(60_000);
+      const postgres = await startPostgres();
+      const businessPort = await freePort();
+      const imPort = await freePort();
+      const cluster = run(["--nodes", "2", "--business=2"], {
+        REDIS_URL: redis.url,
+        REDIS_PREFIX: `cluster-pg-${process.pid}:`,
+        DATABASE_URL: postgres.url,
+        BUSINESS_PORT: String(businessPort),
+        IM_PORT: String(imPort),
+        LOG_LEVEL: "info",
+      });
+      try {
+        const bases = [businessPort, businessPort + 1].map((p) => `http://127.0.0.1:${p}`);
+        const urls = [...bases, `http://127.0.0.1:${imPort}`, `http://127.0.0.1:${imPort + 1}`];
+        await waitForAsync(
+          "every process healthy",
+          async () => {
+            const answers = await Promise.all(
+              urls.map((url) =>
+                fetch(`${url}/health`).then(
+                  async (r) => (await r.text(), r.status),
+                  () => 0,
+                ),
+              ),
+            );
+            return answers.every((status) => status === 200);
+          },
+          40_000,
+        ); // four processes start at once on a shared machine
+        expect(cluster.output()).to.contain("store in PostgreSQL");
+        const credentials = { username: "layout_user", password: "password123" };
+        const post = (base: string, path: string) =>
+          fetch(`${base}${path}`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(credentials),
+          });
+        expect((await post(bases[0]!, "/api/register")).status).to.equal(201);
+        const login = await post(bases[1]!, "/api/login");
+        expect(login.status).to.equal(200);
+        const { token } = (await login.json()) as { token: string };
+        const me = await fetch(`${bases[0]}/api/me`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect(me.status).to.equal(200);
+        const { rows } = await queryOnce(postgres.url, "SELECT username FROM users");
+        expect(rows).to.deep.equal([{ username: "layout_user" }]);
+        cluster.child.kill("SIGTERM");
+        expect(await cluster.exited).to.equal(0);
+      } finally {
+        if (cluster.child.exitCode === null) cluster.child.kill("SIGKILL");
+        await postgres.destroy();
+      }
+    });
   });
 });
+
+/** One query on a connection of its own. */
+async function queryOnce(url: string, text: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(text);
+  } finally {
+    await client.end();
+  }
+}

@@ -3,17 +3,20 @@
 // a call, a delivered one none; failures, timeouts and 4xx answers; a business restart
 // mid-retry; two business instances sending each event exactly once.
 import { expect } from "chai";
+import type pg from "pg";
 import { io, type Socket } from "socket.io-client";
 import { startBusiness, type Business } from "../business/business.js";
 import { PushClient, type Undelivered } from "../business/push-client.js";
 import { MemoryWebhookQueue } from "../business/webhook/memory-queue.js";
 import type { WebhookQueue } from "../business/webhook/queue.js";
+import { PostgresWebhookQueue } from "../business/webhook/postgres-queue.js";
 import { RedisWebhookQueue } from "../business/webhook/redis-queue.js";
 import { backoffMs } from "../business/webhook/sender.js";
 import { eventId } from "../business/webhook/webhook.js";
 import { ConfigError, loadConfig, type Config, type WebhookConfig } from "../config/index.js";
 import { createLogger } from "../config/logger.js";
 import { MemoryEngine } from "../engine/memory-engine.js";
+import { openPool } from "../engine/postgres/connection.js";
 import type { MessagePush } from "../engine/protocol.js";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
 import type { Engine } from "../engine/types.js";
@@ -21,6 +24,7 @@ import { decodeEvent, topics } from "../engine/wire.js";
 import { startImServer, type ImServer } from "../server/im-server.js";
 import { engineKinds, startHarness, TEST_COST, uniqueName } from "./helpers/business.js";
 import { testConfig } from "./helpers/config.js";
+import { startPostgres, type TestPostgres } from "../support/postgres-server.js";
 import { startRedis, type TestRedis } from "../support/redis-server.js";
 import { validSignature, WebhookReceiver } from "./helpers/webhook-receiver.js";
 
@@ -196,7 +200,9 @@ describe("webhook configuration", function () {
 
 describe("webhook queue", function () {
   let redis: TestRedis;
+  let postgres: TestPostgres;
   let engines: RedisEngine[] = [];
+  const pools: pg.Pool[] = [];
   const twins: { name: string; make(): Promise<WebhookQueue> }[] = [
     { name: "memory", make: async () => new MemoryWebhookQueue() },
     {
@@ -207,16 +213,25 @@ describe("webhook queue", function () {
         return new RedisWebhookQueue(engine.redis, engine.keys);
       },
     },
+    {
+      name: "postgres",
+      async make() {
+        const pool = await openPool({ url: postgres.url, schema: uniqueName("q") });
+        pools.push(pool);
+        return new PostgresWebhookQueue(pool);
+      },
+    },
   ];
 
   before(async () => {
-    redis = await startRedis();
+    [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
   });
 
   after(async () => {
     for (const engine of engines) await engine.close();
     engines = [];
-    await redis.destroy();
+    await Promise.all(pools.splice(0).map((pool) => pool.end()));
+    await Promise.all([redis.destroy(), postgres.destroy()]);
   });
 
   for (const twin of twins) {

@@ -10,6 +10,7 @@ import type { MessageChangeService } from "../services/message-changes.js";
 import type { MessageService } from "../services/messages.js";
 import type { PresenceService } from "../services/presence.js";
 import type { ReadStateService } from "../services/read-state.js";
+import type { SearchService } from "../services/search.js";
 import type { TypingService } from "../services/typing.js";
 
 export interface Services {
@@ -25,6 +26,7 @@ export interface Services {
   presence: PresenceService;
   admin: AdminService;
   files: FileService;
+  search: SearchService;
 }
 
 export interface RouteDeps {

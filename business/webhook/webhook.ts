@@ -13,6 +13,8 @@ import type { Engine } from "../../engine/types.js";
 import type { MessageRef } from "../../engine/wire.js";
 import type { Undelivered } from "../push-client.js";
 import { MemoryWebhookQueue } from "./memory-queue.js";
+import { PostgresWebhookQueue } from "./postgres-queue.js";
+import { PostgresStoreEngine } from "../../engine/postgres/postgres-engine.js";
 import { WebhookMetrics } from "./metrics.js";
 import type { WebhookQueue } from "./queue.js";
 import { RedisWebhookQueue } from "./redis-queue.js";
@@ -37,8 +39,10 @@ export function eventId(messageId: string, recipient: UserId): string {
     .slice(0, 32);
 }
 
-/** The queue twin that fits the engine: Redis next to a Redis engine, else process memory. */
+/** The queue twin that fits the engine: PostgreSQL next to a PostgreSQL store, Redis next to a
+ * Redis engine, else process memory. */
 export function createWebhookQueue(engine: Engine): WebhookQueue {
+  if (engine instanceof PostgresStoreEngine) return new PostgresWebhookQueue(engine.pool);
   if (engine instanceof RedisEngine) return new RedisWebhookQueue(engine.redis, engine.keys);
   return new MemoryWebhookQueue();
 }

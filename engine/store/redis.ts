@@ -14,7 +14,7 @@ import {
 } from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
 import type { ItemRow } from "../redis/scripts.js";
-import { present } from "./stream.js";
+import { readStored, splitItem } from "./stream.js";
 import { usernameKey } from "../usernames.js";
 import type {
   AppendOptions,
@@ -447,7 +447,7 @@ export class RedisStore implements Store {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     const k = this.keys;
-    const { envelope, body } = split(item, options.clientMsgId);
+    const { envelope, body } = splitItem(item, options.clientMsgId);
     const clientMsgId = item.kind === "message" ? options.clientMsgId : undefined;
     const log = k.messages(ref);
     const append: Step =
@@ -645,51 +645,20 @@ export class RedisStore implements Store {
   }
 }
 
-/** An item as stored: the envelope in the log, content (and a message's replyTo, mentions,
- * attachments) in its body, which a recall deletes. */
-function split(
-  item: NewItem,
-  clientMsgId: string | undefined,
-): { envelope: string; body?: string } {
-  switch (item.kind) {
-    case "message": {
-      const { content, replyTo, mentions, attachments, ...envelope } = item;
-      const body: Record<string, unknown> = { content };
-      if (replyTo !== undefined) body.replyTo = replyTo;
-      if (mentions !== undefined) body.mentions = mentions;
-      if (attachments !== undefined) body.attachments = attachments;
-      return {
-        envelope: JSON.stringify(
-          clientMsgId === undefined ? envelope : { ...envelope, clientMsgId },
-        ),
-        body: JSON.stringify(body),
-      };
-    }
-    case "edit": {
-      const { content, ...envelope } = item;
-      return { envelope: JSON.stringify(envelope), body: JSON.stringify({ content }) };
-    }
-    default:
-      return { envelope: JSON.stringify(item) };
-  }
-}
-
 /** heraldItems' row → the item in its current state. */
 function readItem([seq, envelope, body, editBody, editTs, recalled, flat]: ItemRow): StreamItem {
-  const item = {
-    ...JSON.parse(envelope),
-    seq,
-    ...(body === null ? {} : JSON.parse(body)),
-  } as StreamItem;
-  if (item.kind !== "message") return item;
   const reactions: ReactionCount[] = [];
   for (let i = 0; i < flat.length; i += 3)
     reactions.push({ emoji: String(flat[i]), count: Number(flat[i + 1]), me: flat[i + 2] === 1 });
-  const edit =
-    editBody === null
-      ? undefined
-      : { content: (JSON.parse(editBody) as { content: unknown }).content, ts: Number(editTs) };
-  return present(item, { recalled: recalled === 1, ...(edit && { edit }) }, reactions);
+  return readStored({
+    seq,
+    envelope,
+    body,
+    editBody,
+    editTs: editTs === null ? null : Number(editTs),
+    recalled: recalled === 1,
+    reactions,
+  });
 }
 
 /** A roles entry ("<role> <joinSeq> <joinOrder> <mutedUntil>"); none: a member from before

@@ -314,4 +314,18 @@ export interface Store {
   unshareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void>;
   /** Every item that shares the file, a direct pair's ref with `a` < `b`; in no order. */
   fileShares(fileId: string): Promise<FileShare[]>;
+
+  /**
+   * Full-text search (only stores that have it: PostgreSQL): messages matching `query` in their
+   * current text, recalled ones never, newest first, at most `limit`, with reactions as the
+   * user sees them; in `scope` after its `floor` seq, or (null) in every direct conversation of
+   * the user and every channel they are in (a since_join one after their join seq). Who may read
+   * `scope` is the caller's to check.
+   */
+  search?(
+    userId: UserId,
+    query: string,
+    scope: { ref: ConversationRef; floor: number } | null,
+    limit: number,
+  ): Promise<StreamItem[]>;
 }

@@ -6,10 +6,12 @@ import { startBusiness, type Business } from "../../business/business.js";
 import type { AppDeps } from "../../business/app.js";
 import { createOperator } from "../../business/operators.js";
 import { MemoryEngine } from "../../engine/memory-engine.js";
+import { PostgresStoreEngine } from "../../engine/postgres/postgres-engine.js";
 import { RedisEngine } from "../../engine/redis/redis-engine.js";
 import type { Engine, NodeInfo } from "../../engine/types.js";
 import { topics } from "../../engine/wire.js";
 import { TEST_RATE_ENV } from "./config.js";
+import { startPostgres, type TestPostgres } from "../../support/postgres-server.js";
 import { startRedis, type TestRedis } from "../../support/redis-server.js";
 
 export type EngineFactory = () => Engine | Promise<Engine>;
@@ -21,23 +23,42 @@ export interface EngineKind {
   stop?: () => Promise<void>;
 }
 
-/** A fresh engine per call: memory, or Redis on one private redis-server with a new prefix. */
+/** A fresh engine per call: memory, Redis on one private redis-server with a new prefix, or
+ * that with the store on one private PostgreSQL in a new schema. */
 export function engineKinds(): EngineKind[] {
   let redis: Promise<TestRedis> | null = null;
+  let postgres: Promise<TestPostgres> | null = null;
   let n = 0;
+  const redisEngine = async () => {
+    redis ??= startRedis();
+    const { url } = await redis;
+    return RedisEngine.connect({ url, prefix: `t${process.pid}-${n++}:` });
+  };
   return [
     { name: "memory", make: () => new MemoryEngine() },
     {
       name: "redis",
-      make: async () => {
-        redis ??= startRedis();
-        const { url } = await redis;
-        return RedisEngine.connect({ url, prefix: `t${process.pid}-${n++}:` });
-      },
+      make: redisEngine,
       async stop() {
         const started = redis;
         redis = null;
         if (started) await (await started).destroy();
+      },
+    },
+    {
+      name: "redis + postgres",
+      make: async () => {
+        postgres ??= startPostgres();
+        const { url } = await postgres;
+        return PostgresStoreEngine.open(await redisEngine(), {
+          url,
+          schema: `t${process.pid}_${n++}`,
+        });
+      },
+      async stop() {
+        const started = [redis, postgres];
+        redis = postgres = null;
+        await Promise.all(started.map(async (server) => (await server)?.destroy()));
       },
     },
   ];

@@ -23,6 +23,8 @@ export const TEST_RATE_ENV: Record<string, string> = {
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
     redisUrl: undefined,
+    databaseUrl: undefined,
+    databasePoolSize: 10,
     redisPrefix: "herald:",
     businessPort: 0,
     imPort: 0,

@@ -1,0 +1,78 @@
+// The PostgreSQL pool (node-postgres) and what counts as PostgreSQL being in trouble. A bounded
+// wait everywhere: a down or hung server makes a request fail within ~2 s (business answers 503
+// `unavailable`), never hang.
+import pg from "pg";
+import { migrate, quoteIdent } from "./migrate.js";
+
+export interface PostgresOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  /** Connections this process holds at most (DATABASE_POOL_SIZE). */
+  poolSize?: number;
+  /** The schema the tables live in (tests give each suite its own); default "public". */
+  schema?: string;
+  /** How long one query may take before it fails as an outage. */
+  queryTimeoutMs?: number;
+}
+
+// bigint (int8) columns hold ms timestamps, far below 2^53: read them as numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/** Opens a pool, checks that the server answers and applies the pending migrations. */
+export async function openPool(options: PostgresOptions): Promise<pg.Pool> {
+  const schema = options.schema ?? "public";
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 2_000,
+    query_timeout: options.queryTimeoutMs ?? 2_000,
+    options: `-c search_path=${quoteIdent(schema)}`,
+  });
+  // An idle connection the server dropped (a restart) errors here; the pool replaces it.
+  pool.on("error", () => {});
+  try {
+    await migrate(pool, schema);
+  } catch (error) {
+    await pool.end();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot open PostgreSQL at ${redactDatabaseUrl(options.url)}: ${reason}`, {
+      cause: error,
+    });
+  }
+  return pool;
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`;
+  } catch {
+    return "(unparsable DATABASE_URL)";
+  }
+}
+
+/** True when `error` says PostgreSQL is unreachable, restarting, overloaded or hung. */
+export function isPostgresFault(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error instanceof AggregateError && error.errors.some(isPostgresFault)) return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") {
+    if (SOCKET_CODES.has(code)) return true;
+    // SQLSTATE: 08 connection exception, 53 insufficient resources, 57P0x shutdown/cannot connect.
+    if (/^(08|53|57P0)/.test(code)) return true;
+  }
+  if (PG_FAULT_MESSAGES.test(error.message)) return true;
+  return error.cause !== undefined && error.cause !== error && isPostgresFault(error.cause);
+}
+
+const SOCKET_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+]);
+const PG_FAULT_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end)/;

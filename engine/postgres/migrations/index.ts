@@ -1,0 +1,8 @@
+// Every migration, in version order. A schema change is a new file here; a released one is
+// never edited (processes compare versions only).
+import type { Migration } from "../migrate.js";
+import { migration as store } from "./0001-store.js";
+import { migration as webhook } from "./0002-webhook.js";
+import { migration as groups } from "./0003-groups.js";
+
+export const migrations: readonly Migration[] = [store, webhook, groups];

@@ -1,0 +1,655 @@
+// The store in PostgreSQL (engine/postgres/): what must last kept on disk, shared by every
+// process. Each change that spans rows is one statement (a plpgsql function of the migrations, the
+// way the Redis twin runs Lua), so it is one round trip and one transaction: an append's seq,
+// item, counters and cursor commit together or not at all.
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import { conversationKey, hashToken, newToken, refOfKey, shareEntry } from "../ids.js";
+import type { StreamItem, UserId } from "../protocol.js";
+import { MAX_EMOJI_PER_MESSAGE, readStored, splitItem } from "./stream.js";
+import { usernameKey } from "../usernames.js";
+import type {
+  AppendOptions,
+  AppendResult,
+  ChannelMember,
+  ChannelRecord,
+  ChannelRole,
+  ChannelSummary,
+  ConversationRef,
+  ConversationSummary,
+  FileRecord,
+  FileShare,
+  FriendLists,
+  FriendState,
+  JoinResult,
+  LeaveResult,
+  MemberChange,
+  MemberChangeGuard,
+  MemberChangeResult,
+  MemberLookup,
+  NewChannel,
+  NewItem,
+  Readers,
+  ReadResult,
+  Refusal,
+  Session,
+  Store,
+  User,
+  UserRecord,
+} from "./types.js";
+
+/** An items row as readItem takes it. */
+interface ItemRow {
+  seq: number;
+  envelope: string;
+  body: string | null;
+  recalled: boolean;
+  edit_body: string | null;
+  edit_ts: number | null;
+  /** [emoji, count, me] in the order the emoji appeared; null without a viewer. */
+  reactions?: [string, number, boolean][] | null;
+}
+
+const ITEM_COLUMNS = "i.seq, i.envelope, i.body, i.recalled, i.edit_body, i.edit_ts";
+/** The reactions of item `i` as `viewer` ($N) sees them. */
+const reactionsOf = (viewer: string) => `(
+  SELECT json_agg(json_build_array(e.emoji, e.count, EXISTS (
+      SELECT 1 FROM reactions r WHERE r.conv_id = e.conv_id AND r.seq = e.seq
+        AND r.emoji = e.emoji AND r.user_id = ${viewer})) ORDER BY e.since)
+    FROM message_emoji e WHERE e.conv_id = i.conv_id AND e.seq = i.seq) AS reactions`;
+
+export class PostgresStore implements Store {
+  constructor(private readonly pool: pg.Pool) {}
+
+  private async rows<R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[] = [],
+  ): Promise<R[]> {
+    return (await this.pool.query<R>(text, values)).rows;
+  }
+
+  async createUser(username: string, passwordHash: string): Promise<User | null> {
+    const userId = randomUUID();
+    const rows = await this.rows(
+      `INSERT INTO users (user_id, username, username_key, password_hash) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (username_key) DO NOTHING RETURNING user_id`,
+      [userId, username, usernameKey(username), passwordHash],
+    );
+    return rows.length === 1 ? { userId, username } : null;
+  }
+
+  async userByName(username: string): Promise<UserRecord | null> {
+    const [row] = await this.rows<{ user_id: string; username: string; password_hash: string }>(
+      "SELECT user_id, username, password_hash FROM users WHERE username_key = $1",
+      [usernameKey(username)],
+    );
+    return row
+      ? { userId: row.user_id, username: row.username, passwordHash: row.password_hash }
+      : null;
+  }
+
+  async setPasswordHash(userId: UserId, passwordHash: string): Promise<void> {
+    await this.pool.query("UPDATE users SET password_hash = $2 WHERE user_id = $1", [
+      userId,
+      passwordHash,
+    ]);
+  }
+
+  async usersById(userIds: readonly UserId[]): Promise<(User | null)[]> {
+    if (userIds.length === 0) return [];
+    const rows = await this.rows<{ user_id: string; username: string }>(
+      "SELECT user_id, username FROM users WHERE user_id = ANY($1)",
+      [userIds],
+    );
+    const byId = new Map(rows.map((row) => [row.user_id, row.username]));
+    return userIds.map((userId) => {
+      const username = byId.get(userId);
+      return username === undefined ? null : { userId, username };
+    });
+  }
+
+  async createSession(
+    userId: UserId,
+    ttlMs: number,
+  ): Promise<{ token: string; sessionId: string }> {
+    const token = newToken();
+    const sessionId = hashToken(token);
+    // The user's lapsed sessions go in the same statement, so the table follows the live ones.
+    await this.pool.query(
+      `WITH lapsed AS (DELETE FROM sessions WHERE user_id = $2 AND expires_at <= now())
+       INSERT INTO sessions (session_id, user_id, expires_at)
+       VALUES ($1, $2, now() + $3 * interval '1 millisecond')`,
+      [sessionId, userId, Math.max(1, Math.ceil(ttlMs))],
+    );
+    return { token, sessionId };
+  }
+
+  async sessionByToken(token: string): Promise<Session | null> {
+    // Every request: one primary-key lookup, expiry judged by the server's clock. No cache, so a
+    // logout or force offline holds at once on every business instance.
+    const sessionId = hashToken(token);
+    const [row] = await this.rows<{ user_id: string }>(
+      "SELECT user_id FROM sessions WHERE session_id = $1 AND expires_at > now()",
+      [sessionId],
+    );
+    return row ? { sessionId, userId: row.user_id } : null;
+  }
+
+  async deleteSession(sessionId: string): Promise<void> {
+    await this.pool.query("DELETE FROM sessions WHERE session_id = $1", [sessionId]);
+  }
+
+  async deleteSessionsOf(userId: UserId): Promise<string[]> {
+    const rows = await this.rows<{ session_id: string }>(
+      "DELETE FROM sessions WHERE user_id = $1 RETURNING session_id",
+      [userId],
+    );
+    return rows.map((row) => row.session_id);
+  }
+
+  async requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends" | "blocked"> {
+    const [row] = await this.rows<{ r: "pending" | "friends" | "blocked" }>(
+      "SELECT herald_request_friend($1, $2) AS r",
+      [from, to],
+    );
+    return row!.r;
+  }
+
+  async removeFriend(a: UserId, b: UserId): Promise<void> {
+    const [lo, hi] = a < b ? [a, b] : [b, a];
+    await this.pool.query("DELETE FROM friendships WHERE lo = $1 AND hi = $2", [lo, hi]);
+  }
+
+  async friendState(a: UserId, b: UserId): Promise<FriendState> {
+    const [lo, hi] = a < b ? [a, b] : [b, a];
+    const [row] = await this.rows<{ state: string; asker: string }>(
+      "SELECT state, asker FROM friendships WHERE lo = $1 AND hi = $2",
+      [lo, hi],
+    );
+    return row ? seenBy(a, row) : "none";
+  }
+
+  async friendLists(userId: UserId): Promise<FriendLists> {
+    const lists: FriendLists = { friends: [], incoming: [], outgoing: [] };
+    const rows = await this.rows<{ lo: string; hi: string; state: string; asker: string }>(
+      "SELECT lo, hi, state, asker FROM friendships WHERE lo = $1 OR hi = $1",
+      [userId],
+    );
+    for (const row of rows) {
+      const state = seenBy(userId, row);
+      if (state !== "none") lists[state].push(row.lo === userId ? row.hi : row.lo);
+    }
+    return lists;
+  }
+
+  async block(blocker: UserId, blocked: UserId): Promise<void> {
+    await this.pool.query("SELECT herald_block($1, $2)", [blocker, blocked]);
+  }
+
+  async unblock(blocker: UserId, blocked: UserId): Promise<void> {
+    await this.pool.query("DELETE FROM blocks WHERE blocker = $1 AND blocked = $2", [
+      blocker,
+      blocked,
+    ]);
+  }
+
+  async blockedBetween(a: UserId, b: UserId): Promise<boolean> {
+    const rows = await this.rows(
+      `SELECT 1 FROM blocks WHERE (blocker = $1 AND blocked = $2) OR (blocker = $2 AND blocked = $1)`,
+      [a, b],
+    );
+    return rows.length > 0;
+  }
+
+  async blocksOf(blocker: UserId): Promise<UserId[]> {
+    const rows = await this.rows<{ blocked: string }>(
+      "SELECT blocked FROM blocks WHERE blocker = $1",
+      [blocker],
+    );
+    return rows.map((row) => row.blocked);
+  }
+
+  async createChannel(channel: NewChannel): Promise<ChannelRecord | null> {
+    const [row] = await this.rows<{ created: boolean }>(
+      "SELECT herald_create_channel($1, $2, $3, $4, $5, $6) AS created",
+      [
+        channel.name,
+        channel.owner,
+        channel.title,
+        channel.visibility,
+        channel.history,
+        channel.created,
+      ],
+    );
+    return row!.created ? { ...channel } : null;
+  }
+
+  async channelInfo(name: string): Promise<ChannelRecord | null> {
+    const [row] = await this.rows<ChannelRecord>(
+      "SELECT name, owner, title, visibility, history, created FROM channels WHERE name = $1",
+      [name],
+    );
+    return row ?? null;
+  }
+
+  async member(name: string, userId: UserId): Promise<MemberLookup | null> {
+    const [row] = await this.rows<
+      Pick<MemberLookup, "visibility" | "history" | "banned"> & Partial<MemberRow>
+    >(
+      `SELECT ch.visibility, ch.history, m.user_id, m.role, m.join_seq, m.join_order,
+         m.muted_until,
+         EXISTS (SELECT 1 FROM channel_bans b WHERE b.name = ch.name AND b.user_id = $2) AS banned
+       FROM channels ch LEFT JOIN channel_members m ON m.name = ch.name AND m.user_id = $2
+       WHERE ch.name = $1`,
+      [name, userId],
+    );
+    if (!row) return null;
+    return {
+      visibility: row.visibility,
+      history: row.history,
+      member: row.user_id ? memberOf(row as MemberRow) : null,
+      banned: row.banned,
+    };
+  }
+
+  async joinChannel(name: string, userId: UserId, maxMembers?: number): Promise<JoinResult> {
+    const [row] = await this.rows<{ r: [string, string | null] }>(
+      "SELECT herald_join_channel($1, $2, $3, $4) AS r",
+      [
+        name,
+        userId,
+        maxMembers === undefined || !Number.isFinite(maxMembers) ? null : maxMembers,
+        Date.now(),
+      ],
+    );
+    const [outcome, value] = row!.r;
+    if (outcome === "member") return { outcome: "member" };
+    if (outcome === "joined") return { outcome: "joined", role: value as ChannelRole };
+    return { refused: value as "banned" | "invite_required" | "channel_full" };
+  }
+
+  async leaveChannel(name: string, userId: UserId): Promise<LeaveResult | null> {
+    const [row] = await this.rows<{ r: [string, string | null] | null }>(
+      "SELECT herald_leave_channel($1, $2) AS r",
+      [name, userId],
+    );
+    const result = row!.r;
+    return result === null ? null : { left: result[0] === "1", heir: result[1] };
+  }
+
+  async changeMember(
+    name: string,
+    guard: MemberChangeGuard,
+    change: MemberChange,
+  ): Promise<MemberChangeResult> {
+    const [row] = await this.rows<{ r: [string, string | null] }>(
+      "SELECT herald_change_member($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r",
+      [
+        name,
+        guard.actor,
+        guard.actorStanding,
+        guard.target,
+        guard.targetStanding,
+        change.kind,
+        change.kind === "kick" ? change.ban : false,
+        change.kind === "mute" ? change.until : 0,
+        change.kind === "role" ? change.role : null,
+      ],
+    );
+    const [outcome, heir] = row!.r;
+    if (outcome === "done") return { outcome: "done", heir };
+    return { outcome: outcome as "noop" | "stale" };
+  }
+
+  async membersPage(name: string, after: number, limit: number): Promise<ChannelMember[]> {
+    const rows = await this.rows<MemberRow>(
+      `SELECT user_id, role, join_seq, join_order, muted_until FROM channel_members
+       WHERE name = $1 AND join_order > $2 ORDER BY join_order LIMIT $3`,
+      [name, Math.max(0, Math.floor(after)), Math.max(0, Math.floor(limit))],
+    );
+    return rows.map(memberOf);
+  }
+
+  async channelExists(name: string): Promise<boolean> {
+    return (await this.rows("SELECT 1 FROM channels WHERE name = $1", [name])).length === 1;
+  }
+
+  async isMember(name: string, userId: UserId): Promise<boolean> {
+    const rows = await this.rows("SELECT 1 FROM channel_members WHERE name = $1 AND user_id = $2", [
+      name,
+      userId,
+    ]);
+    return rows.length === 1;
+  }
+
+  async channelMembers(name: string): Promise<UserId[]> {
+    const rows = await this.rows<{ user_id: string }>(
+      "SELECT user_id FROM channel_members WHERE name = $1 ORDER BY join_order",
+      [name],
+    );
+    return rows.map((row) => row.user_id);
+  }
+
+  async channelsOf(userId: UserId): Promise<string[]> {
+    const rows = await this.rows<{ name: string }>(
+      "SELECT name FROM channel_members WHERE user_id = $1",
+      [userId],
+    );
+    return rows.map((row) => row.name);
+  }
+
+  async listChannels(after = "", limit = Infinity, viewer?: UserId): Promise<ChannelSummary[]> {
+    const count = Math.max(0, Math.floor(limit));
+    return this.rows<ChannelSummary>(
+      `SELECT name, members, title, visibility FROM channels ch
+       WHERE name > $1 AND (visibility = 'public' OR EXISTS (
+         SELECT 1 FROM channel_members m WHERE m.name = ch.name AND m.user_id = $3))
+       ORDER BY name LIMIT $2`,
+      [after, Number.isFinite(count) ? count : null, viewer ?? null],
+    );
+  }
+
+  async append(
+    ref: ConversationRef,
+    item: NewItem,
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    const key = conversationKey(ref);
+    const { envelope, body } = splitItem(item, options.clientMsgId);
+    if (item.kind === "message") {
+      const clientMsgId = options.clientMsgId ?? null;
+      const [a, b] = ref.kind === "direct" ? [ref.a, ref.b].sort() : [null, null];
+      const [row] = await this.rows<{ r: [string, string] }>(
+        "SELECT herald_append_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS r",
+        [
+          key,
+          ref.kind === "channel" ? ref.name : null,
+          a,
+          b,
+          item.id,
+          item.from,
+          item.ts,
+          envelope,
+          body,
+          clientMsgId,
+          [...new Set(item.mentions ?? [])],
+          searchText(item.content),
+          options.asMember !== undefined,
+          options.asMember?.now ?? 0,
+        ],
+      );
+      const [outcome, value] = row!.r.map(Number) as [number, number];
+      if (outcome === 2) return { refused: "not_member" };
+      if (outcome === 3) return { refused: "muted", mutedUntil: value };
+      const seq = value;
+      if (outcome === 1) {
+        const result = { ...item, seq } as StreamItem;
+        if (result.kind === "message" && clientMsgId !== null) result.clientMsgId = clientMsgId;
+        return { item: result, duplicate: false };
+      }
+      const [first] = await this.itemsWhere("c.key = $1 AND i.seq = $2", [key, seq]);
+      return { item: first!.item, duplicate: true };
+    }
+    const [row] = await this.rows<{ r: [string, string] }>(
+      "SELECT herald_append_change($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS r",
+      [
+        key,
+        item.kind,
+        item.id,
+        item.from,
+        item.ts,
+        envelope,
+        body ?? null,
+        item.target,
+        item.kind === "reaction" ? item.emoji : null,
+        item.kind === "reaction" ? item.op : null,
+        item.kind === "edit" ? searchText(item.content) : null,
+        MAX_EMOJI_PER_MESSAGE,
+      ],
+    );
+    const [outcome, value] = row!.r;
+    if (outcome === "refused") return { refused: value as Refusal };
+    return { item: { ...item, seq: Number(value) } as StreamItem, duplicate: false };
+  }
+
+  /** Items matching `where` (over items `i` joined to conversations `c`) in their current
+   * state with their conversation's key, in seq order; reactions as `viewer` sees them. */
+  private async itemsWhere(
+    where: string,
+    values: unknown[],
+    viewer?: UserId,
+    tail = "",
+  ): Promise<{ key: string; item: StreamItem }[]> {
+    const withReactions = viewer !== undefined;
+    const rows = await this.rows<ItemRow & { key: string }>(
+      `SELECT c.key, ${ITEM_COLUMNS}
+         ${withReactions ? `, ${reactionsOf(`$${values.length + 1}`)}` : ""}
+       FROM items i JOIN conversations c ON c.conv_id = i.conv_id
+       WHERE ${where} ${tail}`,
+      withReactions ? [...values, viewer] : values,
+    );
+    return rows.map((row) => ({ key: row.key, item: readItem(row) }));
+  }
+
+  async itemById(id: string): Promise<{ ref: ConversationRef; item: StreamItem } | null> {
+    const [found] = await this.itemsWhere("i.id = $1", [id], undefined, "LIMIT 1");
+    const ref = found ? refOfKey(found.key) : null;
+    return ref && found ? { ref, item: found.item } : null;
+  }
+
+  async history(
+    ref: ConversationRef,
+    after: number,
+    limit: number,
+    viewer: UserId = "",
+  ): Promise<StreamItem[]> {
+    const count = Math.floor(limit);
+    if (!(count > 0)) return [];
+    // A range of the primary key (conv_id, seq): as fast at 1M items as at 1k.
+    const found = await this.itemsWhere(
+      "c.key = $1 AND i.seq > $2",
+      [conversationKey(ref), after > 0 ? Math.floor(after) : 0],
+      viewer,
+      `ORDER BY i.seq LIMIT ${Number.isFinite(count) ? count : "ALL"}`,
+    );
+    return found.map(({ item }) => item);
+  }
+
+  async markRead(userId: UserId, ref: ConversationRef, seq: number): Promise<ReadResult> {
+    const [row] = await this.rows<{ r: [number, number, number] }>(
+      "SELECT herald_mark_read($1, $2, $3, $4) AS r",
+      [conversationKey(ref), ref.kind === "channel", userId, Math.floor(seq)],
+    );
+    const [readSeq, unread, moved] = row!.r;
+    return { readSeq, unread, moved: moved === 1 };
+  }
+
+  async conversationsOf(userId: UserId): Promise<ConversationSummary[]> {
+    // One statement, so one snapshot: every summary's counters agree with its cursor.
+    const rows = await this.rows<{
+      key: string;
+      last_seq: number;
+      last_ts: number;
+      msg_count: number;
+      read_seq: number;
+      before: number;
+      mentions: number;
+      peer_read_seq: number;
+    }>(
+      `WITH mine AS (
+         SELECT c.*, CASE WHEN c.user_a = $1 THEN c.user_b ELSE c.user_a END AS peer
+           FROM conversations c
+           WHERE (c.user_a = $1 OR c.user_b = $1) AND c.last_seq > 0
+         UNION ALL
+         SELECT c.*, NULL FROM channel_members m JOIN conversations c ON c.key = 'c:' || m.name
+           WHERE m.user_id = $1
+       )
+       SELECT mine.key, mine.last_seq, mine.last_ts, mine.msg_count,
+         coalesce(cur.read_seq, 0) AS read_seq,
+         coalesce((SELECT i.msg_count FROM items i
+                   WHERE i.conv_id = mine.conv_id AND i.seq = cur.read_seq), 0) AS before,
+         (SELECT count(*)::integer FROM mentions m WHERE m.conv_id = mine.conv_id
+            AND m.user_id = $1 AND m.seq > coalesce(cur.read_seq, 0)) AS mentions,
+         coalesce((SELECT p.read_seq FROM cursors p
+                   WHERE p.conv_id = mine.conv_id AND p.user_id = mine.peer), 0) AS peer_read_seq
+       FROM mine LEFT JOIN cursors cur ON cur.conv_id = mine.conv_id AND cur.user_id = $1
+       ORDER BY mine.last_ts DESC`,
+      [userId],
+    );
+    return rows.map((row) => {
+      const stored = refOfKey(row.key)!;
+      // The caller is always `a` of their direct conversations, as in the other twins.
+      const ref: ConversationRef =
+        stored.kind === "direct"
+          ? { kind: "direct", a: userId, b: stored.a === userId ? stored.b : stored.a }
+          : stored;
+      const summary: ConversationSummary = {
+        ref,
+        lastSeq: row.last_seq,
+        lastTs: row.last_ts,
+        readSeq: row.read_seq,
+        unread: row.msg_count - row.before,
+        mentions: row.mentions,
+      };
+      if (ref.kind === "direct") summary.peerReadSeq = row.peer_read_seq;
+      return summary;
+    });
+  }
+
+  async readers(channel: string, seq: number, limit: number): Promise<Readers> {
+    const key = conversationKey({ kind: "channel", name: channel });
+    const rows = await this.rows<{ user_id: string; total: number }>(
+      `SELECT r.user_id, count(*) OVER ()::integer AS total
+         FROM cursors r JOIN conversations c ON c.conv_id = r.conv_id
+         WHERE c.key = $1 AND r.read_seq >= $2
+         ORDER BY r.read_seq, r.user_id COLLATE "C"`,
+      [key, Math.max(0, Math.floor(seq))],
+    );
+    return {
+      count: rows[0]?.total ?? 0,
+      userIds: rows.slice(0, Math.max(0, Math.floor(limit))).map((row) => row.user_id),
+    };
+  }
+
+  async search(
+    userId: UserId,
+    query: string,
+    scope: { ref: ConversationRef; floor: number } | null,
+    limit: number,
+  ): Promise<StreamItem[]> {
+    // The GIN index finds the matches; the scope keeps what the caller may read. A recall
+    // empties search_text, so a recalled message matches nothing.
+    const [where, values] =
+      scope === null
+        ? [
+            `(c.user_a = $2 OR c.user_b = $2 OR EXISTS (
+               SELECT 1 FROM channel_members m JOIN channels ch ON ch.name = m.name
+               WHERE m.name = c.channel AND m.user_id = $2
+                 AND i.seq > CASE WHEN ch.history = 'since_join' THEN m.join_seq ELSE 0 END))`,
+            [query, userId],
+          ]
+        : ["c.key = $2 AND i.seq > $3", [query, conversationKey(scope.ref), scope.floor]];
+    const found = await this.itemsWhere(
+      `i.search @@ websearch_to_tsquery('simple', $1) AND i.kind = 'message'
+       AND NOT i.recalled AND ${where}`,
+      values,
+      userId,
+      `ORDER BY i.ts DESC, i.seq DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
+    );
+    return found.map(({ item }) => item);
+  }
+
+  async createFile(file: FileRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO files (file_id, record) VALUES ($1, $2)
+       ON CONFLICT (file_id) DO UPDATE SET record = EXCLUDED.record`,
+      [file.fileId, JSON.stringify(file)],
+    );
+  }
+
+  async fileById(fileId: string): Promise<FileRecord | null> {
+    const [row] = await this.rows<{ record: string }>(
+      "SELECT record FROM files WHERE file_id = $1",
+      [fileId],
+    );
+    return row ? (JSON.parse(row.record) as FileRecord) : null;
+  }
+
+  async shareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void> {
+    await this.pool.query(
+      "INSERT INTO file_shares (file_id, conv_key, seq) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+      [fileId, conversationKey(ref), seq],
+    );
+  }
+
+  async unshareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void> {
+    await this.pool.query(
+      "DELETE FROM file_shares WHERE file_id = $1 AND conv_key = $2 AND seq = $3",
+      [fileId, conversationKey(ref), seq],
+    );
+  }
+
+  async fileShares(fileId: string): Promise<FileShare[]> {
+    const rows = await this.rows<{ conv_key: string; seq: number }>(
+      "SELECT conv_key, seq FROM file_shares WHERE file_id = $1",
+      [fileId],
+    );
+    return rows.map((row) => JSON.parse(shareEntry(refOfKey(row.conv_key)!, row.seq)) as FileShare);
+  }
+}
+
+/** A row → the item in its current state. */
+function readItem(row: ItemRow): StreamItem {
+  return readStored({
+    seq: row.seq,
+    envelope: row.envelope,
+    body: row.body,
+    editBody: row.edit_body,
+    editTs: row.edit_ts,
+    recalled: row.recalled,
+    reactions: (row.reactions ?? []).map(([emoji, count, me]) => ({ emoji, count, me })),
+  });
+}
+
+/**
+ * What full-text search matches in a message: its content when that is a string, else the
+ * strings inside it (`{text}`, lists), joined by newlines. NUL is dropped: PostgreSQL text
+ * cannot hold it.
+ */
+export function searchText(content: unknown): string | null {
+  const parts: string[] = [];
+  const walk = (value: unknown): void => {
+    if (typeof value === "string") parts.push(value);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value !== null && typeof value === "object") Object.values(value).forEach(walk);
+  };
+  walk(content);
+  const text = parts.join("\n").replaceAll("\u0000", "");
+  return text === "" ? null : text;
+}
+
+/** The friendship as `userId` sees it. */
+function seenBy(userId: UserId, { state, asker }: { state: string; asker: string }): FriendState {
+  if (state === "friends") return "friends";
+  if (state !== "pending") return "none";
+  return asker === userId ? "outgoing" : "incoming";
+}
+
+/** A channel_members row. */
+interface MemberRow {
+  user_id: string;
+  role: ChannelRole;
+  join_seq: number;
+  join_order: number;
+  muted_until: number;
+}
+
+function memberOf(row: MemberRow): ChannelMember {
+  return {
+    userId: row.user_id,
+    role: row.role,
+    joinSeq: row.join_seq,
+    joinOrder: row.join_order,
+    mutedUntil: row.muted_until,
+  };
+}

@@ -1,0 +1,148 @@
+// Starts a private PostgreSQL for a test suite or a benchmark (Debian's `postgresql` package:
+// initdb + pg_ctl in a temporary folder, on a free port of 127.0.0.1), so it can stop and restart
+// it. A missing PostgreSQL fails the caller: PostgreSQL suites never skip. PostgreSQL refuses to
+// run as root, so as root its commands run as the `postgres` user (runuser), who owns the folder.
+import { execFile } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import pg from "pg";
+import { freePort } from "./redis-server.js";
+
+const run = promisify(execFile);
+
+export interface TestPostgres {
+  port: number;
+  /** postgres://herald@127.0.0.1:<port>/herald (trust auth: no password). */
+  url: string;
+  /** Stops the server (immediate mode when `hard`: no checkpoint, as a crash), keeping its
+   * data for a restart. */
+  stop(hard?: boolean): Promise<void>;
+  /** Starts it again on the same port, with everything it had committed. */
+  start(): Promise<void>;
+  /** Creates an empty database (a Herald of its own) and resolves to its URL. */
+  createDatabase(name: string): Promise<string>;
+  /** Stops it and removes its data. */
+  destroy(): Promise<void>;
+}
+
+/** The folder of initdb and pg_ctl: on PATH (pg_config --bindir), else the newest
+ * /usr/lib/postgresql/<version>/bin. */
+export function postgresBinDir(): string {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(join(root, v, "bin", "initdb")))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (versions.length === 0)
+    throw new Error(
+      "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): " +
+        "apt-get install postgresql",
+    );
+  return join(root, versions[0]!, "bin");
+}
+
+const asRoot = process.getuid?.() === 0;
+
+/** Runs a PostgreSQL command, as the `postgres` user when this process is root. */
+async function pgCommand(bin: string, args: string[]): Promise<void> {
+  const [file, argv] = asRoot ? ["runuser", ["-u", "postgres", "--", bin, ...args]] : [bin, args];
+  try {
+    await run(file, argv, { timeout: 60_000 });
+  } catch (error) {
+    const { stderr, stdout } = error as { stderr?: string; stdout?: string };
+    throw new Error(`${bin} ${args[0]} failed: ${stderr || stdout || String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** initdb into a temporary folder and start on a free port; database and user `herald`. */
+export async function startPostgres(): Promise<TestPostgres> {
+  const bin = postgresBinDir();
+  const dir = mkdtempSync(join(tmpdir(), "herald-pg-"));
+  const data = join(dir, "data");
+  if (asRoot) {
+    const { stdout } = await run("id", ["-u", "postgres"]);
+    const { stdout: group } = await run("id", ["-g", "postgres"]);
+    chownSync(dir, Number(stdout.trim()), Number(group.trim()));
+  }
+  const port = await freePort();
+  await pgCommand(join(bin, "initdb"), [
+    "-D",
+    data,
+    "-U",
+    "herald",
+    "--auth=trust",
+    "--encoding=UTF8",
+    "--locale=C",
+    "--no-sync",
+  ]);
+  const options = [
+    `-p ${port}`,
+    "-c listen_addresses=127.0.0.1",
+    `-c unix_socket_directories=${dir}`,
+    "-c max_connections=200",
+    // A test server: its data need not survive the machine, only a stop of the server (which
+    // synchronous_commit, left on, guarantees for every commit, even in immediate mode).
+    "-c fsync=off",
+    "-c full_page_writes=off",
+  ].join(" ");
+  const start = () =>
+    pgCommand(join(bin, "pg_ctl"), [
+      "start",
+      "-D",
+      data,
+      "-w",
+      "-t",
+      "30",
+      "-l",
+      join(dir, "log"),
+      "-o",
+      options,
+    ]);
+  const stop = async (hard = false) => {
+    if (!existsSync(join(data, "postmaster.pid"))) return;
+    await pgCommand(join(bin, "pg_ctl"), [
+      "stop",
+      "-D",
+      data,
+      "-w",
+      "-m",
+      hard ? "immediate" : "fast",
+    ]);
+  };
+  await start();
+  const url = `postgres://herald@127.0.0.1:${port}/herald`;
+  await pgCommand(join(bin, "createdb"), [
+    "-h",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "-U",
+    "herald",
+    "herald",
+  ]);
+  return {
+    port,
+    url,
+    stop,
+    start,
+    async createDatabase(name) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+      } finally {
+        await client.end();
+      }
+      return url.replace(/\/herald$/, `/${encodeURIComponent(name)}`);
+    },
+    async destroy() {
+      await stop(true).catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// The engine conformance suite with the store on PostgreSQL — over the memory twins and over
+// Redis — plus what only PostgreSQL does: migrations under concurrent starts, outages. Each test
+// gets a schema of its own in one private PostgreSQL (support/postgres-server.ts); a missing
+// PostgreSQL fails these suites.
+import { expect } from "chai";
+import pg from "pg";
+import { MemoryEngine } from "../engine/memory-engine.js";
+import { PostgresStoreEngine } from "../engine/postgres/postgres-engine.js";
+import { isPostgresFault, openPool } from "../engine/postgres/connection.js";
+import { migrate } from "../engine/postgres/migrate.js";
+import { migrations } from "../engine/postgres/migrations/index.js";
+import { RedisEngine } from "../engine/redis/redis-engine.js";
+import { describeEngineConformance } from "./helpers/engine-conformance.js";
+import { startPostgres, type TestPostgres } from "../support/postgres-server.js";
+import { startRedis } from "../support/redis-server.js";
+
+/** A schema name for the suite's space (`t12:` → `t12_`). */
+const schemaOf = (space: string) => space.replace(/[^a-z0-9]/gi, "_").toLowerCase();
+
+describeEngineConformance("memory + postgres store", {
+  kind: "memory",
+  async start() {
+    const server = await startPostgres();
+    return {
+      shared: false,
+      open: (space) =>
+        PostgresStoreEngine.open(new MemoryEngine(), { url: server.url, schema: schemaOf(space) }),
+      stop: () => server.destroy(),
+    };
+  },
+});
+
+describeEngineConformance("redis + postgres store", {
+  kind: "redis",
+  async start() {
+    const [server, redis] = await Promise.all([startPostgres(), startRedis()]);
+    return {
+      shared: true,
+      open: async (space) =>
+        PostgresStoreEngine.open(await RedisEngine.connect({ url: redis.url, prefix: space }), {
+          url: server.url,
+          schema: schemaOf(space),
+        }),
+      async stop() {
+        await Promise.all([server.destroy(), redis.destroy()]);
+      },
+    };
+  },
+});
+
+describe("engine: postgres only", function () {
+  let server: TestPostgres;
+  const pools: pg.Pool[] = [];
+
+  before(async function () {
+    server = await startPostgres();
+  });
+  after(async function () {
+    await Promise.all(pools.splice(0).map((p) => p.end()));
+    await server.destroy();
+  });
+
+  const newPool = (schema: string) => {
+    const pool = new pg.Pool({ connectionString: server.url, options: `-c search_path=${schema}` });
+    pools.push(pool);
+    return pool;
+  };
+
+  it("4 processes starting at once on an empty database all succeed; each migration runs once", async function () {
+    const schema = "concurrent";
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => migrate(newPool(schema), schema)),
+    );
+    const all = migrations.map((m) => m.version);
+    // Exactly one start applied each migration; the others found it applied.
+    expect(results.flat().sort()).to.deep.equal(all);
+    const { rows } = await newPool(schema).query(
+      "SELECT version FROM herald_migrations ORDER BY version",
+    );
+    expect(rows.map((r: { version: number }) => r.version)).to.deep.equal(all);
+    expect(await migrate(newPool(schema), schema)).to.deep.equal([]);
+  });
+
+  it("a failing migration leaves nothing behind and stops the start with its name", async function () {
+    const schema = "failing";
+    const broken = [
+      ...migrations,
+      { version: 999, name: "broken", sql: "CREATE TABLE half (x int); SELECT nonsense" },
+    ];
+    let error: unknown = null;
+    try {
+      await migrate(newPool(schema), schema, broken);
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error).message).to.equal("migration 999 (broken) failed");
+    const pool = newPool(schema);
+    const { rows } = await pool.query("SELECT to_regclass('half') AS t");
+    expect(rows[0].t).to.equal(null);
+    const applied = await pool.query("SELECT max(version) AS v FROM herald_migrations");
+    expect(applied.rows[0].v).to.equal(Math.max(...migrations.map((m) => m.version)));
+  });
+
+  it("opening an unreachable server rejects with a clear error without the password, an outage", async function () {
+    const url = server.url.replace("herald@", "herald:secret@").replace(/:\d+\//, ":1/");
+    let error: unknown = null;
+    try {
+      await openPool({ url });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error).message).to.contain("cannot open PostgreSQL at 127.0.0.1:1/herald");
+    expect((error as Error).message).to.not.contain("secret");
+    expect(isPostgresFault(error)).to.equal(true);
+    expect(isPostgresFault(new Error("a bug"))).to.equal(false);
+  });
+});

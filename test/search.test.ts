@@ -1,0 +1,125 @@
+// GET /api/search on the PostgreSQL store: full-text, newest first, only what the caller may
+// read, the current text (an edit changes what matches), never a recalled message; bad input is
+// a 400. (The memory store's 501 is in the API tour, test/openapi.test.ts.)
+import { expect } from "chai";
+import { MemoryEngine } from "../engine/memory-engine.js";
+import { PostgresStoreEngine } from "../engine/postgres/postgres-engine.js";
+import type { StreamItem } from "../engine/protocol.js";
+import { startHarness, type Harness, type TestUser } from "./helpers/business.js";
+import { startPostgres, type TestPostgres } from "../support/postgres-server.js";
+
+describe("search (postgres store)", function () {
+  let postgres: TestPostgres;
+  let h: Harness;
+  let alice: TestUser, bob: TestUser, carol: TestUser, dave: TestUser;
+
+  before(async function () {
+    postgres = await startPostgres();
+    h = await startHarness(() =>
+      PostgresStoreEngine.open(new MemoryEngine(), { url: postgres.url, schema: "search" }),
+    );
+    await h.fakeNode("im-search");
+    [alice, bob, carol, dave] = [
+      await h.user("s_alice"),
+      await h.user("s_bob"),
+      await h.user("s_carol"),
+      await h.user("s_dave"),
+    ];
+    for (const other of [bob, carol]) {
+      await h.api("POST", `/api/friends/${other.userId}`, { token: alice.token });
+      await h.api("POST", `/api/friends/${alice.userId}`, { token: other.token });
+    }
+    for (const member of [alice, carol])
+      await h.api("POST", "/api/channels/den/join", { token: member.token });
+  });
+  after(async function () {
+    await h?.close();
+    await postgres?.destroy();
+  });
+
+  // "Newest first" is by ts (ms): each send waits out the millisecond of the one before.
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 2));
+  const send = async (from: TestUser, to: TestUser, content: unknown) =>
+    (await tick(),
+    await h.api("POST", "/api/messages", { token: from.token, body: { to: to.userId, content } }))
+      .body as { id: string };
+  const post = async (from: TestUser, content: unknown) =>
+    (await tick(),
+    await h.api("POST", "/api/channels/den/messages", { token: from.token, body: { content } }))
+      .body as { id: string };
+  const search = async (user: TestUser, query: string) => {
+    const answer = await h.api("GET", `/api/search?${query}`, { token: user.token });
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+    return answer.body.items as StreamItem[];
+  };
+  const ids = (items: StreamItem[]) => items.map((item) => item.id);
+
+  it("finds messages in the caller's conversations only, newest first, with their current state", async function () {
+    const first = await send(alice, bob, "the quick brown fox");
+    const second = await send(bob, alice, { text: "a lazy Fox jumps", tags: ["x"] });
+    const third = await post(carol, { text: "fox in the den" });
+    const elsewhere = await send(alice, carol, "no animal here");
+    expect(ids(await search(alice, "q=fox"))).to.deep.equal([third.id, second.id, first.id]);
+    expect(ids(await search(bob, "q=fox"))).to.deep.equal([second.id, first.id]);
+    expect(ids(await search(dave, "q=fox"))).to.deep.equal([]);
+    expect(ids(await search(alice, `q=fox&peer=${bob.userId}`))).to.deep.equal([
+      second.id,
+      first.id,
+    ]);
+    expect(ids(await search(alice, "q=fox&channel=den"))).to.deep.equal([third.id]);
+    expect(ids(await search(alice, "q=fox&limit=1"))).to.deep.equal([third.id]);
+    expect(ids(await search(carol, "q=animal"))).to.deep.equal([elsewhere.id]);
+    const [found] = await search(bob, "q=lazy");
+    expect(found).to.deep.include({
+      id: second.id,
+      kind: "message",
+      from: bob.userId,
+      to: alice.userId,
+      content: { text: "a lazy Fox jumps", tags: ["x"] },
+    });
+    // Another channel's member and a stranger are refused a scope they may not read.
+    const refused = await h.api("GET", "/api/search?q=fox&channel=den", { token: bob.token });
+    expect(refused.status).to.equal(403);
+    expect(refused.body.error.code).to.equal("not_member");
+  });
+
+  it("an edit changes what matches; a recalled message never matches", async function () {
+    const sent = await send(alice, bob, "meet at the harbour");
+    expect(ids(await search(bob, "q=harbour"))).to.deep.equal([sent.id]);
+    await h.api("PATCH", `/api/messages/${sent.id}`, {
+      token: alice.token,
+      body: { content: { text: "meet at the station" } },
+    });
+    expect(await search(bob, "q=harbour")).to.deep.equal([]);
+    const [edited] = await search(bob, "q=station");
+    expect(edited).to.deep.include({ id: sent.id, content: { text: "meet at the station" } });
+    expect(edited).to.have.property("editedAt");
+    const recalled = await h.api("DELETE", `/api/messages/${sent.id}`, { token: alice.token });
+    expect(recalled.status).to.equal(202);
+    expect(await search(bob, "q=station")).to.deep.equal([]);
+    expect(await search(alice, "q=meet")).to.deep.equal([]);
+  });
+
+  it("bad input is a 400 with the error shape; words that match nothing are no error", async function () {
+    for (const query of [
+      "",
+      "q=",
+      "q=%20%20",
+      "q=a%00b",
+      `q=x&peer=${bob.userId}&channel=den`,
+      "q=x&limit=0",
+      "q=x&limit=101",
+      "q=x&channel=bad%20name",
+      `q=${"x".repeat(257)}`,
+    ]) {
+      const answer = await h.api("GET", `/api/search?${query}`, { token: alice.token });
+      expect(answer.status, query).to.equal(400);
+      expect(answer.body.error.code, query).to.equal("invalid_query");
+    }
+    expect(await search(alice, "q=%26%7C!()%3A*")).to.deep.equal([]);
+    expect(await search(alice, "q=the")).to.be.an("array");
+    const self = await h.api("GET", `/api/search?q=x&peer=${alice.userId}`, { token: alice.token });
+    expect(self.status).to.equal(400);
+    expect((await h.api("GET", "/api/search?q=x")).status).to.equal(401);
+  });
+});
