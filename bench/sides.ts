@@ -103,6 +103,7 @@ export const totalRss = (servers: Launched[]) =>
   servers.reduce((sum, s) => sum + rssBytes(s.child.pid!), 0);
 
 const HERALD_PREFIX = "herald:";
+const ISSUE_CONCURRENCY = 32;
 
 /** One imServer process; resolves once its /health answers. */
 export async function startHeraldNode(
@@ -167,16 +168,24 @@ async function startHerald(spec: SideSpec, redis: RedisProbe): Promise<Side> {
     servers,
     async targets(userIds) {
       everyone = userIds;
-      return Promise.all(
-        userIds.map(async (userId) => {
-          const node = (await pushRouter.connectNode(userId))!;
-          const token = await engine.tokens.issue(
-            { userId, sessionId: `s-${userId}`, nodeId: node.nodeId },
-            120_000,
-          );
-          return { userId, url: node.url, path: "/socket.io", token };
+      // A few issues at a time: thousands at once outlast the command timeout on a busy machine.
+      const out: Target[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(ISSUE_CONCURRENCY, userIds.length) }, async () => {
+          while (next < userIds.length) {
+            const i = next++;
+            const userId = userIds[i]!;
+            const node = (await pushRouter.connectNode(userId))!;
+            const token = await engine.tokens.issue(
+              { userId, sessionId: `s-${userId}`, nodeId: node.nodeId },
+              120_000,
+            );
+            out[i] = { userId, url: node.url, path: "/socket.io", token };
+          }
         }),
       );
+      return out;
     },
     async inject(to, data) {
       await pushRouter.route(to === "*" ? everyone : to, (names) => ({
