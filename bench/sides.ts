@@ -3,6 +3,7 @@
 //   herald            imServer node(s) (`node dist/server/main.js`); commands in the wire format
 //                     (engine/wire.ts encode) PUBLISHed on each node's topic through business's
 //                     own PushRouter (one command per owner node, or to one node in adapter mode)
+//                     and PublishBatcher (one PUBLISH per node per event-loop turn)
 //   socket.io (+ack)  peers/socketio-server.ts on @socket.io/redis-adapter, fed by
 //                     @socket.io/redis-emitter
 //   ws                peers/ws-server.ts, JSON commands on one Redis channel
@@ -15,6 +16,7 @@ import {
 } from "../business/push-router.js";
 import { NodeView } from "../engine/node-view.js";
 import type { MessagePush } from "../engine/protocol.js";
+import { PublishBatcher } from "../engine/publish-batcher.js";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
 import { topics } from "../engine/wire.js";
 import { freePort, startRedis, type TestRedis } from "../support/redis-server.js";
@@ -103,6 +105,7 @@ export const totalRss = (servers: Launched[]) =>
   servers.reduce((sum, s) => sum + rssBytes(s.child.pid!), 0);
 
 const HERALD_PREFIX = "herald:";
+const ISSUE_CONCURRENCY = 32;
 
 /** One imServer process; resolves once its /health answers. */
 export async function startHeraldNode(
@@ -147,15 +150,18 @@ async function startHerald(spec: SideSpec, redis: RedisProbe): Promise<Side> {
   await waitForNodes(nodeView, spec.nodes);
   let published = 0;
   let received = 0;
+  // Batched per node and event-loop turn, as business's push client does.
+  const batcher = new PublishBatcher(async (nodeId, payload) => {
+    published++;
+    const heard = await engine.bus.publish(topics.node(nodeId), payload);
+    received += heard;
+    return heard;
+  });
   const deps = {
     nodeView,
     presence: engine.presence,
-    publish: async (nodeId: string, _kind: string, payload: string) => {
-      published++;
-      const heard = await engine.bus.publish(topics.node(nodeId), payload);
-      received += heard;
-      return heard > 0;
-    },
+    publish: async (nodeId: string, _kind: string, payload: string) =>
+      (await batcher.publish(nodeId, payload)) > 0,
   };
   const pushRouter: PushRouter =
     router === "adapter" ? new AdapterPushRouter(deps) : new PartitionPushRouter(deps);
@@ -167,16 +173,24 @@ async function startHerald(spec: SideSpec, redis: RedisProbe): Promise<Side> {
     servers,
     async targets(userIds) {
       everyone = userIds;
-      return Promise.all(
-        userIds.map(async (userId) => {
-          const node = (await pushRouter.connectNode(userId))!;
-          const token = await engine.tokens.issue(
-            { userId, sessionId: `s-${userId}`, nodeId: node.nodeId },
-            120_000,
-          );
-          return { userId, url: node.url, path: "/socket.io", token };
+      // A few issues at a time: thousands at once outlast the command timeout on a busy machine.
+      const out: Target[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(ISSUE_CONCURRENCY, userIds.length) }, async () => {
+          while (next < userIds.length) {
+            const i = next++;
+            const userId = userIds[i]!;
+            const node = (await pushRouter.connectNode(userId))!;
+            const token = await engine.tokens.issue(
+              { userId, sessionId: `s-${userId}`, nodeId: node.nodeId },
+              120_000,
+            );
+            out[i] = { userId, url: node.url, path: "/socket.io", token };
+          }
         }),
       );
+      return out;
     },
     async inject(to, data) {
       await pushRouter.route(to === "*" ? everyone : to, (names) => ({

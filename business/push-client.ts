@@ -29,6 +29,7 @@ import {
   type PushResult,
   type PushRouter,
 } from "./push-router.js";
+import { PublishBatcher } from "../engine/publish-batcher.js";
 
 export type { PushResult } from "./push-router.js";
 
@@ -88,6 +89,8 @@ export class PushClient {
   private readonly tokenTtlMs: number;
   private readonly socketPath: string;
   private readonly subscriptions = new Set<Unsubscribe>();
+  /** One PUBLISH per node per event-loop turn (engine/publish-batcher.ts). */
+  private readonly batcher: PublishBatcher;
   private started = false;
 
   constructor(private readonly options: PushClientOptions) {
@@ -95,6 +98,10 @@ export class PushClient {
     this.nodeView = new NodeView(options.engine, options.refreshMs);
     this.tokenTtlMs = Math.min(options.tokenTtlMs ?? 30_000, 30_000);
     this.socketPath = options.socketPath ?? "/socket.io";
+    const bus = options.engine.bus;
+    this.batcher = new PublishBatcher((nodeId, payload) =>
+      bus.publish(topics.node(nodeId), payload),
+    );
     const deps = {
       nodeView: this.nodeView,
       presence: options.engine.presence,
@@ -341,7 +348,7 @@ export class PushClient {
 
   /** true when a node heard it; 0 subscribers means the node is gone. */
   private async publishEncoded(nodeId: string, kind: string, payload: string): Promise<boolean> {
-    const receivers = await this.engine.bus.publish(topics.node(nodeId), payload);
+    const receivers = await this.batcher.publish(nodeId, payload);
     this.options.metrics?.published(kind);
     if (receivers > 0) return true;
     this.options.metrics?.deadNode();

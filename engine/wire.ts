@@ -16,6 +16,7 @@ import type {
   TypingPush,
 } from "./protocol.js";
 
+/** The version of a single command and of events; an envelope of several commands is version 2. */
 export const WIRE_VERSION = 1;
 
 /** Logical bus topics; the Redis engine prefixes them (engine/redis/keys.ts). */
@@ -77,6 +78,21 @@ export interface KickCommand {
 }
 
 export type NodeCommand = PushCommand | BroadcastCommand | KickCommand;
+
+/**
+ * Several commands for one node in one PUBLISH (version 2): what a publisher produced within one
+ * turn of its event loop. The node decodes the envelope once and runs the commands in order.
+ * Nodes keep accepting a single version-1 command, which is what a publisher sends when it has
+ * only one.
+ */
+export interface BatchEnvelope {
+  v: 2;
+  kind: "batch";
+  commands: NodeCommand[];
+}
+
+/** Commands an envelope may carry; a publisher with more sends several envelopes. */
+export const MAX_BATCH = 256;
 
 /** A node tells business that a user came online (first connection) or went offline (last). */
 export interface PresenceEvent {
@@ -259,6 +275,163 @@ const nodeEvent = z.discriminatedUnion("kind", [
   }),
 ]);
 
+// ---------------------------------------------------------------------------------------------
+// The hot path's check: hand-written, accepting only a command that the zod schema above
+// accepts *and* returns unchanged (no unknown key to strip, no v1 message without `kind`). What
+// it does not accept goes to zod, which decides; so decoding means exactly what the schema
+// says, and test/wire.test.ts checks with fast-check that both agree.
+
+type Check = (value: unknown) => boolean;
+type Fields = Record<string, Check>;
+
+const isText =
+  (min: number, max: number): Check =>
+  (v) =>
+    typeof v === "string" && v.length >= min && v.length <= max;
+const isInt =
+  (min: number): Check =>
+  (v) =>
+    Number.isSafeInteger(v) && (v as number) >= min;
+const isOneOf =
+  (...values: readonly unknown[]): Check =>
+  (v) =>
+    values.includes(v);
+const isArrayOf =
+  (item: Check, max: number): Check =>
+  (v) =>
+    Array.isArray(v) && v.length <= max && v.every(item);
+const isId = isText(1, 256);
+const isTs = isInt(0);
+const isContent: Check = (v) => v !== undefined && v !== null;
+const isBoolean: Check = (v) => typeof v === "boolean";
+
+/** A plain object with all of `required`, any of `optional`, and no other key. */
+function isShape(required: Fields, optional: Fields = {}): Check {
+  const mandatory = Object.entries(required);
+  const extra = Object.entries(optional);
+  return (v) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+    const o = v as Record<string, unknown>;
+    let keys = mandatory.length;
+    for (const [key, check] of mandatory) if (!check(o[key])) return false;
+    for (const [key, check] of extra)
+      if (Object.hasOwn(o, key)) {
+        if (!check(o[key])) return false;
+        keys++;
+      }
+    return Object.keys(o).length === keys;
+  };
+}
+
+const itemOptional: Fields = { to: isId, channel: isId };
+const itemOf = (kind: string, required: Fields, optional: Fields = {}) =>
+  isShape(
+    { id: isId, seq: isInt(1), kind: isOneOf(kind), from: isId, ts: isTs, ...required },
+    { ...itemOptional, ...optional },
+  );
+const isItem: Record<string, Check> = {
+  message: itemOf(
+    "message",
+    { content: isContent },
+    {
+      replyTo: isId,
+      mentions: isArrayOf(isId, 50),
+      attachments: isArrayOf(
+        isShape({
+          fileId: isId,
+          name: isText(1, 255),
+          size: isInt(0),
+          contentType: isText(1, 255),
+        }),
+        MAX_ATTACHMENTS,
+      ),
+      clientMsgId: isId,
+    },
+  ),
+  edit: itemOf("edit", { target: isId, content: isContent }),
+  recall: itemOf("recall", { target: isId }),
+  reaction: itemOf("reaction", {
+    target: isId,
+    emoji: isText(1, 64),
+    op: isOneOf("add", "remove"),
+  }),
+};
+const isStreamItem: Check = (v) => {
+  const kind = (v as { kind?: unknown } | null)?.kind;
+  return typeof kind === "string" && Object.hasOwn(isItem, kind) && isItem[kind]!(v);
+};
+
+const isPushData: Record<string, Check> = {
+  receipt: isShape({
+    messageId: isId,
+    to: isId,
+    status: isOneOf("delivered", "offline", "failed"),
+    ts: isTs,
+  }),
+  presence: isShape({ userId: isId, online: isBoolean, ts: isTs }),
+  read: isShape({ userId: isId, seq: isInt(0), ts: isTs }, { peer: isId, channel: isId }),
+  typing: isShape({ from: isId, ts: isTs }, { channel: isId }),
+  friend: isShape({
+    userId: isId,
+    username: isText(1, 256),
+    status: isOneOf("pending", "friends", "none"),
+    ts: isTs,
+  }),
+  conversation: isShape(
+    { channel: isId, members: isInt(0), online: isInt(0), ts: isTs },
+    { role: isOneOf("owner", "admin", "member"), mutedUntil: isTs },
+  ),
+  invited: isShape({ channel: isId, by: isId, ts: isTs }),
+  removed: isShape({ channel: isId, reason: isOneOf("kicked", "banned"), ts: isTs }),
+};
+const pushFields: Fields = {
+  v: isOneOf(1),
+  kind: isOneOf("push"),
+  event: (v) => typeof v === "string",
+  to: isArrayOf(isId, 100_000),
+};
+const isMessagePush = isShape(
+  { ...pushFields, data: isStreamItem },
+  { receipt: isBoolean, notify: isArrayOf(isId, 1_000) },
+);
+const isOtherPush = isShape({ ...pushFields, data: () => true });
+const isBroadcast = isShape({
+  v: isOneOf(1),
+  kind: isOneOf("broadcast"),
+  data: isShape({ id: isId, from: isId, broadcast: isOneOf(true), content: isContent, ts: isTs }),
+});
+const isKick = isShape(
+  { v: isOneOf(1), kind: isOneOf("kick"), userId: isId, reason: isOneOf(...KICK_REASONS) },
+  { sessionId: isId },
+);
+
+/** The schema itself, for the test that compares the hot path's check with it. */
+export const nodeCommandSchema: z.ZodType<unknown> = nodeCommand;
+
+/** True only for a command the schema accepts and returns as it is (see above). */
+export function isPlainCommand(json: unknown): json is NodeCommand {
+  if (typeof json !== "object" || json === null) return false;
+  const { kind, event, data, receipt } = json as Record<string, unknown>;
+  if (kind === "broadcast") return isBroadcast(json);
+  if (kind === "kick") return isKick(json);
+  if (kind !== "push") return false;
+  if (event === "message")
+    return isMessagePush(json) && (receipt !== true || (data as StreamItem).kind === "message");
+  return (
+    typeof event === "string" &&
+    Object.hasOwn(isPushData, event) &&
+    isOtherPush(json) &&
+    isPushData[event]!(data)
+  );
+}
+
+/** The schema's reading of a command: fast when it is plain, zod's otherwise. */
+export function checkCommand(json: unknown): NodeCommand | null {
+  if (isPlainCommand(json)) return json;
+  const result = nodeCommand.safeParse(json);
+  return result.success ? (result.data as NodeCommand) : null;
+}
+
 function parse<T>(schema: z.ZodType<T>, raw: string): T | null {
   let json: unknown;
   try {
@@ -272,8 +445,65 @@ function parse<T>(schema: z.ZodType<T>, raw: string): T | null {
 
 /** null for anything that is not a valid command of a known version: the caller counts and drops it. */
 export function decodeCommand(raw: string): NodeCommand | null {
-  // A push's `to` and `data` are checked by shape; "kind" alone picks the branch.
-  return parse(nodeCommand, raw) as NodeCommand | null;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  return checkCommand(json);
+}
+
+/** What one PUBLISH on a node's topic carried: its valid commands, and how many were dropped. */
+export interface DecodedPayload {
+  commands: NodeCommand[];
+  /** Invalid commands (an invalid envelope counts as one). */
+  dropped: number;
+}
+
+function isBatch(json: unknown): json is { v: 2; kind: "batch"; commands: unknown } {
+  return (
+    typeof json === "object" &&
+    json !== null &&
+    (json as { v?: unknown }).v === 2 &&
+    (json as { kind?: unknown }).kind === "batch"
+  );
+}
+
+/**
+ * A node topic's payload: one version-1 command or a version-2 envelope, parsed once. Each
+ * command of an envelope is checked on its own, so one bad command drops only itself; an
+ * envelope that is not one (no array, too many commands, other keys) is dropped whole.
+ */
+export function decodePayload(raw: string): DecodedPayload {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { commands: [], dropped: 1 };
+  }
+  if (!isBatch(json)) {
+    const command = checkCommand(json);
+    return command ? { commands: [command], dropped: 0 } : { commands: [], dropped: 1 };
+  }
+  const items = json.commands;
+  if (!Array.isArray(items) || items.length > MAX_BATCH || Object.keys(json).length !== 3)
+    return { commands: [], dropped: 1 };
+  const commands: NodeCommand[] = [];
+  for (const item of items) {
+    const command = checkCommand(item);
+    if (command) commands.push(command);
+  }
+  return { commands, dropped: items.length - commands.length };
+}
+
+/**
+ * The envelope of already encoded commands, by concatenation (nothing is encoded twice); a
+ * single command goes as itself, so a lone push stays a version-1 command on the wire.
+ */
+export function encodeBatch(payloads: readonly string[]): string {
+  if (payloads.length === 1) return payloads[0]!;
+  return `{"v":2,"kind":"batch","commands":[${payloads.join(",")}]}`;
 }
 
 export function decodeEvent(raw: string): NodeEvent | null {

@@ -7,7 +7,7 @@
 import type { Namespace } from "socket.io";
 import type { ReceiptStatus } from "../engine/protocol.js";
 import type { NodeInfo, Unsubscribe } from "../engine/types.js";
-import { encode, topics } from "../engine/wire.js";
+import { encode, encodeBatch, topics, type NodeCommand } from "../engine/wire.js";
 import { CommandDispatcher, requestsOf } from "./command-dispatcher.js";
 import type { ConnectionActor } from "./connection-actor.js";
 import { receiptCommand, sweepEveryMs, type ReceiptRequest } from "./receipt-tracker.js";
@@ -108,24 +108,32 @@ export class AdapterRouting implements RoutingMode {
     return this.adapter.close();
   }
 
-  /** A command from business: run here and on every other node, once each. */
+  /**
+   * Commands from business (one, or an envelope of several): run here and on every other node,
+   * once each, with one serverSideEmit for all of them.
+   */
   private fromBusiness(raw: string): void {
-    const command = this.dispatcher.decode(raw);
-    if (!command) return;
-    for (const request of requestsOf(command)) {
-      const key = keyOf(request);
-      if (this.pending.has(key)) return; // the same command twice: one outcome
-      const entry: PendingReceipt = {
-        key,
-        request,
-        deadline: Date.now() + this.deps.ackTimeoutMs + REPORT_MARGIN_MS,
-        settled: false,
-      };
-      this.pending.set(key, entry);
+    const { commands, valid } = this.dispatcher.decode(raw);
+    const fresh = commands.filter((command) => this.expect(command));
+    if (fresh.length === 0) return;
+    // Passed on as it came unless something in it was dropped here: then only what runs here.
+    const forward =
+      valid && fresh.length === commands.length ? raw : encodeBatch(fresh.map(encode));
+    this.nsp.serverSideEmit(COMMAND_EVENT, forward);
+    for (const command of fresh) this.dispatcher.run(command);
+  }
+
+  /** Registers the outcomes a command asks for; false when it was seen already (one outcome). */
+  private expect(command: NodeCommand): boolean {
+    const requests = requestsOf(command);
+    if (requests.some((request) => this.pending.has(keyOf(request)))) return false;
+    const deadline = Date.now() + this.deps.ackTimeoutMs + REPORT_MARGIN_MS;
+    for (const request of requests) {
+      const entry: PendingReceipt = { key: keyOf(request), request, deadline, settled: false };
+      this.pending.set(entry.key, entry);
       this.fifo.push(entry);
     }
-    this.nsp.serverSideEmit(COMMAND_EVENT, raw);
-    this.dispatcher.run(command);
+    return true;
   }
 
   /** Not held here: `offline` if the recipient holds no connection on any node. */

@@ -5,7 +5,7 @@
 import type { Socket } from "socket.io";
 import type { Logger } from "../config/logger.js";
 import type { BroadcastPush, KickReason, UserId } from "../engine/protocol.js";
-import { decodeCommand, messageRef, type NodeCommand, type PushCommand } from "../engine/wire.js";
+import { decodePayload, messageRef, type NodeCommand, type PushCommand } from "../engine/wire.js";
 import type { ActorHost, ConnectionActor } from "./connection-actor.js";
 import type { ConnectionIndex } from "./connection-index.js";
 import type { ImMetrics, PushEvent } from "./metrics.js";
@@ -78,20 +78,23 @@ export class CommandDispatcher {
     this.tracker.stop();
   }
 
-  /** A raw bus payload, decoded once; anything invalid is counted and dropped (null). */
-  decode(raw: string): NodeCommand | null {
-    const command = decodeCommand(raw);
-    if (!command) {
-      this.deps.metrics.droppedCommands.inc();
-      this.droppedWarn.warn({ bytes: raw.length });
+  /**
+   * A raw bus payload (one command or an envelope of several), decoded once; anything invalid
+   * is counted and dropped. `valid`: false when something was dropped.
+   */
+  decode(raw: string): { commands: NodeCommand[]; valid: boolean } {
+    const { commands, dropped } = decodePayload(raw);
+    if (dropped > 0) {
+      this.deps.metrics.droppedCommands.inc(dropped);
+      this.droppedWarn.warn({ bytes: raw.length, dropped });
     }
-    return command;
+    return { commands, valid: dropped === 0 };
   }
 
-  /** A raw bus payload: decoded once and run. */
+  /** A raw bus payload: decoded once, its commands run in order. */
   handle(raw: string): void {
-    const command = this.decode(raw);
-    if (command) this.run(command);
+    const { commands } = this.decode(raw);
+    for (let i = 0; i < commands.length; i++) this.run(commands[i]!);
   }
 
   /** Executes a command on the local connections; a bug in one is logged, not fatal. */

@@ -43,7 +43,7 @@ export class ImMetrics {
   });
   readonly droppedCommands = new Counter({
     name: "herald_im_dropped_commands_total",
-    help: "Bus payloads that were not a valid command of a known version",
+    help: "Bus commands that were not valid of a known version (an invalid envelope counts once)",
     registers: [this.registry],
   });
   readonly kicks = new Counter({

@@ -3,6 +3,7 @@
 // over the bus); a change of the node set kicks the users who moved (server/rebalance.ts).
 import type { ReceiptStatus } from "../engine/protocol.js";
 import type { NodeInfo, Unsubscribe } from "../engine/types.js";
+import { PublishBatcher } from "../engine/publish-batcher.js";
 import { encode, topics } from "../engine/wire.js";
 import { CommandDispatcher } from "./command-dispatcher.js";
 import type { ConnectionActor } from "./connection-actor.js";
@@ -15,10 +16,15 @@ export class PartitionRouting implements RoutingMode {
   private readonly dispatcher: CommandDispatcher;
   private readonly rebalance: Rebalance;
   private unsubscribe: Unsubscribe | null = null;
+  /** Receipts for other nodes' senders: one PUBLISH per node per turn. */
+  private readonly receiptBatcher: PublishBatcher;
 
   constructor(private readonly deps: RoutingDeps) {
     this.dispatcher = new CommandDispatcher({ ...deps, receipts: this });
     this.rebalance = new Rebalance(deps);
+    this.receiptBatcher = new PublishBatcher((nodeId, payload) =>
+      deps.bus.publish(topics.node(nodeId), payload),
+    );
   }
 
   async start(): Promise<void> {
@@ -51,7 +57,7 @@ export class PartitionRouting implements RoutingMode {
       this.dispatcher.run(command);
       return;
     }
-    deps.bus.publish(topics.node(owner.nodeId), encode(command)).catch((err: unknown) => {
+    this.receiptBatcher.publish(owner.nodeId, encode(command)).catch((err: unknown) => {
       deps.logger.warn({ err, owner: owner.nodeId }, "receipt not published");
     });
   }

@@ -14,6 +14,7 @@ import { PartitionRouter } from "../engine/router.js";
 import {
   decodeEvent,
   encode,
+  encodeBatch,
   topics,
   type NodeCommand,
   type NodeEvent,
@@ -871,6 +872,57 @@ describe("imServer", function () {
       const got = receive(alice, "message");
       await publish(node, messageCommand(message("bob", "alice"), ["alice"]));
       expect(await got).to.have.length(1);
+    });
+
+    it("runs an envelope's commands in order, on Redis, next to single version-1 commands", async () => {
+      const redis = await startRedis();
+      const engine = await RedisEngine.connect({ url: redis.url, prefix: "herald:" });
+      try {
+        const node = await startNode({}, engine);
+        const alice = await connect(node, "alice");
+        const bob = await connect(node, "bob");
+        const data = [1, 2, 3].map((i) => message("carol", i === 2 ? "bob" : "alice", `m${i}`));
+        const forAlice = receive<MessagePush>(alice, "message", 3);
+        const forBob = receive<MessagePush>(bob, "message", 1);
+        await publish(
+          node,
+          encodeBatch([
+            encode(messageCommand(data[0]!, ["alice"])),
+            encode(messageCommand(data[1]!, ["bob"])),
+            encode(messageCommand(data[2]!, ["alice"])),
+          ]),
+        );
+        const single = message("carol", "alice", "m4");
+        await publish(node, messageCommand(single, ["alice"]));
+        expect(await forAlice).to.deep.equal([data[0], data[2], single]);
+        expect(await forBob).to.deep.equal([data[1]]);
+        expect(await metric(node, "herald_im_pushes_total", '{event="message"}')).to.equal(4);
+        await node.im.close();
+      } finally {
+        await engine.close();
+        await redis.destroy();
+      }
+    });
+
+    it("drops a malformed envelope whole and an envelope's bad commands, counted, and keeps serving", async () => {
+      const node = await startNode();
+      const alice = await connect(node, "alice");
+      const good = message("bob", "alice", "kept");
+      const got = receive<MessagePush>(alice, "message");
+      await publish(node, '{"v":2,"kind":"batch","commands":"nope"}');
+      await publish(
+        node,
+        `{"v":2,"kind":"batch","commands":[${encode(messageCommand(good, ["alice"]))}`,
+      );
+      await publish(
+        node,
+        encodeBatch(['{"v":1,"kind":"teleport"}', encode(messageCommand(good, ["alice"])), "7"]),
+      );
+      expect(await got).to.deep.equal([good]);
+      await until(async () => (await metric(node, "herald_im_dropped_commands_total")) === 4);
+      const after = receive(alice, "message");
+      await publish(node, messageCommand(message("bob", "alice"), ["alice"]));
+      expect(await after).to.have.length(1);
     });
   });
 

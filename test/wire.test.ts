@@ -1,6 +1,18 @@
 // The versioned wire format: every valid command and event decodes, anything else is null.
 import { expect } from "chai";
-import { decodeCommand, decodeEvent, encode, WIRE_VERSION } from "../engine/wire.js";
+import fc from "fast-check";
+import {
+  decodeCommand,
+  decodeEvent,
+  decodePayload,
+  encode,
+  encodeBatch,
+  isPlainCommand,
+  MAX_BATCH,
+  nodeCommandSchema,
+  WIRE_VERSION,
+} from "../engine/wire.js";
+import { KICK_REASONS } from "../engine/protocol.js";
 import type { MessagePush } from "../engine/protocol.js";
 import type { NodeCommand, NodeEvent } from "../engine/wire.js";
 
@@ -351,3 +363,256 @@ describe("wire format", function () {
     }
   });
 });
+
+describe("wire format version 2: envelopes", function () {
+  const encoded = VALID_COMMANDS.map(encode);
+
+  it("a lone command is sent as itself (version 1), several as one envelope", function () {
+    expect(encodeBatch([encoded[0]!])).to.equal(encoded[0]);
+    expect(JSON.parse(encodeBatch(encoded))).to.deep.equal({
+      v: 2,
+      kind: "batch",
+      commands: VALID_COMMANDS,
+    });
+  });
+
+  it("decodes an envelope's commands in order, and a single version-1 command as one", function () {
+    expect(decodePayload(encodeBatch(encoded))).to.deep.equal({
+      commands: VALID_COMMANDS,
+      dropped: 0,
+    });
+    expect(decodePayload(encoded[1]!)).to.deep.equal({ commands: [VALID_COMMANDS[1]], dropped: 0 });
+  });
+
+  it("drops only the bad commands of an envelope, counting each", function () {
+    const raw = encodeBatch([encoded[0]!, '{"v":1,"kind":"teleport"}', encoded[2]!, "null"]);
+    expect(decodePayload(raw)).to.deep.equal({
+      commands: [VALID_COMMANDS[0], VALID_COMMANDS[2]],
+      dropped: 2,
+    });
+  });
+
+  const malformed: [string, string][] = [
+    ["not JSON", '{"v":2,"kind":"batch","commands":['],
+    ["commands not an array", '{"v":2,"kind":"batch","commands":{}}'],
+    ["no commands", '{"v":2,"kind":"batch"}'],
+    ["another key", `{"v":2,"kind":"batch","commands":[${encoded[0]}],"extra":1}`],
+    ["too many commands", encodeBatch(Array.from({ length: MAX_BATCH + 1 }, () => encoded[0]!))],
+    ["an unknown version", `{"v":3,"kind":"batch","commands":[${encoded[0]}]}`],
+  ];
+  for (const [why, raw] of malformed)
+    it(`drops an envelope with ${why} whole, counted once`, function () {
+      expect(decodePayload(raw)).to.deep.equal({ commands: [], dropped: 1 });
+    });
+
+  it("takes MAX_BATCH commands in one envelope", function () {
+    const raw = encodeBatch(Array.from({ length: MAX_BATCH }, () => encoded[0]!));
+    expect(decodePayload(raw).commands).to.have.length(MAX_BATCH);
+  });
+});
+
+// The hand-written check on the hot path against the zod schema it stands in for: it accepts a
+// value exactly when zod accepts it and returns it unchanged (anything else goes to zod).
+describe("wire format: the hot path's check agrees with the zod schema", function () {
+  const junk = fc.jsonValue({ maxDepth: 2 });
+  /** Mostly `valid`, sometimes any JSON value. */
+  const mostly = <T>(valid: fc.Arbitrary<T>) =>
+    fc.oneof({ weight: 60, arbitrary: valid }, { weight: 1, arbitrary: junk });
+  const id = mostly(
+    fc.oneof(
+      { weight: 40, arbitrary: fc.string({ minLength: 1, maxLength: 4 }) },
+      fc.constantFrom("", "x".repeat(256), "x".repeat(257)),
+    ),
+  );
+  const text = (max: number) =>
+    mostly(
+      fc.oneof(
+        { weight: 20, arbitrary: fc.string({ minLength: 1, maxLength: 4 }) },
+        fc.constantFrom("", "y".repeat(max), "y".repeat(max + 1)),
+      ),
+    );
+  const int = mostly(
+    fc.oneof({ weight: 40, arbitrary: fc.nat(1e6) }, fc.constantFrom(-1, 0, 1.5, 2 ** 53, -0)),
+  );
+  const oneOf = (...values: unknown[]) =>
+    mostly(fc.oneof({ weight: 20, arbitrary: fc.constantFrom(...values) }, fc.constant("other")));
+  const bool = mostly(fc.boolean());
+  const content = fc.oneof({ weight: 30, arbitrary: junk }, fc.constant(null));
+  const ids = (max: number) =>
+    mostly(
+      fc.oneof(
+        { weight: 8, arbitrary: fc.array(id, { maxLength: 3 }) },
+        fc.constant(Array(max + 1).fill("u")),
+      ),
+    );
+  /** An object of `required` (each sometimes left out) and `optional` keys, sometimes one more. */
+  const shape = (
+    required: Record<string, fc.Arbitrary<unknown>>,
+    optional: Record<string, fc.Arbitrary<unknown>> = {},
+  ) =>
+    fc
+      .tuple(
+        fc.oneof(
+          {
+            weight: 30,
+            arbitrary: fc.record(
+              { ...required, ...optional },
+              { requiredKeys: Object.keys(required) },
+            ),
+          },
+          { weight: 1, arbitrary: fc.record({ ...required, ...optional }, { requiredKeys: [] }) },
+        ),
+        fc.oneof(
+          { weight: 30, arbitrary: fc.constant(null) },
+          fc.constantFrom("extra", "toString", "kind"),
+        ),
+      )
+      .map(([o, key]) => (key === null ? o : { ...o, [key]: 1 }));
+  const item = (kind: unknown, required: Record<string, fc.Arbitrary<unknown>>, optional = {}) =>
+    shape(
+      { id, seq: int, kind: fc.constant(kind), from: id, ts: int, ...required },
+      { to: id, channel: id, ...optional },
+    );
+  const attachment = shape({ fileId: id, name: text(255), size: int, contentType: text(255) });
+  const streamItem = fc.oneof(
+    item(
+      "message",
+      { content },
+      {
+        replyTo: id,
+        mentions: ids(50),
+        attachments: mostly(
+          fc.oneof(
+            fc.array(attachment, { maxLength: 2 }),
+            fc.constant(Array(11).fill({ fileId: "f", name: "n", size: 1, contentType: "t" })),
+          ),
+        ),
+        clientMsgId: id,
+      },
+    ),
+    item("edit", { target: id, content }),
+    item("recall", { target: id }),
+    item("reaction", { target: id, emoji: text(64), op: oneOf("add", "remove") }),
+    item(undefined, { content }),
+    junk,
+  );
+  const data: Record<string, fc.Arbitrary<unknown>> = {
+    receipt: shape({
+      messageId: id,
+      to: id,
+      status: oneOf("delivered", "offline", "failed"),
+      ts: int,
+    }),
+    presence: shape({ userId: id, online: bool, ts: int }),
+    read: shape({ userId: id, seq: int, ts: int }, { peer: id, channel: id }),
+    typing: shape({ from: id, ts: int }, { channel: id }),
+    friend: shape({
+      userId: id,
+      username: text(256),
+      status: oneOf("pending", "friends", "none"),
+      ts: int,
+    }),
+    conversation: shape(
+      { channel: id, members: int, online: int, ts: int },
+      { role: oneOf("owner", "admin", "member"), mutedUntil: int },
+    ),
+    invited: shape({ channel: id, by: id, ts: int }),
+    removed: shape({ channel: id, reason: oneOf("kicked", "banned"), ts: int }),
+  };
+  const version = fc.oneof({ weight: 20, arbitrary: fc.constant(1) }, fc.constant(2));
+  // Message pushes, the hot path's bulk, as often as all the other shapes together.
+  const command = fc.oneof(
+    {
+      weight: 20,
+      arbitrary: shape(
+        {
+          v: version,
+          kind: fc.constant("push"),
+          event: fc.constant("message"),
+          to: ids(100_000),
+          data: streamItem,
+        },
+        { receipt: bool, notify: ids(1_000) },
+      ),
+    },
+    ...Object.entries(data).flatMap(([event, arbitrary]) => [
+      shape({
+        v: version,
+        kind: fc.constant("push"),
+        event: fc.constant(event),
+        to: ids(100_000),
+        data: arbitrary,
+      }),
+      // Another event's data, and the message push's own keys on another event.
+      shape(
+        {
+          v: version,
+          kind: fc.constant("push"),
+          event: fc.constant(event),
+          to: ids(3),
+          data: fc.oneof(...Object.values(data)),
+        },
+        { receipt: bool },
+      ),
+    ]),
+    shape({
+      v: version,
+      kind: fc.constant("broadcast"),
+      data: shape({ id, from: id, broadcast: mostly(fc.constant(true)), content, ts: int }),
+    }),
+    shape(
+      { v: version, kind: fc.constant("kick"), userId: id, reason: oneOf(...KICK_REASONS) },
+      { sessionId: id },
+    ),
+    shape({
+      v: version,
+      kind: oneOf("push", "batch", "teleport"),
+      event: oneOf("message", "nope"),
+    }),
+    junk,
+  );
+  /** As a node gets it: through JSON. */
+  const wire = command.map((value) => JSON.parse(JSON.stringify(value) ?? "null") as unknown);
+
+  it("accepts a command exactly when zod accepts it unchanged", function () {
+    let plain = 0;
+    fc.assert(
+      fc.property(wire, (value) => {
+        const zod = nodeCommandSchema.safeParse(value);
+        const unchanged = zod.success && JSON.stringify(zod.data) === JSON.stringify(value);
+        // Key order aside: zod may return the same keys in its own order.
+        const same = zod.success && (unchanged || isDeepStrictEqualLoose(zod.data, value));
+        if (isPlainCommand(value)) plain++;
+        expect(isPlainCommand(value), JSON.stringify(value)).to.equal(same);
+      }),
+      { numRuns: 3_000 },
+    );
+    // The generator reaches both sides often enough for the comparison to mean something.
+    expect(plain).to.be.greaterThan(300);
+  });
+
+  it("decodes exactly as zod does", function () {
+    fc.assert(
+      fc.property(wire, (value) => {
+        const zod = nodeCommandSchema.safeParse(value);
+        expect(decodeCommand(JSON.stringify(value))).to.deep.equal(zod.success ? zod.data : null);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+});
+
+/** Deep equality that ignores key order (both sides come from JSON). */
+function isDeepStrictEqualLoose(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every(
+    (k) =>
+      Object.hasOwn(b, k) &&
+      isDeepStrictEqualLoose((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
+}

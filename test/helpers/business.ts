@@ -174,7 +174,9 @@ export async function startHarness(
     const commands: unknown[] = [];
     const waiters = new Set<() => void>();
     const unsubscribe = await engine.bus.subscribe(topics.node(nodeId), (payload) => {
-      commands.push(JSON.parse(payload));
+      // One command, or a version-2 envelope of several (the push client batches per turn).
+      const json = JSON.parse(payload) as { kind?: string; commands?: unknown[] };
+      commands.push(...(json.kind === "batch" ? json.commands! : [json]));
       for (const wake of waiters) wake();
     });
     await engine.membership.register(info, 60_000);
