@@ -30,7 +30,7 @@ import { PostgresStoreEngine } from "../engine/postgres/postgres-engine.js";
 import { startPostgres } from "../support/postgres-server.js";
 import { startRedis } from "../support/redis-server.js";
 import pg from "pg";
-import { cpuMicros, familyCpuMicros, parentPid, sleep } from "./lib/proc.js";
+import { cpuMicros, familyCpuMicros, listening, parentPid, sleep } from "./lib/proc.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Far above any figure here: the bench measures the send path, never a 429. */
@@ -418,14 +418,6 @@ async function measure(store: "redis" | "postgres", args: Args) {
     await redis.destroy();
     await postgres?.destroy();
   }
-}
-
-/** The URL a forked child (Herald, or the bare peer) reports once it listens. */
-function listening(child: ChildProcess): Promise<{ url: string }> {
-  return new Promise((resolve, reject) => {
-    child.once("message", (m) => resolve(m as { url: string }));
-    child.once("exit", (code) => reject(new Error(`child exited (${code})`)));
-  });
 }
 
 function round(ms: number): number {

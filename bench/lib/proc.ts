@@ -81,6 +81,14 @@ export async function stop(launched: Launched, ms = 5_000): Promise<void> {
   clearTimeout(timer);
 }
 
+/** The URL a forked child (Herald, or the bare peer) reports once it listens. */
+export function listening(child: ChildProcess): Promise<{ url: string }> {
+  return new Promise((resolve, reject) => {
+    child.once("message", (m) => resolve(m as { url: string }));
+    child.once("exit", (code) => reject(new Error(`child exited (${code})`)));
+  });
+}
+
 /** Waits for the first IPC message of `type` from the child, bounded by `ms`. */
 export function nextMessage<T extends { type: string }>(
   launched: Launched,
