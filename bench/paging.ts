@@ -135,10 +135,12 @@ try {
           bob.token,
         );
         latencies.push(performance.now() - t);
+        if (page.status !== 200)
+          throw new Error(`page after ${after}: ${page.status} ${JSON.stringify(page.body)}`);
         const seqs = (page.body.messages as { seq: number; content: { text: string } }[]).map(
           (m) => m.seq,
         );
-        if (page.status !== 200 || seqs.length !== LIMIT || seqs[0] !== after + 1)
+        if (seqs.length !== LIMIT || seqs[0] !== after + 1)
           throw new Error(`page after ${after}: ${page.status} ${seqs.slice(0, 3).join(",")}`);
       }
       latencies.sort((x, y) => x - y);

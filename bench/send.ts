@@ -117,6 +117,7 @@ async function main(): Promise<void> {
       "Herald µs/send": send.heraldCpuUsPerRequest,
       "Redis µs/send": send.redisCpuUsPerRequest,
       "PG µs/send": store === "postgres" ? send.postgresCpuUsPerRequest : "n/a",
+      "PG xacts/send": store === "postgres" ? send.postgresTransactionsPerRequest : "n/a",
       "total µs/send":
         send.heraldCpuUsPerRequest + send.redisCpuUsPerRequest + send.postgresCpuUsPerRequest,
       lost,
@@ -171,6 +172,7 @@ async function measure(store: "redis" | "postgres", args: Args) {
     commands: number;
     reads: number;
     postgres: number;
+    transactions: number;
   }> => {
     const info = await redisInfo.info("cpu");
     const seconds = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)![1]);
@@ -186,6 +188,16 @@ async function measure(store: "redis" | "postgres", args: Args) {
       commands: count("total_commands_processed"),
       reads: count("total_reads_processed"),
       postgres: postmaster === null ? 0 : familyCpuMicros(postmaster),
+      // Statements Herald ran outside a transaction count one each (stats lag up to 1 s).
+      transactions: pgInfo
+        ? Number(
+            (
+              await pgInfo.query<{ n: string }>(
+                "SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = 'herald'",
+              )
+            ).rows[0]!.n,
+          )
+        : 0,
     };
   };
   try {
@@ -294,6 +306,9 @@ async function measure(store: "redis" | "postgres", args: Args) {
         redisReadsPerRequest: round((cpuAfter.reads - cpuBefore.reads) / latencies.length),
         postgresCpuUsPerRequest: Math.round(
           (cpuAfter.postgres - cpuBefore.postgres) / latencies.length,
+        ),
+        postgresTransactionsPerRequest: round(
+          (cpuAfter.transactions - cpuBefore.transactions) / latencies.length,
         ),
       };
     };
