@@ -6,8 +6,14 @@
 // same sends also go to a bare Koa JSON route (bench/peers/koa-json.ts), the yardstick.
 // Prints a table and writes bench/results/send.json.
 // With `--store postgres` the store is on a private PostgreSQL (DATABASE_URL), the rest on Redis.
+// `--stores redis,postgres` measures each in turn, in one run, and prints them side by side.
+// After the saturation phase (back to back, `--inflight` at a time) comes a fixed-rate phase at
+// half the rate just reached, `--rate-seconds` long: its p99 is the latency at half load, timed
+// from when each send was due (so a send kept waiting for a free slot counts its wait).
+// CPU per send is read from /proc for Herald's process, from INFO for redis-server, and for
+// PostgreSQL from /proc for the postmaster and every backend (bench/lib/proc.ts familyCpuMicros).
 //   node dist/bench/send.js [--users 100] [--sends 6000] [--inflight 32] [--seconds 60]
-//     [--send-only] [--store redis|postgres]
+//     [--send-only] [--store redis|postgres | --stores redis,postgres] [--rate-seconds 15]
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -23,7 +29,8 @@ import { startImServer } from "../server/im-server.js";
 import { PostgresStoreEngine } from "../engine/postgres/postgres-engine.js";
 import { startPostgres } from "../support/postgres-server.js";
 import { startRedis } from "../support/redis-server.js";
-import { cpuMicros } from "./lib/proc.js";
+import pg from "pg";
+import { cpuMicros, familyCpuMicros, listening, parentPid, sleep } from "./lib/proc.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Far above any figure here: the bench measures the send path, never a 429. */
@@ -73,7 +80,9 @@ interface Answer {
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- bench reads answers loosely
 }
 
-async function main(): Promise<void> {
+type Args = ReturnType<typeof parse>;
+
+function parse() {
   const { values: args } = parseArgs({
     options: {
       users: { type: "string", default: "100" },
@@ -83,17 +92,59 @@ async function main(): Promise<void> {
       // Only the sends (for a profile of the send path: `node --cpu-prof`).
       "send-only": { type: "boolean", default: false },
       store: { type: "string", default: "redis" },
+      stores: { type: "string" },
+      "rate-seconds": { type: "string", default: "15" },
     },
   });
-  if (args.store !== "redis" && args.store !== "postgres")
-    throw new Error("--store redis|postgres");
+  return args;
+}
+
+async function main(): Promise<void> {
+  const args = parse();
+  const stores = (args.stores ?? args.store).split(",");
+  if (stores.some((store) => store !== "redis" && store !== "postgres"))
+    throw new Error("--store redis|postgres, or --stores redis,postgres");
+  const side: Record<string, object> = {};
+  for (const [i, store] of stores.entries()) {
+    const { send, halfLoad, lost } = await measure(store as "redis" | "postgres", args);
+    const name = `${store}${stores.indexOf(store) === i ? "" : ` (${i + 1})`}`;
+    side[name] = {
+      "saturation /s": send.perSecond,
+      "sat. p99 ms": send.p99Ms,
+      "half-load /s": halfLoad.perSecond,
+      "half p50 ms": halfLoad.p50Ms,
+      "half p99 ms": halfLoad.p99Ms,
+      "Herald µs/send": send.heraldCpuUsPerRequest,
+      "Redis µs/send": send.redisCpuUsPerRequest,
+      "PG µs/send": store === "postgres" ? send.postgresCpuUsPerRequest : "n/a",
+      "PG xacts/send": store === "postgres" ? send.postgresTransactionsPerRequest : "n/a",
+      "total µs/send":
+        send.heraldCpuUsPerRequest + send.redisCpuUsPerRequest + send.postgresCpuUsPerRequest,
+      lost,
+    };
+  }
+  if (stores.length < 2) return;
+  console.log("POST /api/messages by store, side by side (CPU per send at saturation):");
+  console.table(side);
+  const [redis, postgres] = [side.redis, side.postgres] as { "saturation /s": number }[];
+  if (redis && postgres)
+    console.log(
+      `PostgreSQL's msgs/s as a fraction of Redis': ` +
+        `${round(postgres["saturation /s"] / redis["saturation /s"])}`,
+    );
+  mkdirSync(join(here, "../../bench/results"), { recursive: true });
+  writeFileSync(join(here, "../../bench/results/send-stores.json"), JSON.stringify(side, null, 2));
+}
+
+/** One store's run: its own redis-server (and PostgreSQL), Herald, users and sockets. */
+async function measure(store: "redis" | "postgres", args: Args) {
   const USERS = Number(args.users);
   const SENDS = Number(args.sends);
   const INFLIGHT = Number(args.inflight);
   const SECONDS = Number(args.seconds);
 
   const redis = await startRedis();
-  const postgres = args.store === "postgres" ? await startPostgres() : null;
+  const postgres = store === "postgres" ? await startPostgres() : null;
   const server: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
     env: {
       ...process.env,
@@ -105,6 +156,12 @@ async function main(): Promise<void> {
   let peer: ChildProcess | undefined;
   const sockets: Socket[] = [];
   const redisInfo = new Redis(redis.url);
+  // The postmaster: the parent of this client's backend.
+  const pgInfo = postgres && new pg.Client({ connectionString: postgres.url });
+  await pgInfo?.connect();
+  const postmaster =
+    pgInfo &&
+    parentPid((await pgInfo.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid);
   /** CPU µs used so far by `child` (Herald, or the bare peer) and by redis-server, and Redis's
    * commands. */
   const cpu = async (
@@ -114,6 +171,8 @@ async function main(): Promise<void> {
     redis: number;
     commands: number;
     reads: number;
+    postgres: number;
+    transactions: number;
   }> => {
     const info = await redisInfo.info("cpu");
     const seconds = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)![1]);
@@ -128,6 +187,17 @@ async function main(): Promise<void> {
       redis: Math.round((seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6),
       commands: count("total_commands_processed"),
       reads: count("total_reads_processed"),
+      postgres: postmaster === null ? 0 : familyCpuMicros(postmaster),
+      // Statements Herald ran outside a transaction count one each (stats lag up to 1 s).
+      transactions: pgInfo
+        ? Number(
+            (
+              await pgInfo.query<{ n: string }>(
+                "SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = 'herald'",
+              )
+            ).rows[0]!.n,
+          )
+        : 0,
     };
   };
   try {
@@ -165,6 +235,9 @@ async function main(): Promise<void> {
     };
     const many = (n: number) => Promise.all(Array.from({ length: n }, register));
 
+    /** Messages from another user pushed to the senders' sockets: one per accepted send. */
+    let delivered = 0;
+    let accepted = 0;
     // Senders, each with an acking socket, so a send is stored, routed and delivered.
     const users = await many(USERS);
     for (const user of users) {
@@ -175,7 +248,11 @@ async function main(): Promise<void> {
         auth: { token: grant.token },
         reconnection: false,
       });
-      socket.onAny((_event: string, _data: unknown, ack?: () => void) => ack?.());
+      socket.onAny((_event: string, data: unknown, ack?: () => void) => {
+        const item = data as { kind?: string; from?: string } | null;
+        if (item?.kind === "message" && item.from !== user.userId) delivered++;
+        ack?.();
+      });
       sockets.push(socket);
       await new Promise<void>((resolve, reject) => {
         socket.once("connect", () => resolve());
@@ -184,11 +261,15 @@ async function main(): Promise<void> {
     }
 
     const statuses = new Map<number, number>();
-    /** Runs `count` requests with `inflight` at a time (or until the time bound), timing each. */
+    /**
+     * Runs `count` requests with `inflight` at a time (or until the time bound), timing each.
+     * With `rate`, request i is due at i / rate s, and timed from then.
+     */
     const drive = async (
       count: number,
       request: (i: number) => Promise<Answer>,
       measured = server,
+      rate?: number,
     ) => {
       const latencies: number[] = [];
       const deadline = Date.now() + SECONDS * 1000;
@@ -199,7 +280,9 @@ async function main(): Promise<void> {
         Array.from({ length: INFLIGHT }, async () => {
           while (next < count && Date.now() < deadline) {
             const i = next++;
-            const t0 = performance.now();
+            const due = rate === undefined ? performance.now() : started + (i * 1000) / rate;
+            if (due > performance.now()) await sleep(due - performance.now());
+            const t0 = Math.min(due, performance.now());
             const answer = await request(i);
             latencies.push(performance.now() - t0);
             statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
@@ -221,6 +304,12 @@ async function main(): Promise<void> {
         redisCpuUsPerRequest: Math.round((cpuAfter.redis - cpuBefore.redis) / latencies.length),
         redisCommandsPerRequest: round((cpuAfter.commands - cpuBefore.commands) / latencies.length),
         redisReadsPerRequest: round((cpuAfter.reads - cpuBefore.reads) / latencies.length),
+        postgresCpuUsPerRequest: Math.round(
+          (cpuAfter.postgres - cpuBefore.postgres) / latencies.length,
+        ),
+        postgresTransactionsPerRequest: round(
+          (cpuAfter.transactions - cpuBefore.transactions) / latencies.length,
+        ),
       };
     };
 
@@ -231,9 +320,24 @@ async function main(): Promise<void> {
       return call("POST", "/api/messages", from.token, body, base);
     };
     await drive(Math.min(1000, SENDS), send); // warm-up
+    accepted += statuses.get(202) ?? 0;
     statuses.clear();
     const sendFigures = await drive(SENDS, send);
     const sendStatuses = Object.fromEntries(statuses);
+    // Half of the rate just reached, for a bounded time: the latency at half load.
+    const rate = Math.max(1, Math.round(sendFigures.perSecond / 2));
+    statuses.clear();
+    const halfLoad = await drive(
+      rate * Number(args["rate-seconds"]),
+      (i) => send(SENDS + i),
+      server,
+      rate,
+    );
+    const halfStatuses = Object.fromEntries(statuses);
+    accepted += (sendStatuses[202] ?? 0) + (halfStatuses[202] ?? 0);
+    // Every accepted send reaches its recipient's socket (bounded wait for the last ones).
+    for (let waited = 0; delivered < accepted && waited < 10_000; waited += 100) await sleep(100);
+    const lost = accepted - delivered;
 
     // The same sends to a bare Koa JSON route (bench/peers/koa-json.ts), the yardstick.
     peer = fork(join(here, "peers/koa-json.js"));
@@ -283,14 +387,18 @@ async function main(): Promise<void> {
       users: USERS,
       inflight: INFLIGHT,
       send: { ...sendFigures, statuses: sendStatuses },
+      halfLoad: { rate, ...halfLoad, statuses: halfStatuses },
+      accepted,
+      lost,
       bareKoa: bareFigures,
       heraldPerBare: round(sendFigures.perSecond / bareFigures.perSecond),
       ...listFigures,
       read: readFigures,
     };
-    console.log(`POST /api/messages, ${args.store} store, ${USERS} users, ${INFLIGHT} in flight:`);
+    console.log(`POST /api/messages, ${store} store, ${USERS} users, ${INFLIGHT} in flight:`);
     console.table({
       send: sendFigures,
+      [`send at ${rate}/s`]: halfLoad,
       "bare Koa": bareFigures,
       ...listFigures,
       ...(readFigures === "n/a" ? {} : { read: readFigures }),
@@ -298,33 +406,33 @@ async function main(): Promise<void> {
     console.log(
       "send statuses:",
       sendStatuses,
+      "at half load:",
+      halfStatuses,
+      `accepted ${accepted}, lost ${lost}`,
       `connection resets retried: ${resets}`,
       readFigures === "n/a" ? "(no POST /api/read)" : "",
       `\nHerald's sends/s as a fraction of the bare Koa route's: ${results.heraldPerBare}`,
     );
     mkdirSync(join(here, "../../bench/results"), { recursive: true });
     writeFileSync(
-      join(here, `../../bench/results/send${args.store === "postgres" ? "-postgres" : ""}.json`),
-      JSON.stringify({ store: args.store, ...results }, null, 2),
+      join(here, `../../bench/results/send${store === "postgres" ? "-postgres" : ""}.json`),
+      JSON.stringify({ store, ...results }, null, 2),
     );
     if (tooMany > 0 || sendStatuses[202] !== sendFigures.requests)
       throw new Error(`sends not all 202: ${JSON.stringify(sendStatuses)}`);
+    if (halfStatuses[202] !== halfLoad.requests)
+      throw new Error(`sends at half load not all 202: ${JSON.stringify(halfStatuses)}`);
+    if (lost !== 0) throw new Error(`${lost} accepted sends never reached their recipient`);
+    return { send: sendFigures, halfLoad, lost };
   } finally {
     for (const socket of sockets) socket.close();
     redisInfo.disconnect();
+    await pgInfo?.end();
     server.kill();
     peer?.kill();
     await redis.destroy();
     await postgres?.destroy();
   }
-}
-
-/** The URL a forked child (Herald, or the bare peer) reports once it listens. */
-function listening(child: ChildProcess): Promise<{ url: string }> {
-  return new Promise((resolve, reject) => {
-    child.once("message", (m) => resolve(m as { url: string }));
-    child.once("exit", (code) => reject(new Error(`child exited (${code})`)));
-  });
 }
 
 function round(ms: number): number {

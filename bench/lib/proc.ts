@@ -2,7 +2,7 @@
 // per process need more than the usual 1,024 descriptors), and measured from the outside through
 // /proc, so a server's figures never depend on code inside it, Herald's or a peer's.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The descriptor limit asked for; the hard limit when it is lower. */
@@ -81,6 +81,14 @@ export async function stop(launched: Launched, ms = 5_000): Promise<void> {
   clearTimeout(timer);
 }
 
+/** The URL a forked child (Herald, or the bare peer) reports once it listens. */
+export function listening(child: ChildProcess): Promise<{ url: string }> {
+  return new Promise((resolve, reject) => {
+    child.once("message", (m) => resolve(m as { url: string }));
+    child.once("exit", (code) => reject(new Error(`child exited (${code})`)));
+  });
+}
+
 /** Waits for the first IPC message of `type` from the child, bounded by `ms`. */
 export function nextMessage<T extends { type: string }>(
   launched: Launched,
@@ -143,6 +151,39 @@ export function cpuMicros(pid: number): number {
   // After "pid (comm) " the state is field 3; utime and stime (fields 14, 15) are 11 and 12 here.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+}
+
+/** utime, stime, cutime, cstime of /proc/<pid>/stat, in µs, and its parent's pid. */
+function stat(pid: number): { own: number; reaped: number; ppid: number } {
+  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const us = (i: number) => (Number(fields[i]) * 1e6) / CLK_TCK;
+  return { own: us(11) + us(12), reaped: us(13) + us(14), ppid: Number(fields[1]) };
+}
+
+/** The parent's pid of a process (PostgreSQL's postmaster, from one of its backends). */
+export function parentPid(pid: number): number {
+  return stat(pid).ppid;
+}
+
+/**
+ * CPU µs of a process and of all its children, live or gone: its own time, the time of the
+ * children it has reaped (cutime + cstime: PostgreSQL's postmaster waits for every backend that
+ * ends) and that of each live child (found by its parent pid in /proc).
+ */
+export function familyCpuMicros(pid: number): number {
+  const parent = stat(pid);
+  let total = parent.own + parent.reaped;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const child = stat(Number(entry));
+      if (child.ppid === pid) total += child.own;
+    } catch {
+      // ended while listed: its time is now in the parent's cutime
+    }
+  }
+  return Math.round(total);
 }
 
 /** Resident set size in bytes, from /proc/<pid>/status. */
