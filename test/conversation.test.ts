@@ -5,7 +5,9 @@ import type { Socket } from "socket.io-client";
 import type {
   ConversationPush,
   FriendPush,
+  InvitedPush,
   ReadPush,
+  RemovedPush,
   StreamItem,
   TypingPush,
 } from "../engine/protocol.js";
@@ -311,6 +313,46 @@ for (const suite of suites) {
       await until(() => pushes.length === 1, "one coalesced push", 3_000);
       expect(pushes[0]).to.deep.include({ channel: room, members: 2, online: 1 });
       await none(aliceSocket, "conversation", 500);
+    });
+
+    it("moderation pushes reach only the user concerned, once each: invited, role and mute, removed", async () => {
+      const [owner, bob, carol] = [await person(base), await person(base), await person(base)];
+      const room = uniqueName("priv");
+      const created = await owner.api("POST", "/api/channels", {
+        name: room,
+        visibility: "private",
+      });
+      expect(created.status).to.equal(201);
+      const [bobSocket, carolSocket] = [await bob.socket(), await carol.socket()];
+      const invited = inbox<InvitedPush>(bobSocket, "invited");
+      const updates = inbox<ConversationPush>(bobSocket, "conversation");
+      const removed = inbox<RemovedPush>(bobSocket, "removed");
+      const carolSaw = ["invited", "removed"].map((event) => inbox(carolSocket, event));
+
+      expect((await bob.api("POST", `/api/channels/${room}/join`)).status).to.equal(403);
+      await owner.api("POST", `/api/channels/${room}/invites`, { userId: bob.userId });
+      await until(() => invited.length === 1, "bob's invitation");
+      expect(invited[0]).to.deep.include({ channel: room, by: owner.userId });
+      expect((await bob.api("POST", `/api/channels/${room}/join`)).status).to.equal(200);
+
+      updates.splice(0); // the join's counts
+      await owner.api("POST", `/api/channels/${room}/members/${bob.userId}`, { role: "admin" });
+      await until(() => updates.some((u) => u.role === "admin"), "bob's new role");
+      await owner.api("POST", `/api/channels/${room}/members/${bob.userId}/mute`, {
+        seconds: 60,
+      });
+      await until(() => updates.some((u) => (u.mutedUntil ?? 0) > Date.now()), "bob's mute");
+
+      const kicked = await owner.api(
+        "DELETE",
+        `/api/channels/${room}/members/${bob.userId}?ban=true`,
+      );
+      expect(kicked.status).to.equal(204);
+      await until(() => removed.length === 1, "bob's removal");
+      expect(removed[0]).to.deep.include({ channel: room, reason: "banned" });
+      await none(bobSocket, "removed", 300);
+      expect(invited).to.have.length(1);
+      expect(carolSaw.map((list) => list.length)).to.deep.equal([0, 0]);
     });
 
     it("sync: every conversation with its counts, items after each cursor, `more` past the limit", async () => {
