@@ -3,6 +3,7 @@
 import { expect } from "chai";
 import pg from "pg";
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { HeraldClient, type MessagePush, type ReceiptPush } from "../client/sdk.js";
 import type { PresencePush } from "../engine/protocol.js";
@@ -50,6 +51,15 @@ async function waitForAsync(what: string, check: () => Promise<boolean>, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Whether a listener can take `port` on 127.0.0.1 right now. */
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
 }
 
 const lastNode = (m: Member) => m.nodeIds[m.nodeIds.length - 1];
@@ -414,25 +424,23 @@ describe("scale-out: three imServer processes over one Redis", function () {
       return { child, exited, output: () => output };
     };
 
-    it("refuses to start without REDIS_URL, saying so", async function () {
-      const cluster = run(["--nodes", "2"], {});
-      expect(await cluster.exited).to.equal(1);
-      expect(cluster.output()).to.match(/REDIS_URL is required/);
-    });
-
-    it("starts business and N nodes on consecutive ports with prefixed logs; SIGTERM stops all, exit 0", async function () {
-      const businessPort = await freePort();
-      const imPort = await freePort();
-      const cluster = run(["--nodes", "2"], {
-        REDIS_URL: redis.url,
-        REDIS_PREFIX: `cluster-script-${process.pid}:`,
-        BUSINESS_PORT: String(businessPort),
-        IM_PORT: String(imPort),
-        LOG_LEVEL: "info",
-      });
-      try {
-        const urls = [businessPort, imPort, imPort + 1].map((p) => `http://127.0.0.1:${p}/health`);
-        await waitForAsync("every process healthy", async () => {
+    /** `count` consecutive ports free now, none in `avoid`: the cluster script numbers its
+     * processes' ports from a base, and a single free port says nothing of the next one. */
+    const freeRun = async (count: number, avoid: number[] = []): Promise<number> => {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const base = await freePort();
+        const ports = Array.from({ length: count }, (_, i) => base + i);
+        if (ports.some((port) => avoid.includes(port) || port > 65535)) continue;
+        const free = await Promise.all(ports.slice(1).map(isFree));
+        if (free.every(Boolean)) return base;
+      }
+      throw new Error(`no ${count} consecutive free ports`);
+    };
+    /** Waits until every URL's /health answers 200; the cluster's output is in the error. */
+    const healthy = (cluster: ReturnType<typeof run>, urls: string[], timeoutMs: number) =>
+      waitForAsync(
+        "every process healthy",
+        async () => {
           const answers = await Promise.all(
             urls.map((url) =>
               fetch(url).then(
@@ -442,7 +450,31 @@ describe("scale-out: three imServer processes over one Redis", function () {
             ),
           );
           return answers.every((status) => status === 200);
-        });
+        },
+        timeoutMs,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; the cluster said:\n${cluster.output()}`);
+      });
+
+    it("refuses to start without REDIS_URL, saying so", async function () {
+      const cluster = run(["--nodes", "2"], {});
+      expect(await cluster.exited).to.equal(1);
+      expect(cluster.output()).to.match(/REDIS_URL is required/);
+    });
+
+    it("starts business and N nodes on consecutive ports with prefixed logs; SIGTERM stops all, exit 0", async function () {
+      const businessPort = await freeRun(1);
+      const imPort = await freeRun(2, [businessPort]);
+      const cluster = run(["--nodes", "2"], {
+        REDIS_URL: redis.url,
+        REDIS_PREFIX: `cluster-script-${process.pid}:`,
+        BUSINESS_PORT: String(businessPort),
+        IM_PORT: String(imPort),
+        LOG_LEVEL: "info",
+      });
+      try {
+        const urls = [businessPort, imPort, imPort + 1].map((p) => `http://127.0.0.1:${p}/health`);
+        await healthy(cluster, urls, 20_000);
         const health = (await (await fetch(urls[2]!)).json()) as { nodeId: string };
         expect(health.nodeId).to.equal(`im-${imPort + 1}`);
         await waitFor("prefixed lines", () =>
@@ -467,8 +499,8 @@ describe("scale-out: three imServer processes over one Redis", function () {
     it("the production layout: business × 2 and nodes × 2 over Redis and PostgreSQL share one store", async function () {
       this.timeout(60_000);
       const postgres = await startPostgres();
-      const businessPort = await freePort();
-      const imPort = await freePort();
+      const businessPort = await freeRun(2);
+      const imPort = await freeRun(2, [businessPort, businessPort + 1]);
       const cluster = run(["--nodes", "2", "--business=2"], {
         REDIS_URL: redis.url,
         REDIS_PREFIX: `cluster-pg-${process.pid}:`,
@@ -480,21 +512,12 @@ describe("scale-out: three imServer processes over one Redis", function () {
       try {
         const bases = [businessPort, businessPort + 1].map((p) => `http://127.0.0.1:${p}`);
         const urls = [...bases, `http://127.0.0.1:${imPort}`, `http://127.0.0.1:${imPort + 1}`];
-        await waitForAsync(
-          "every process healthy",
-          async () => {
-            const answers = await Promise.all(
-              urls.map((url) =>
-                fetch(`${url}/health`).then(
-                  async (r) => (await r.text(), r.status),
-                  () => 0,
-                ),
-              ),
-            );
-            return answers.every((status) => status === 200);
-          },
+        // Four processes start at once on a shared machine.
+        await healthy(
+          cluster,
+          urls.map((url) => `${url}/health`),
           40_000,
-        ); // four processes start at once on a shared machine
+        );
         expect(cluster.output()).to.contain("store in PostgreSQL");
         const credentials = { username: "layout_user", password: "password123" };
         const post = (base: string, path: string) =>
