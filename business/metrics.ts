@@ -35,19 +35,26 @@ export class BusinessMetrics {
     registers: [this.registry],
   });
 
-  /** Times each request; the route label is the router's pattern, so ids do not explode it. */
+  /**
+   * Times each request; the route label is the router's pattern, so ids do not explode it. Each
+   * label set's child is looked up once and kept (the label sets are few: routes × statuses),
+   * not hashed from its labels on every request.
+   */
   middleware() {
+    const children = new Map<string, { observe(seconds: number): void }>();
     return async (ctx: Context, next: Next): Promise<void> => {
-      const end = this.httpDuration.startTimer();
+      const start = performance.now();
       try {
         await next();
       } finally {
-        const route = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
-        end({
-          method: ctx.method,
-          route: typeof route === "string" ? route : "unmatched",
-          status: String(ctx.status),
-        });
+        const matched = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
+        const route = typeof matched === "string" ? matched : "unmatched";
+        const status = String(ctx.status);
+        const key = `${ctx.method} ${status} ${route}`;
+        let child = children.get(key);
+        if (!child)
+          children.set(key, (child = this.httpDuration.labels(ctx.method, route, status)));
+        child.observe((performance.now() - start) / 1000);
       }
     };
   }

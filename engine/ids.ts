@@ -1,5 +1,5 @@
 // Identifiers shared by both engines: tokens, their hashes and conversation keys.
-import { createHash, randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 import type { ConversationRef, FileShare } from "./store/types.js";
 
 /** 256 random bits, base64url: session and connect tokens. */
@@ -9,7 +9,7 @@ export function newToken(): string {
 
 /** Tokens are stored under their hash, so a read of the store does not yield usable tokens. */
 export function hashToken(token: string): string {
-  return createHash("sha256").update(token).digest("base64url");
+  return hash("sha256", token, "base64url"); // one call: no Hash object per request
 }
 
 /** A stable key for a conversation; a direct one is the same whichever side is `a`. */

@@ -237,6 +237,41 @@ function hardeningSuite({ name: engineName, make: makeEngine, stop }: EngineKind
       });
     });
 
+    describe("a direct send's checks", () => {
+      it("a block refuses first (before replyTo and the quota), at the append itself, charging nothing", async () => {
+        const h = await harness({ env: { QUOTA_USER_BYTES_PER_DAY: "1000" } });
+        await h.fakeNode("n1");
+        const [a, b] = [await h.user(), await h.user()];
+        await befriend(h, a, b);
+        const text = "x".repeat(298); // 300 bytes once serialised
+        const send = (body: Record<string, unknown>) =>
+          h.api("POST", "/api/messages", { token: a.token, body: { to: b.userId, ...body } });
+        expect((await send({ content: text })).status).to.equal(202); // 300
+        expect(
+          (await h.api("POST", `/api/blocks/${a.userId}`, { token: b.token })).status,
+        ).to.equal(204);
+        for (const body of [
+          { content: text },
+          { content: text, replyTo: randomUUID() },
+          { content: "x".repeat(2000) }, // past the quota too
+        ]) {
+          const refused = await send(body);
+          expect(refused.status, JSON.stringify(body).slice(0, 60)).to.equal(403);
+          expect(refused.body.error.code).to.equal("blocked");
+        }
+        expect(
+          (await h.api("DELETE", `/api/blocks/${a.userId}`, { token: b.token })).status,
+        ).to.equal(204);
+        await befriend(h, a, b); // the block ended the friendship
+        // Nothing refused was charged: 700 bytes still fit, and nothing refused was stored.
+        expect((await send({ content: text })).status).to.equal(202); // 600
+        expect((await send({ content: text })).status).to.equal(202); // 900
+        expect((await send({ content: text })).status).to.equal(413);
+        const history = await h.api("GET", `/api/messages?peer=${b.userId}`, { token: a.token });
+        expect(history.body.messages).to.have.length(3);
+      });
+    });
+
     describe("force offline", () => {
       it("ends every session of the user and spends their connect tokens: they must log in again", async () => {
         const h = await harness({ env: { IM_ADMINS: "boss" } });

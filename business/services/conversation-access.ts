@@ -89,15 +89,14 @@ export class ConversationAccess {
     await this.requireNotBlocked(from, to);
     if (this.deps.config.dmPolicy !== "friends") return;
     const states = await Promise.all(to.map((peer) => store.friendState(from, peer)));
-    if (states.some((s) => s !== "friends"))
-      throw new DomainError("not_friends", "direct messages go only between friends");
+    if (states.some((s) => s !== "friends")) throw NOT_FRIENDS();
   }
 
   /** 403 `blocked` when either of `from` and one of `to` blocks the other. */
   async requireNotBlocked(from: UserId, to: readonly UserId[]): Promise<void> {
     const { store } = this.deps.engine;
     const blocked = await Promise.all(to.map((peer) => store.blockedBetween(from, peer)));
-    if (blocked.some(Boolean)) throw new DomainError("blocked", "one of you blocks the other");
+    if (blocked.some(Boolean)) throw BLOCKED();
   }
 
   /**
@@ -221,6 +220,10 @@ export class ConversationAccess {
           throw new DomainError("recalled", "the message was recalled");
         case "too_many_reactions":
           throw new DomainError("too_many_reactions", "a message takes at most 20 distinct emoji");
+        case "blocked":
+          throw BLOCKED();
+        case "not_friends":
+          throw NOT_FRIENDS();
       }
     }
     if (!result.duplicate && item.kind === "message") {
@@ -271,3 +274,6 @@ function fileIdsOf(attachments: readonly Attachment[]): string[] {
 export function peerOf(ref: Extract<ConversationRef, { kind: "direct" }>, userId: UserId): UserId {
   return ref.a === userId ? ref.b : ref.a;
 }
+
+const BLOCKED = () => new DomainError("blocked", "one of you blocks the other");
+const NOT_FRIENDS = () => new DomainError("not_friends", "direct messages go only between friends");

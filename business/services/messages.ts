@@ -1,7 +1,7 @@
 // Direct messages: the DM policy, idempotent store-then-push, and history.
 import { randomUUID } from "node:crypto";
 import type { StreamItem, UserId } from "../../engine/protocol.js";
-import { DomainError } from "../errors.js";
+import { DomainError, type DomainCode } from "../errors.js";
 import type { StorageQuota } from "../quota.js";
 import type { ConversationAccess } from "./conversation-access.js";
 import { inOrder, pushAfterStore, type ServiceDeps } from "./deps.js";
@@ -48,6 +48,11 @@ export class MessageService {
       throw new DomainError("cannot_target_self", "you cannot message yourself");
     const refs = to.map((peer) => ({ kind: "direct" as const, a: from, b: peer }));
     const { replyTo } = options;
+    // One recipient: blocks and the DM policy are checked in the append's own step (a message
+    // racing a block lands before it or is refused), not looked up first. Several: looked up
+    // first, so that nothing is stored unless every one of them may receive it.
+    const asPeer =
+      to.length === 1 ? { friendsOnly: this.deps.config.dmPolicy === "friends" } : undefined;
     const attaching = this.access.attachments(from, options.attachments);
     // Charged before storing; a copy that turns out a repeat (clientMsgId) is given back. The
     // charge and the checks go out at once (one round trip to Redis, not one each); a send a
@@ -58,7 +63,7 @@ export class MessageService {
           if (users.some((u) => u === null))
             throw new DomainError("user_not_found", "no such user");
         }),
-        this.access.requireDmAllowed(from, to),
+        ...(asPeer ? [] : [this.access.requireDmAllowed(from, to)]),
         ...(replyTo === undefined
           ? []
           : refs.map((ref) => this.access.requireReplyTarget(ref, replyTo))),
@@ -66,16 +71,22 @@ export class MessageService {
       ]),
       this.quota.charge(from, content, refs.length),
     ]);
-    if (checked.status === "rejected") {
-      if (charged.status === "fulfilled") await this.quota.refund(from, content, refs.length);
-      throw checked.reason;
+    const failed = [checked, charged].find(
+      (r): r is PromiseRejectedResult => r.status === "rejected",
+    );
+    if (failed) {
+      if (failed === checked && charged.status === "fulfilled")
+        await this.quota.refund(from, content, refs.length);
+      // The pair's checks come before the others (contract order): look them up now.
+      if (asPeer && !isCode(failed.reason, "user_not_found"))
+        await this.access.requireDmAllowed(from, to);
+      throw failed.reason;
     }
-    if (charged.status === "rejected") throw charged.reason;
     const attachments = await attaching;
     const accepted: Accepted[] = [];
     const fresh: StreamItem[] = [];
     for (const ref of refs) {
-      const { item, duplicate } = (await this.access.append(
+      const appended = this.access.append(
         ref,
         {
           id: randomUUID(),
@@ -87,8 +98,13 @@ export class MessageService {
           ...(options.replyTo !== undefined && { replyTo: options.replyTo }),
           ...(attachments && { attachments }),
         },
-        { clientMsgId: options.clientMsgId },
-      ))!;
+        { clientMsgId: options.clientMsgId, ...(asPeer && { asPeer }) },
+      );
+      const { item, duplicate } = (await appended.catch(async (error: unknown) => {
+        if (isCode(error, "blocked") || isCode(error, "not_friends"))
+          await this.quota.refund(from, content);
+        throw error;
+      }))!;
       if (duplicate) await this.quota.refund(from, content);
       else fresh.push(item);
       accepted.push({ to: ref.b, id: item.id, seq: item.seq, ts: item.ts });
@@ -104,3 +120,6 @@ export class MessageService {
     return this.deps.engine.store.history(ref, after, limit, userId);
   }
 }
+
+const isCode = (error: unknown, code: DomainCode) =>
+  error instanceof DomainError && error.code === code;

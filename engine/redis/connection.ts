@@ -101,11 +101,11 @@ export function createClient(target: RedisTarget, queueing = false): RedisClient
   const common = { lazyConnect: true, enableOfflineQueue: queueing };
   const perConnection = { ...mode, connectTimeout: 5_000 };
   if (target.kind === "standalone")
-    return new Redis(target.url, { ...common, ...perConnection, retryStrategy });
+    return writesOncePerTurn(new Redis(target.url, { ...common, ...perConnection, retryStrategy }));
   // A cluster keeps its offline queue: without it, ioredis fails a command sent while a master's
   // connection is still opening and retries it later, out of order (its node connections queue
   // anyway, whatever the option says).
-  return new Cluster(target.seeds, {
+  const cluster = new Cluster(target.seeds, {
     lazyConnect: true,
     clusterRetryStrategy: retryStrategy,
     redisOptions: {
@@ -114,6 +114,38 @@ export function createClient(target: RedisTarget, queueing = false): RedisClient
       ...(target.password === undefined ? {} : { password: target.password }),
     },
   });
+  cluster.on("+node", (node: Redis) => writesOncePerTurn(node));
+  return cluster;
+}
+
+/**
+ * Every command written to `client` in one turn of the event loop leaves in one socket write:
+ * the connection is corked at a turn's first write and uncorked once the turn's callbacks and
+ * promise continuations have run (`process.nextTick` runs after them). Concurrent requests'
+ * commands then share a write (and one wake-up of Redis) instead of one syscall each; a stage's
+ * commands go out as plain commands in one write, as a pipeline's would. Order on the
+ * connection, which ioredis matches replies by, is unchanged. Hooked on each (re)connect, as
+ * every connect brings a new socket; `stream` is ioredis' own (pinned exactly).
+ */
+function writesOncePerTurn(client: Redis): Redis {
+  client.on("connect", () => {
+    const stream = client.stream;
+    const write = stream.write;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      stream.uncork();
+    };
+    stream.write = function (this: typeof stream, ...args: Parameters<typeof write>) {
+      if (!corked) {
+        corked = true;
+        stream.cork();
+        process.nextTick(uncork);
+      }
+      return write.apply(this, args);
+    } as typeof write;
+  });
+  return client;
 }
 
 /**
@@ -231,15 +263,24 @@ export type Step = (pipeline: ChainableCommander) => unknown;
 /**
  * Runs `stages` in order and resolves to every command's reply, in order; the first failed
  * command's error is thrown. The steps of one stage are independent of each other. On one
- * server it is a single pipeline (one round trip); on a cluster each step is its own pipeline
- * (a pipeline may not span nodes), the steps of a stage run concurrently and a stage starts
- * once the one before it has answered — so "write the index first" holds on both.
+ * server every command goes out at once as a plain command (one write, one round trip: see
+ * `writesOncePerTurn`; cheaper than a pipeline, onto which ioredis copies every script defined
+ * on the client); on a cluster each step is its own pipeline (a pipeline may not span nodes),
+ * the steps of a stage run concurrently and a stage starts once the one before it has answered
+ * — so "write the index first" holds on both.
  */
 export async function inStages(client: RedisClient, stages: Step[][]): Promise<unknown[]> {
   if (!isCluster(client)) {
-    const pipeline = client.pipeline();
-    for (const stage of stages) for (const step of stage) step(pipeline);
-    return replies(await pipeline.exec());
+    const recorder = recorderOf(client);
+    const sent: Promise<unknown>[] = (recorder.sent = []);
+    for (const stage of stages) for (const step of stage) step(recorder.commander);
+    const settled = await Promise.allSettled(sent);
+    const values: unknown[] = [];
+    for (const result of settled) {
+      if (result.status === "rejected") throw result.reason;
+      values.push(result.value);
+    }
+    return values;
   }
   const all: unknown[] = [];
   for (const stage of stages) {
@@ -256,18 +297,40 @@ export async function inStages(client: RedisClient, stages: Step[][]): Promise<u
 }
 
 /**
- * `inStages` with one stage of one command per item; resolves to their replies, in order. One
- * item's command is sent as it is (the send path's lookup of its recipient): a pipeline of one
- * saves no round trip and costs more than the command, as ioredis copies every script defined
- * on the client onto each pipeline it builds.
+ * The client seen as a pipeline: each command a step adds is sent at once and its reply
+ * recorded in `sent`. Steps run synchronously, so one recorder per client serves every caller.
  */
+interface Recorder {
+  commander: ChainableCommander;
+  sent: Promise<unknown>[];
+}
+
+const recorders = new WeakMap<Redis, Recorder>();
+
+function recorderOf(client: Redis): Recorder {
+  const known = recorders.get(client);
+  if (known) return known;
+  const made: Recorder = { commander: null as unknown as ChainableCommander, sent: [] };
+  made.commander = new Proxy(client, {
+    get(target, name) {
+      const value: unknown = Reflect.get(target, name, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        made.sent.push((value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+        return made.commander;
+      };
+    },
+  }) as unknown as ChainableCommander;
+  recorders.set(client, made);
+  return made;
+}
+
+/** `inStages` with one stage of one command per item; resolves to their replies, in order. */
 export async function eachInOneStage<Item, Reply>(
   client: RedisClient,
   items: readonly Item[],
   command: (pipeline: ChainableCommander, item: Item) => unknown,
 ): Promise<Reply[]> {
-  if (items.length === 1)
-    return [(await command(client as unknown as ChainableCommander, items[0]!)) as Reply];
   return (await inStages(client, [
     items.map(
       (item): Step =>

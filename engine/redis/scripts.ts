@@ -326,12 +326,13 @@ return 1`,
   /**
    * Appends a message (RedisStore.append), all in one step.
    * KEYS log, conversation, cursors, channelMembers (a direct conversation: cursors again),
-   * clientMsgId (none: log again), channel roles (a direct conversation: cursors again),
-   * mentions(userId)…
+   * clientMsgId (none: log again), channel roles (a direct conversation: the pair's
+   * friendship hash), mentions(userId)…
    * ARGV envelope JSON, body JSON, id, from, ts, channel ("1" | "0"), with clientMsgId ("1" | "0"),
-   * as a member ("1" | "0"), now
-   * → {"stored", seq} | {"duplicate", seq of the first} | {"refused", "not_member"} |
-   * {"refused", "muted", mutedUntil}.
+   * the sender's standing checked ("member": a channel's member not muted at now; "peer": a
+   * direct message's pair not blocking; "friend": and friends; "": none), now, the pair a, b
+   * → {"stored", seq} | {"duplicate", seq of the first} | {"refused", "not_member" | "blocked" |
+   * "not_friends"} | {"refused", "muted", mutedUntil}.
    */
   heraldAppendMessage: {
     numberOfKeys: null,
@@ -340,11 +341,15 @@ if ARGV[7] == '1' then
   local first = redis.call('GET', KEYS[5])
   if first then return {'duplicate', tonumber(first)} end
 end
-if ARGV[8] == '1' then
+if ARGV[8] == 'member' then
   if redis.call('SISMEMBER', KEYS[4], ARGV[4]) == 0 then return {'refused', 'not_member'} end
   local entry = redis.call('HGET', KEYS[6], ARGV[4])
   local muted = entry and tonumber(string.match(entry, '(%d+)$')) or 0
   if muted > tonumber(ARGV[9]) then return {'refused', 'muted', muted} end
+elseif ARGV[8] == 'peer' or ARGV[8] == 'friend' then
+  local pair = redis.call('HMGET', KEYS[6], 'block:' .. ARGV[10], 'block:' .. ARGV[11], 'state')
+  if pair[1] or pair[2] then return {'refused', 'blocked'} end
+  if ARGV[8] == 'friend' and pair[3] ~= 'friends' then return {'refused', 'not_friends'} end
 end
 local seq = redis.call('RPUSH', KEYS[1], ARGV[1])
 local count = (tonumber(redis.call('HGET', KEYS[2], 'count')) or 0) + 1
@@ -575,7 +580,9 @@ declare module "ioredis" {
       numberOfKeys: number,
       ...keysThenArgs: string[]
     ): Result<
-      ["stored" | "duplicate", number] | ["refused", "not_member"] | ["refused", "muted", number],
+      | ["stored" | "duplicate", number]
+      | ["refused", "not_member" | "blocked" | "not_friends"]
+      | ["refused", "muted", number],
       Context
     >;
     heraldAppendChange(

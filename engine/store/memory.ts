@@ -504,6 +504,11 @@ export class MemoryStore implements Store {
       if (member.mutedUntil > options.asMember.now)
         return { refused: "muted", mutedUntil: member.mutedUntil };
     }
+    if (options.asPeer && item.kind === "message" && ref.kind === "direct") {
+      if (this.isBlocked(ref.a, ref.b)) return { refused: "blocked" };
+      if (options.asPeer.friendsOnly && this.relations.get(ref.a)?.get(ref.b) !== "friends")
+        return { refused: "not_friends" };
+    }
     const target = item.kind === "message" ? null : c.messages.get(item.target);
     if (item.kind !== "message") {
       if (!target) return { refused: "not_found" };

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { conversationKey, hashToken, newToken, refOfKey, shareEntry } from "../ids.js";
 import type { StreamItem, UserId } from "../protocol.js";
-import { MAX_EMOJI_PER_MESSAGE, readStored, splitItem } from "./stream.js";
+import { MAX_EMOJI_PER_MESSAGE, readStored, splitItem, standingChecked } from "./stream.js";
 import { usernameKey } from "../usernames.js";
 import type {
   AppendOptions,
@@ -61,11 +61,16 @@ const reactionsOf = (viewer: string) => `(
 export class PostgresStore implements Store {
   constructor(private readonly pool: pg.Pool) {}
 
+  /**
+   * Every statement goes through here, named, so each connection parses and plans it once and
+   * then only binds and executes it (pg keeps a connection's prepared statements). Statement
+   * texts are fixed strings (values are always parameters), so the names are few.
+   */
   private async rows<R extends pg.QueryResultRow>(
     text: string,
     values: unknown[] = [],
   ): Promise<R[]> {
-    return (await this.pool.query<R>(text, values)).rows;
+    return (await this.pool.query<R>({ name: statementName(text), text, values })).rows;
   }
 
   async createUser(username: string, passwordHash: string): Promise<User | null> {
@@ -89,7 +94,7 @@ export class PostgresStore implements Store {
   }
 
   async setPasswordHash(userId: UserId, passwordHash: string): Promise<void> {
-    await this.pool.query("UPDATE users SET password_hash = $2 WHERE user_id = $1", [
+    await this.rows("UPDATE users SET password_hash = $2 WHERE user_id = $1", [
       userId,
       passwordHash,
     ]);
@@ -115,7 +120,7 @@ export class PostgresStore implements Store {
     const token = newToken();
     const sessionId = hashToken(token);
     // The user's lapsed sessions go in the same statement, so the table follows the live ones.
-    await this.pool.query(
+    await this.rows(
       `WITH lapsed AS (DELETE FROM sessions WHERE user_id = $2 AND expires_at <= now())
        INSERT INTO sessions (session_id, user_id, expires_at)
        VALUES ($1, $2, now() + $3 * interval '1 millisecond')`,
@@ -136,7 +141,7 @@ export class PostgresStore implements Store {
   }
 
   async deleteSession(sessionId: string): Promise<void> {
-    await this.pool.query("DELETE FROM sessions WHERE session_id = $1", [sessionId]);
+    await this.rows("DELETE FROM sessions WHERE session_id = $1", [sessionId]);
   }
 
   async deleteSessionsOf(userId: UserId): Promise<string[]> {
@@ -157,7 +162,7 @@ export class PostgresStore implements Store {
 
   async removeFriend(a: UserId, b: UserId): Promise<void> {
     const [lo, hi] = a < b ? [a, b] : [b, a];
-    await this.pool.query("DELETE FROM friendships WHERE lo = $1 AND hi = $2", [lo, hi]);
+    await this.rows("DELETE FROM friendships WHERE lo = $1 AND hi = $2", [lo, hi]);
   }
 
   async friendState(a: UserId, b: UserId): Promise<FriendState> {
@@ -183,14 +188,11 @@ export class PostgresStore implements Store {
   }
 
   async block(blocker: UserId, blocked: UserId): Promise<void> {
-    await this.pool.query("SELECT herald_block($1, $2)", [blocker, blocked]);
+    await this.rows("SELECT herald_block($1, $2)", [blocker, blocked]);
   }
 
   async unblock(blocker: UserId, blocked: UserId): Promise<void> {
-    await this.pool.query("DELETE FROM blocks WHERE blocker = $1 AND blocked = $2", [
-      blocker,
-      blocked,
-    ]);
+    await this.rows("DELETE FROM blocks WHERE blocker = $1 AND blocked = $2", [blocker, blocked]);
   }
 
   async blockedBetween(a: UserId, b: UserId): Promise<boolean> {
@@ -374,13 +376,15 @@ export class PostgresStore implements Store {
           clientMsgId,
           [...new Set(item.mentions ?? [])],
           searchText(item.content),
-          options.asMember !== undefined,
+          standingChecked(ref, options),
           options.asMember?.now ?? 0,
         ],
       );
       const [outcome, value] = row!.r.map(Number) as [number, number];
       if (outcome === 2) return { refused: "not_member" };
       if (outcome === 3) return { refused: "muted", mutedUntil: value };
+      if (outcome === 4) return { refused: "blocked" };
+      if (outcome === 5) return { refused: "not_friends" };
       const seq = value;
       if (outcome === 1) {
         const result = { ...item, seq } as StreamItem;
@@ -460,9 +464,13 @@ export class PostgresStore implements Store {
     // A range of the primary key (conv_id, seq): as fast at 1M items as at 1k.
     const found = await this.itemsWhere(
       `${PostgresStore.inConversation("$1")} AND i.seq > $2`,
-      [conversationKey(ref), after > 0 ? Math.floor(after) : 0],
+      [
+        conversationKey(ref),
+        after > 0 ? Math.floor(after) : 0,
+        Number.isFinite(count) ? count : null,
+      ],
       viewer,
-      `ORDER BY i.seq LIMIT ${Number.isFinite(count) ? count : "ALL"}`,
+      "ORDER BY i.seq LIMIT $3",
     );
     return found.map(({ item }) => item);
   }
@@ -567,15 +575,15 @@ export class PostgresStore implements Store {
     const found = await this.itemsWhere(
       `i.search @@ websearch_to_tsquery('simple', $1) AND i.kind = 'message'
        AND NOT i.recalled AND ${where}`,
-      values,
+      [...values, Math.max(0, Math.floor(limit))],
       userId,
-      `ORDER BY i.ts DESC, i.seq DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
+      `ORDER BY i.ts DESC, i.seq DESC LIMIT $${values.length + 1}`,
     );
     return found.map(({ item }) => item);
   }
 
   async createFile(file: FileRecord): Promise<void> {
-    await this.pool.query(
+    await this.rows(
       `INSERT INTO files (file_id, record) VALUES ($1, $2)
        ON CONFLICT (file_id) DO UPDATE SET record = EXCLUDED.record`,
       [file.fileId, JSON.stringify(file)],
@@ -591,17 +599,18 @@ export class PostgresStore implements Store {
   }
 
   async shareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void> {
-    await this.pool.query(
+    await this.rows(
       "INSERT INTO file_shares (file_id, conv_key, seq) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
       [fileId, conversationKey(ref), seq],
     );
   }
 
   async unshareFile(fileId: string, ref: ConversationRef, seq: number): Promise<void> {
-    await this.pool.query(
-      "DELETE FROM file_shares WHERE file_id = $1 AND conv_key = $2 AND seq = $3",
-      [fileId, conversationKey(ref), seq],
-    );
+    await this.rows("DELETE FROM file_shares WHERE file_id = $1 AND conv_key = $2 AND seq = $3", [
+      fileId,
+      conversationKey(ref),
+      seq,
+    ]);
   }
 
   async fileShares(fileId: string): Promise<FileShare[]> {
@@ -667,4 +676,13 @@ function memberOf(row: MemberRow): ChannelMember {
     joinOrder: row.join_order,
     mutedUntil: row.muted_until,
   };
+}
+
+const statementNames = new Map<string, string>();
+
+/** The prepared statement's name for a statement text: one per distinct text, in this process. */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) statementNames.set(text, (name = `herald_${statementNames.size}`));
+  return name;
 }

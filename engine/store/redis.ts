@@ -14,7 +14,7 @@ import {
 } from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
 import type { ItemRow } from "../redis/scripts.js";
-import { readStored, splitItem } from "./stream.js";
+import { readStored, splitItem, standingChecked } from "./stream.js";
 import { usernameKey } from "../usernames.js";
 import type {
   AppendOptions,
@@ -459,7 +459,9 @@ export class RedisStore implements Store {
               k.cursors(ref),
               ref.kind === "channel" ? k.channelMembers(ref.name) : k.cursors(ref),
               clientMsgId === undefined ? log : k.clientMsgId(ref, item.from, clientMsgId),
-              ref.kind === "channel" ? k.channelPart(ref.name, "roles") : k.cursors(ref),
+              ref.kind === "channel"
+                ? k.channelPart(ref.name, "roles")
+                : k.friendship(ref.a, ref.b),
               ...[...new Set(item.mentions ?? [])].map((id) => k.mentions(ref, id)),
             ];
             return p.heraldAppendMessage(
@@ -472,8 +474,10 @@ export class RedisStore implements Store {
               String(item.ts),
               ref.kind === "channel" ? "1" : "0",
               clientMsgId === undefined ? "0" : "1",
-              options.asMember && ref.kind === "channel" ? "1" : "0",
+              standingChecked(ref, options),
               String(options.asMember?.now ?? 0),
+              ref.kind === "direct" ? ref.a : "",
+              ref.kind === "direct" ? ref.b : "",
             );
           }
         : (p) =>
@@ -493,6 +497,8 @@ export class RedisStore implements Store {
             );
     // The item's index first, then the item (each in its own slot on a cluster): an item always
     // has its index. An index left by a refused or repeated append names no item there; drop it.
+    // A direct pair's indexes go with the append, whatever it answers: an entry left by a
+    // refused one names a conversation with nothing in it, which conversationsOf skips.
     const stages: Step[][] = [[(p) => p.set(k.item(item.id), conversationKey(ref))], [append]];
     if (ref.kind === "direct")
       stages[1]!.push(
@@ -592,8 +598,9 @@ export class RedisStore implements Store {
       ),
     );
     return refs
-      .map((ref, i): ConversationSummary => {
+      .flatMap((ref, i): ConversationSummary[] => {
         const [lastSeq, lastTs, readSeq, unread, mentions, peerReadSeq] = rows[i]!;
+        if (ref.kind === "direct" && lastSeq === 0) return []; // see append
         const summary: ConversationSummary = {
           ref,
           lastSeq: lastSeq!,
@@ -603,7 +610,7 @@ export class RedisStore implements Store {
           mentions: mentions!,
         };
         if (ref.kind === "direct") summary.peerReadSeq = peerReadSeq!;
-        return summary;
+        return [summary];
       })
       .sort((x, y) => y.lastTs - x.lastTs);
   }

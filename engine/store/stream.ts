@@ -1,7 +1,7 @@
 // What both store twins share about a conversation stream: its limits, and how a stored message
 // and its state (edited, recalled, reactions) read as the item history shows.
 import type { MessageItem, ReactionCount, StreamItem } from "../protocol.js";
-import type { NewItem } from "./types.js";
+import type { AppendOptions, ConversationRef, NewItem } from "./types.js";
 
 /** Distinct emoji a message takes (CONTRACT.md "Conversation streams"). */
 export const MAX_EMOJI_PER_MESSAGE = 20;
@@ -91,4 +91,14 @@ export function readStored(stored: StoredItem): StreamItem {
           ts: Number(stored.editTs),
         };
   return present(item, { recalled: stored.recalled, ...(edit && { edit }) }, stored.reactions);
+}
+
+/**
+ * The sender's standing an append checks in its own step (AppendOptions): "member", "peer",
+ * "friend" or "" (nothing), as the Redis script and the PostgreSQL function take it.
+ */
+export function standingChecked(ref: ConversationRef, options: AppendOptions): string {
+  if (ref.kind === "channel") return options.asMember ? "member" : "";
+  if (!options.asPeer) return "";
+  return options.asPeer.friendsOnly ? "friend" : "peer";
 }

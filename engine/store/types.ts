@@ -54,7 +54,10 @@ export type Refusal =
   | "noop"
   /** With `asMember`: the sender is no member (kicked since the check) or is muted. */
   | "not_member"
-  | "muted";
+  | "muted"
+  /** With `asPeer`: either of the pair blocks the other, or (friendsOnly) they are no friends. */
+  | "blocked"
+  | "not_friends";
 
 export type AppendResult =
   { item: StreamItem; duplicate: boolean } | { refused: Refusal; mutedUntil?: number };
@@ -68,6 +71,12 @@ export interface AppendOptions {
    * kick either lands before it or is refused.
    */
   asMember?: { now: number };
+  /**
+   * A direct message: refused (`blocked`) while either of the pair blocks the other and, with
+   * `friendsOnly`, (`not_friends`) unless they are friends — checked in the same step as the
+   * append, so a message racing a block or an unfriending lands before it or is refused.
+   */
+  asPeer?: { friendsOnly: boolean };
 }
 
 export interface ReadResult {

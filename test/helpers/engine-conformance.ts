@@ -982,6 +982,52 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         expect((muted as { mutedUntil: number }).mutedUntil).to.be.greaterThan(Date.now());
       });
 
+      it("a direct message as a peer: refused while blocked or, friends only, unless friends; racing a block it lands before it or is refused", async function () {
+        const ref: ConversationRef = { kind: "direct", a: "p", b: "q" };
+        const dm = () => message("p", { to: "q" });
+        const open = { asPeer: { friendsOnly: false } };
+        const friendsOnly = { asPeer: { friendsOnly: true } };
+        const refused = dm();
+        expect(await store().append(ref, refused, friendsOnly)).to.deep.equal({
+          refused: "not_friends",
+        });
+        // A refused message leaves nothing behind: no item, no conversation for either of them.
+        expect(await store().itemById(refused.id)).to.equal(null);
+        expect(await store().conversationsOf("p")).to.deep.equal([]);
+        expect(await store().conversationsOf("q")).to.deep.equal([]);
+        expect(storedItem(await store().append(ref, dm(), open)).seq).to.equal(1);
+        await store().requestFriend("p", "q");
+        expect(await store().append(ref, dm(), friendsOnly)).to.deep.equal({
+          refused: "not_friends",
+        });
+        await store().requestFriend("q", "p");
+        expect(storedItem(await store().append(ref, dm(), friendsOnly)).seq).to.equal(2);
+        await store().block("q", "p");
+        for (const options of [open, friendsOnly])
+          expect(await store().append(ref, dm(), options)).to.deep.equal({ refused: "blocked" });
+        // Without asPeer nothing is checked (a caller that looked the pair up first).
+        expect(storedItem(await store().append(ref, dm())).seq).to.equal(3);
+        await store().unblock("q", "p");
+        expect(storedItem(await store().append(ref, dm(), open)).seq).to.equal(4);
+        expect(await store().append(ref, dm(), friendsOnly)).to.deep.equal({
+          refused: "not_friends",
+        }); // a block also ends the friendship
+
+        const other = await sibling();
+        for (let round = 0; round < 10; round++) {
+          const sent = await Promise.all([
+            engine.store.append(ref, dm(), open),
+            other.store.block("p", "q"),
+          ]).then(([posted]) => posted);
+          const after = await store().append(ref, dm(), open);
+          expect(after).to.deep.equal({ refused: "blocked" });
+          if ("refused" in sent) expect(sent.refused).to.equal("blocked");
+          await store().unblock("p", "q");
+        }
+        const items = await store().history(ref, 0, 100);
+        expect(items.map((i) => i.seq)).to.deep.equal(items.map((_, i) => i + 1));
+      });
+
       it("membersPage pages in join order by cursor; a rejoin moves to the end; joinSeq is the last seq", async function () {
         const ref: ConversationRef = { kind: "channel", name: "pg" };
         await store().createChannel(room("pg"));
