@@ -10,7 +10,8 @@ import { isPostgresFault, openPool } from "../engine/postgres/connection.js";
 import { migrate } from "../engine/postgres/migrate.js";
 import { migrations } from "../engine/postgres/migrations/index.js";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
-import { describeEngineConformance } from "./helpers/engine-conformance.js";
+import type { ConversationRef } from "../engine/types.js";
+import { describeEngineConformance, message, storedItem } from "./helpers/engine-conformance.js";
 import { startPostgres, type TestPostgres } from "../support/postgres-server.js";
 import { startRedis } from "../support/redis-server.js";
 
@@ -101,6 +102,53 @@ describe("engine: postgres only", function () {
     expect(applied.rows[0].v).to.equal(Math.max(...migrations.map((m) => m.version)));
   });
 
+  it("concurrent message appends share a transaction; one that fails there fails alone", async function () {
+    const engine = await PostgresStoreEngine.open(new MemoryEngine(), {
+      url: server.url,
+      schema: "batched",
+    });
+    try {
+      const store = engine.store;
+      const refs = Array.from({ length: 6 }, (_, i): ConversationRef => ({
+        kind: "direct",
+        a: `a${i}`,
+        b: "z",
+      }));
+      const statements = countStatements(engine.pool);
+      const sent = await Promise.all(
+        refs.map((ref, i) => store.append(ref, message(`a${i}`, { to: "z", ts: 1_000 + i }))),
+      );
+      expect(sent.map((r) => storedItem(r).seq)).to.deep.equal([1, 1, 1, 1, 1, 1]);
+      expect(statements.splice(0)).to.deep.equal(["herald_append_messages"]); // one, for all six
+
+      // A ts no bigint holds fails that append's statement: it fails, the others are stored.
+      const results = await Promise.allSettled(
+        refs.map((ref, i) =>
+          store.append(ref, message(`a${i}`, { to: "z", ts: i === 2 ? 1e300 : 2_000 })),
+        ),
+      );
+      // The batch failed, then each was tried alone.
+      expect(statements.splice(0)).to.deep.equal([
+        "herald_append_messages",
+        ...refs.map(() => "herald_append_message"),
+      ]);
+      expect(results.map((r) => r.status)).to.deep.equal([
+        "fulfilled",
+        "fulfilled",
+        "rejected",
+        "fulfilled",
+        "fulfilled",
+        "fulfilled",
+      ]);
+      for (const [i, ref] of refs.entries())
+        expect((await store.history(ref, 0, 10)).map((m) => m.ts)).to.deep.equal(
+          i === 2 ? [1_002] : [1_000 + i, 2_000],
+        );
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("opening an unreachable server rejects with a clear error without the password, an outage", async function () {
     const url = server.url.replace("herald@", "herald:secret@").replace(/:\d+\//, ":1/");
     let error: unknown = null;
@@ -115,3 +163,17 @@ describe("engine: postgres only", function () {
     expect(isPostgresFault(new Error("a bug"))).to.equal(false);
   });
 });
+
+/** The append functions the pool's statements call from now on, in order. */
+function countStatements(pool: pg.Pool): string[] {
+  const called: string[] = [];
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  (pool as { query: unknown }).query = (...args: unknown[]) => {
+    const config = args[0] as string | { text: string };
+    const text = typeof config === "string" ? config : config.text;
+    const append = /herald_append_messages?\(/.exec(text);
+    if (append) called.push(append[0].slice(0, -1));
+    return query(...args);
+  };
+  return called;
+}

@@ -3,8 +3,10 @@
 // way the Redis twin runs Lua), so it is one round trip and one transaction: an append's seq,
 // item, counters and cursor commit together or not at all.
 import { randomUUID } from "node:crypto";
+import DataLoader from "dataloader";
 import type pg from "pg";
 import { conversationKey, hashToken, newToken, refOfKey, shareEntry } from "../ids.js";
+import { isPostgresFault } from "../postgres/connection.js";
 import type { StreamItem, UserId } from "../protocol.js";
 import { MAX_EMOJI_PER_MESSAGE, readStored, splitItem, standingChecked } from "./stream.js";
 import { usernameKey } from "../usernames.js";
@@ -101,17 +103,21 @@ export class PostgresStore implements Store {
   }
 
   async usersById(userIds: readonly UserId[]): Promise<(User | null)[]> {
-    if (userIds.length === 0) return [];
+    const names = await Promise.all(userIds.map((userId) => this.usernames.load(userId)));
+    return userIds.map((userId, i) => {
+      const username = names[i];
+      return username === null || username === undefined ? null : { userId, username };
+    });
+  }
+
+  /** Usernames by user id (null: no such user), looked up together with the turn's others. */
+  private readonly usernames = batchedLookup(async (userIds: readonly UserId[]) => {
     const rows = await this.rows<{ user_id: string; username: string }>(
       "SELECT user_id, username FROM users WHERE user_id = ANY($1)",
       [userIds],
     );
-    const byId = new Map(rows.map((row) => [row.user_id, row.username]));
-    return userIds.map((userId) => {
-      const username = byId.get(userId);
-      return username === undefined ? null : { userId, username };
-    });
-  }
+    return new Map(rows.map((row) => [row.user_id, row.username]));
+  });
 
   async createSession(
     userId: UserId,
@@ -130,14 +136,70 @@ export class PostgresStore implements Store {
   }
 
   async sessionByToken(token: string): Promise<Session | null> {
-    // Every request: one primary-key lookup, expiry judged by the server's clock. No cache, so a
-    // logout or force offline holds at once on every business instance.
     const sessionId = hashToken(token);
-    const [row] = await this.rows<{ user_id: string }>(
-      "SELECT user_id FROM sessions WHERE session_id = $1 AND expires_at > now()",
-      [sessionId],
+    const userId = await this.sessionUsers.load(sessionId);
+    return userId === null ? null : { sessionId, userId };
+  }
+
+  /**
+   * Every request's session: primary-key lookups, expiry judged by the server's clock, the
+   * turn's concurrent requests in one statement. No cache, so a logout or force offline holds at
+   * once on every business instance.
+   */
+  private readonly sessionUsers = batchedLookup(async (sessionIds: readonly string[]) => {
+    const rows = await this.rows<{ session_id: string; user_id: string }>(
+      "SELECT session_id, user_id FROM sessions WHERE session_id = ANY($1) AND expires_at > now()",
+      [sessionIds],
     );
-    return row ? { sessionId, userId: row.user_id } : null;
+    return new Map(rows.map((row) => [row.session_id, row.user_id]));
+  });
+
+  /**
+   * Message appends that concurrent sends make in the same turn of the event loop go in one
+   * transaction (herald_append_messages), each as herald_append_message alone would; the 202s
+   * wait for its commit. A batch that fails other than by an outage (a deadlock, say) is tried
+   * again one append at a time, so one append's failure fails nobody else's.
+   */
+  private readonly messageAppends = new DataLoader<MessageAppend, [number, number]>(
+    async (appends) => {
+      if (appends.length === 1) return [await this.appendOne(appends[0]!)];
+      try {
+        const [row] = await this.rows<{ r: string[] }>("SELECT herald_append_messages($1) AS r", [
+          JSON.stringify(appends),
+        ]);
+        const flat = row!.r.map(Number);
+        return appends.map((_, i): [number, number] => [flat[2 * i]!, flat[2 * i + 1]!]);
+      } catch (error) {
+        if (isPostgresFault(error)) throw error;
+        // Each answers for itself: DataLoader fails only the loads whose entry is an Error.
+        const alone = await Promise.allSettled(appends.map((append) => this.appendOne(append)));
+        return alone.map((one) => (one.status === "fulfilled" ? one.value : asError(one.reason)));
+      }
+    },
+    { cache: false, maxBatchSize: 64, batchScheduleFn: setImmediate },
+  );
+
+  private async appendOne(m: MessageAppend): Promise<[number, number]> {
+    const [row] = await this.rows<{ r: string[] }>(
+      "SELECT herald_append_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS r",
+      [
+        m.key,
+        m.channel,
+        m.a,
+        m.b,
+        m.id,
+        m.sender,
+        m.ts,
+        m.envelope,
+        m.body,
+        m.clientMsgId,
+        m.mentions,
+        m.search,
+        m.standing,
+        m.now,
+      ],
+    );
+    return row!.r.map(Number) as [number, number];
   }
 
   async deleteSession(sessionId: string): Promise<void> {
@@ -361,26 +423,22 @@ export class PostgresStore implements Store {
     if (item.kind === "message") {
       const clientMsgId = options.clientMsgId ?? null;
       const [a, b] = ref.kind === "direct" ? [ref.a, ref.b].sort() : [null, null];
-      const [row] = await this.rows<{ r: [string, string] }>(
-        "SELECT herald_append_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS r",
-        [
-          key,
-          ref.kind === "channel" ? ref.name : null,
-          a,
-          b,
-          item.id,
-          item.from,
-          item.ts,
-          envelope,
-          body,
-          clientMsgId,
-          [...new Set(item.mentions ?? [])],
-          searchText(item.content),
-          standingChecked(ref, options),
-          options.asMember?.now ?? 0,
-        ],
-      );
-      const [outcome, value] = row!.r.map(Number) as [number, number];
+      const [outcome, value] = await this.messageAppends.load({
+        key,
+        channel: ref.kind === "channel" ? ref.name : null,
+        a: a ?? null,
+        b: b ?? null,
+        id: item.id,
+        sender: item.from,
+        ts: item.ts,
+        envelope,
+        body: body!,
+        clientMsgId,
+        mentions: [...new Set(item.mentions ?? [])],
+        search: searchText(item.content),
+        standing: standingChecked(ref, options),
+        now: options.asMember?.now ?? 0,
+      });
       if (outcome === 2) return { refused: "not_member" };
       if (outcome === 3) return { refused: "muted", mutedUntil: value };
       if (outcome === 4) return { refused: "blocked" };
@@ -648,7 +706,12 @@ export function searchText(content: unknown): string | null {
     else if (value !== null && typeof value === "object") Object.values(value).forEach(walk);
   };
   walk(content);
-  const text = parts.join("\n").replaceAll("\u0000", "");
+  // Well-formed (a lone surrogate as U+FFFD, as its UTF-8 encoding would have it anyway), so the
+  // text also travels inside a batch's JSON, which PostgreSQL refuses lone surrogates in.
+  const text = parts
+    .join("\n")
+    .replaceAll("\u0000", "")
+    .replace(/\p{Cs}/gu, "\uFFFD");
   return text === "" ? null : text;
 }
 
@@ -686,3 +749,41 @@ function statementName(text: string): string {
   if (name === undefined) statementNames.set(text, (name = `herald_${statementNames.size}`));
   return name;
 }
+
+/**
+ * Lookups by key that concurrent requests make in the same turn of the event loop (up to its
+ * check phase: the requests whose bytes arrived together), sent as one statement (DataLoader's
+ * batching, at most 100 keys; its cache off, so every lookup reads the table as it is now). `read` answers the found keys; a key it leaves out reads as null.
+ */
+function batchedLookup<Value>(
+  read: (keys: readonly string[]) => Promise<Map<string, Value>>,
+): DataLoader<string, Value | null> {
+  return new DataLoader(
+    async (keys) => {
+      const found = await read(keys);
+      return keys.map((key) => found.get(key) ?? null);
+    },
+    { cache: false, maxBatchSize: 100, batchScheduleFn: setImmediate },
+  );
+}
+
+/** One message append's arguments (herald_append_message's, by name for the batch's JSON). */
+interface MessageAppend {
+  key: string;
+  channel: string | null;
+  a: string | null;
+  b: string | null;
+  id: string;
+  sender: UserId;
+  ts: number;
+  envelope: string;
+  body: string;
+  clientMsgId: string | null;
+  mentions: UserId[];
+  search: string | null;
+  standing: string;
+  now: number;
+}
+
+const asError = (reason: unknown): Error =>
+  reason instanceof Error ? reason : new Error(String(reason));

@@ -4,6 +4,6 @@ import type { Migration } from "../migrate.js";
 import { migration as store } from "./0001-store.js";
 import { migration as webhook } from "./0002-webhook.js";
 import { migration as groups } from "./0003-groups.js";
-import { migration as directStanding } from "./0004-direct-standing.js";
+import { migration as sendPath } from "./0004-send-path.js";
 
-export const migrations: readonly Migration[] = [store, webhook, groups, directStanding];
+export const migrations: readonly Migration[] = [store, webhook, groups, sendPath];

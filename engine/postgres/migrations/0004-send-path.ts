@@ -1,7 +1,9 @@
-// A direct message checks its pair in the append's own step (CONTRACT.md "Channels with owners
-// and blocking"): refused while either blocks the other and, under the friends-only DM policy,
-// unless they are friends. p_standing replaces p_as_member: 'member' (a channel's member not
-// muted at p_now), 'peer' (a pair not blocking), 'friend' (and friends), '' (nothing checked).
+// The send path. A direct message checks its pair in the append's own step (CONTRACT.md
+// "Channels with owners and blocking"): refused while either blocks the other and, under the
+// friends-only DM policy, unless they are friends. p_standing replaces p_as_member: 'member' (a
+// channel's member not muted at p_now), 'peer' (a pair not blocking), 'friend' (and friends), ''
+// (nothing checked). And concurrent sends are appended several in one transaction
+// (herald_append_messages).
 import type { Migration } from "../migrate.js";
 
 const sql = String.raw`
@@ -56,6 +58,29 @@ BEGIN
     SELECT c.conv_id, u, s FROM unnest(p_mentions) AS u ON CONFLICT DO NOTHING;
   RETURN ARRAY[1, s];
 END $$;
+
+
+-- Appends several messages in one transaction, each exactly as herald_append_message does (a
+-- repeated clientMsgId within the batch is a duplicate of the first). They are taken in
+-- conversation-key order, so two batches lock their conversations in the same order and never
+-- wait for each other in a cycle. p_items: a JSON array of {key, channel, a, b, id, sender, ts,
+-- envelope, body, clientMsgId, mentions, search, standing, now}
+-- → {outcome, value} of each item, flattened, in the order given.
+CREATE FUNCTION herald_append_messages(p_items jsonb) RETURNS bigint[] LANGUAGE plpgsql AS $$
+DECLARE item record; one bigint[]; results bigint[] := '{}';
+BEGIN
+  FOR item IN SELECT e.value AS v, e.n FROM jsonb_array_elements(p_items) WITH ORDINALITY e(value, n)
+      ORDER BY e.value->>'key', e.n LOOP
+    one := herald_append_message(item.v->>'key', item.v->>'channel', item.v->>'a', item.v->>'b',
+      item.v->>'id', item.v->>'sender', (item.v->>'ts')::bigint, item.v->>'envelope',
+      item.v->>'body', item.v->>'clientMsgId',
+      ARRAY(SELECT jsonb_array_elements_text(item.v->'mentions')), item.v->>'search',
+      item.v->>'standing', (item.v->>'now')::bigint);
+    results[item.n * 2 - 1] := one[1];
+    results[item.n * 2] := one[2];
+  END LOOP;
+  RETURN results;
+END $$;
 `;
 
-export const migration: Migration = { version: 4, name: "direct-standing", sql };
+export const migration: Migration = { version: 4, name: "send-path", sql };
