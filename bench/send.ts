@@ -146,6 +146,7 @@ async function measure(store: "redis" | "postgres", args: Args) {
   const redis = await startRedis();
   const postgres = store === "postgres" ? await startPostgres() : null;
   const server: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
+    execArgv: serverExecArgv(),
     env: {
       ...process.env,
       BENCH_ROLE: "server",
@@ -340,7 +341,7 @@ async function measure(store: "redis" | "postgres", args: Args) {
     const lost = accepted - delivered;
 
     // The same sends to a bare Koa JSON route (bench/peers/koa-json.ts), the yardstick.
-    peer = fork(join(here, "peers/koa-json.js"));
+    peer = fork(join(here, "peers/koa-json.js"), [], { execArgv: serverExecArgv() });
     const bare = (await listening(peer)).url;
     await drive(Math.min(1000, SENDS), (i) => send(i, bare), peer);
     statuses.clear();
@@ -441,3 +442,12 @@ function round(ms: number): number {
 
 if (process.env.BENCH_ROLE === "server") await serve();
 else await main();
+
+/**
+ * Herald runs with Node's defaults: the driver's own GC settings (`npm run bench:send` gives it a
+ * larger young generation, so that its pauses, which would count as latency, stay short) are not
+ * passed on; a profiler flag is.
+ */
+function serverExecArgv(): string[] {
+  return process.execArgv.filter((flag) => !flag.startsWith("--max-semi-space-size"));
+}
