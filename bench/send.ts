@@ -30,6 +30,8 @@ import { PostgresStoreEngine } from "../engine/postgres/postgres-engine.js";
 import { startPostgres } from "../support/postgres-server.js";
 import { startRedis } from "../support/redis-server.js";
 import pg from "pg";
+import { Agent } from "node:http";
+import { httpJson } from "./lib/http-load.js";
 import { cpuMicros, familyCpuMicros, listening, parentPid, sleep } from "./lib/proc.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -204,27 +206,24 @@ async function measure(store: "redis" | "postgres", args: Args) {
   try {
     const { url } = await listening(server);
     let resets = 0;
+    // Keep-alive node:http, as the scenarios' load: fetch allocates enough per request that the
+    // driver's own GC pauses (tens of ms) showed up as the servers' tail latency.
+    const agent = new Agent({ keepAlive: true, maxSockets: INFLIGHT });
     const call = async (
       method: string,
       path: string,
       token?: string,
       body?: unknown,
       base = url,
-    ) => {
-      const headers: Record<string, string> = {};
-      if (token) headers.authorization = `Bearer ${token}`;
-      if (body !== undefined) headers["content-type"] = "application/json";
-      const init = { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) };
+    ): Promise<Answer> => {
       // A kept-alive connection the server closed while idle fails before the request is
       // read: sent again once, and counted.
-      const r = await fetch(base + path, init).catch((err: unknown) => {
-        const code = (err as { cause?: { code?: string } }).cause?.code;
-        if (code !== "ECONNRESET" && code !== "UND_ERR_SOCKET") throw err;
+      const attempt = () => httpJson(agent, base + path, method, token, body) as Promise<Answer>;
+      return attempt().catch((err: unknown) => {
+        if ((err as { code?: string }).code !== "ECONNRESET") throw err;
         resets++;
-        return fetch(base + path, init);
+        return attempt();
       });
-      const text = await r.text();
-      return { status: r.status, body: text ? JSON.parse(text) : null } as Answer;
     };
     let made = 0;
     const register = async (): Promise<User> => {
