@@ -221,8 +221,12 @@ function pushScenario(
           };
         };
 
-        // Not measured, but a loss there still fails the side.
-        const warmUp = (await phase(scale.warmCommands)).failures.map((f) => `warm-up: ${f}`);
+        // Not measured, but a loss there still fails the side. A fan-out command is a delivery
+        // to every client, so its warm-up is fewer commands (half a rep's): `warmCommands` of
+        // them would be millions of deliveries, more than a phase's time bound.
+        const warmCommands =
+          mode === "direct" ? scale.warmCommands : Math.max(1, Math.ceil(scale.fanoutCommands / 2));
+        const warmUp = (await phase(warmCommands)).failures.map((f) => `warm-up: ${f}`);
         tick("setup + warm-up");
         const reps: RepResult[] = [];
         const commands = mode === "direct" ? scale.directCommands : scale.fanoutCommands;

@@ -4,7 +4,8 @@
 // requests in flight, bounded by count and time. It also times GET /api/conversations for a
 // user with 10 and with 500 conversations, and POST /api/read (where the server has it). The
 // same sends also go to a bare Koa JSON route (bench/peers/koa-json.ts), the yardstick.
-// Prints a table and writes bench/results/send.json.
+// Prints a table and writes bench/results/bench-send.json (not send.json: that is `npm run
+// bench`'s send scenario, which its report reads).
 // With `--store postgres` the store is on a private PostgreSQL (DATABASE_URL), the rest on Redis.
 // `--stores redis,postgres` measures each in turn, in one run, and prints them side by side.
 // After the saturation phase (back to back, `--inflight` at a time) comes a fixed-rate phase at
@@ -135,7 +136,10 @@ async function main(): Promise<void> {
         `${round(postgres["saturation /s"] / redis["saturation /s"])}`,
     );
   mkdirSync(join(here, "../../bench/results"), { recursive: true });
-  writeFileSync(join(here, "../../bench/results/send-stores.json"), JSON.stringify(side, null, 2));
+  writeFileSync(
+    join(here, "../../bench/results/bench-send-stores.json"),
+    JSON.stringify(side, null, 2),
+  );
 }
 
 /** One store's run: its own redis-server (and PostgreSQL), Herald, users and sockets. */
@@ -415,7 +419,7 @@ async function measure(store: "redis" | "postgres", args: Args) {
     );
     mkdirSync(join(here, "../../bench/results"), { recursive: true });
     writeFileSync(
-      join(here, `../../bench/results/send${store === "postgres" ? "-postgres" : ""}.json`),
+      join(here, `../../bench/results/bench-send${store === "postgres" ? "-postgres" : ""}.json`),
       JSON.stringify({ store, ...results }, null, 2),
     );
     if (tooMany > 0 || sendStatuses[202] !== sendFigures.requests)
