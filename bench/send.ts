@@ -239,8 +239,9 @@ async function measure(store: "redis" | "postgres", args: Args) {
     };
     const many = (n: number) => Promise.all(Array.from({ length: n }, register));
 
-    /** Messages from another user pushed to the senders' sockets: one per accepted send. */
-    let delivered = 0;
+    // Messages from another user pushed to the senders' sockets, one per accepted send: by
+    // distinct id, so a push delivered twice cannot stand in for one that was lost.
+    const deliveredIds = new Set<string>();
     let accepted = 0;
     // Senders, each with an acking socket, so a send is stored, routed and delivered.
     const users = await many(USERS);
@@ -253,8 +254,9 @@ async function measure(store: "redis" | "postgres", args: Args) {
         reconnection: false,
       });
       socket.onAny((_event: string, data: unknown, ack?: () => void) => {
-        const item = data as { kind?: string; from?: string } | null;
-        if (item?.kind === "message" && item.from !== user.userId) delivered++;
+        const item = data as { kind?: string; from?: string; id?: string } | null;
+        if (item?.kind === "message" && item.from !== user.userId && item.id)
+          deliveredIds.add(item.id);
         ack?.();
       });
       sockets.push(socket);
@@ -340,8 +342,9 @@ async function measure(store: "redis" | "postgres", args: Args) {
     const halfStatuses = Object.fromEntries(statuses);
     accepted += (sendStatuses[202] ?? 0) + (halfStatuses[202] ?? 0);
     // Every accepted send reaches its recipient's socket (bounded wait for the last ones).
-    for (let waited = 0; delivered < accepted && waited < 10_000; waited += 100) await sleep(100);
-    const lost = accepted - delivered;
+    for (let waited = 0; deliveredIds.size < accepted && waited < 10_000; waited += 100)
+      await sleep(100);
+    const lost = accepted - deliveredIds.size;
 
     // The same sends to a bare Koa JSON route (bench/peers/koa-json.ts), the yardstick.
     peer = fork(join(here, "peers/koa-json.js"), [], { execArgv: serverExecArgv() });

@@ -78,7 +78,8 @@ export class RateLimits {
       this.limiters.session.take(sessionId),
       this.limiters.user.take(userId),
     ]);
-    if (!session.ok && user.ok) await this.limiters.user.giveBack(userId);
+    // A refused take still counted its point: the user's is given back whatever it answered.
+    if (!session.ok) await this.limiters.user.giveBack(userId);
     refuse(session, "requests");
     refuse(user, "requests");
   }

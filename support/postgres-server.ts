@@ -27,9 +27,8 @@ export interface TestPostgres {
   destroy(): Promise<void>;
 }
 
-/** The folder of initdb and pg_ctl: on PATH (pg_config --bindir), else the newest
- * /usr/lib/postgresql/<version>/bin. */
-export function postgresBinDir(): string {
+/** The folder of initdb and pg_ctl: the newest /usr/lib/postgresql/<version>/bin. */
+function postgresBinDir(): string {
   const root = "/usr/lib/postgresql";
   const versions = existsSync(root)
     ? readdirSync(root)

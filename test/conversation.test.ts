@@ -352,6 +352,11 @@ for (const suite of suites) {
       expect(removed[0]).to.deep.include({ channel: room, reason: "banned" });
       await none(bobSocket, "removed", 300);
       expect(invited).to.have.length(1);
+      // Once each: one push for the promotion, one for the mute (counts pushes carry no role).
+      const standing = updates.filter((u) => u.role !== undefined);
+      expect(standing.map((u) => u.role)).to.deep.equal(["admin", "admin"]);
+      expect(standing[0]!.mutedUntil ?? 0).to.be.at.most(Date.now());
+      expect(standing[1]!.mutedUntil).to.be.greaterThan(Date.now());
       expect(carolSaw.map((list) => list.length)).to.deep.equal([0, 0]);
     });
 

@@ -147,15 +147,14 @@ export async function waitHealthy(launched: Launched, url: string, ms = 15_000):
 
 /** CPU time (user + system) the process has used, in µs, from /proc/<pid>/stat. */
 export function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // After "pid (comm) " the state is field 3; utime and stime (fields 14, 15) are 11 and 12 here.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+  return stat(pid).own;
 }
 
 /** utime, stime, cutime, cstime of /proc/<pid>/stat, in µs, and its parent's pid. */
 function stat(pid: number): { own: number; reaped: number; ppid: number } {
   const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // After "pid (comm) " the state is field 3; utime, stime, cutime, cstime (fields 14–17) are
+  // 11–14 here, the parent's pid (field 4) is 1.
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   const us = (i: number) => (Number(fields[i]) * 1e6) / CLK_TCK;
   return { own: us(11) + us(12), reaped: us(13) + us(14), ppid: Number(fields[1]) };

@@ -31,7 +31,13 @@ export function searchRoutes(api: ApiRouter, { services }: RouteDeps): void {
       tag: "messages",
       query: searchQuery,
       responses: { 200: z.object({ items: z.array(streamItem) }) },
-      errors: ["cannot_target_self", "channel_not_found", "not_member", "unsupported"],
+      errors: [
+        "cannot_target_self",
+        "user_not_found",
+        "channel_not_found",
+        "not_member",
+        "unsupported",
+      ],
     },
     async (ctx, { query: { q, peer, channel, limit } }) => {
       const items = await services.search.search(

@@ -556,7 +556,7 @@ export class ChatModel {
     } catch (err) {
       this.fail(err);
     }
-    await Promise.all([this.readChannelInfo(channel), this.readRoster(channel)]);
+    await Promise.all([this.readChannel(channel), this.readRoster(channel)]);
   }
 
   // --- people: profiles and blocking ---
@@ -588,8 +588,7 @@ export class ChatModel {
     else this.markSeen(key);
     const ref = refOf(key);
     if (ref.kind === "channel") {
-      void this.readMembers(ref.channel);
-      void this.readChannelInfo(ref.channel);
+      void this.readChannel(ref.channel);
       void this.refreshReadBy(key);
     }
   }
@@ -809,24 +808,23 @@ export class ChatModel {
     }
   }
 
-  /** The channel's settings and this user's role in it, with their mute as last told. */
-  private async readChannelInfo(channel: string): Promise<void> {
+  /**
+   * The channel from one read: its settings, this user's role (with their mute as last told),
+   * its members and its counts (who is online changes with no push of its own).
+   */
+  private async readChannel(channel: string): Promise<void> {
     try {
       const info = await this.client.channelInfo(channel);
-      const view = withMute(info, this.mutes.get(channel));
-      this.set({ channelInfo: { ...this.state.channelInfo, [channel]: view } });
-    } catch (err) {
-      this.fail(err, { quiet: true });
-    }
-  }
-
-  private async readMembers(channel: string): Promise<void> {
-    try {
-      const detail = await this.client.channel(channel);
-      this.wantNames(detail.members);
-      this.set({ members: { ...this.state.members, [channel]: detail.members } });
-      // Its counts too: who is online changes with no push of its own.
-      this.setCounts({ name: channel, members: detail.members.length, online: detail.online });
+      this.wantNames(info.members);
+      this.set({
+        channelInfo: {
+          ...this.state.channelInfo,
+          [channel]: withMute(info, this.mutes.get(channel)),
+        },
+        members: { ...this.state.members, [channel]: info.members },
+      });
+      const { members, online, title, visibility } = info;
+      this.setCounts({ name: channel, members: members.length, online, title, visibility });
     } catch (err) {
       this.fail(err, { quiet: true });
     }
@@ -992,11 +990,11 @@ export class ChatModel {
 
   private readonly onConversation = (push: ConversationPush): void => {
     if (push.role !== undefined) this.changedStanding(push.channel, push.role, push.mutedUntil);
-    this.setCounts({ name: push.channel, members: push.members, online: push.online });
+    this.setCounts({ ...this.countsOf(push.channel), members: push.members, online: push.online });
     // Joined from another device: its conversation and figures come with the lists.
     if (!this.state.joined.includes(push.channel)) void this.refresh();
     else if (this.state.active === `c:${push.channel}`) {
-      void this.readMembers(push.channel);
+      if (push.role === undefined) void this.readChannel(push.channel); // else changedStanding did
       // The members panel is open on it: someone came or went.
       if (this.state.rosters[push.channel] && push.role === undefined) {
         void this.readRoster(push.channel);
@@ -1025,7 +1023,7 @@ export class ChatModel {
   private changedStanding(channel: string, role: ChannelRole, mutedUntil: number | undefined) {
     this.noteStanding(channel, role, mutedUntil);
     // The owner may have changed too (a hand-over): the channel says, and its members.
-    void this.readChannelInfo(channel);
+    void this.readChannel(channel);
     if (this.state.rosters[channel]) void this.readRoster(channel);
   }
 
@@ -1184,6 +1182,11 @@ export class ChatModel {
   }
 
   // --- state ---
+
+  /** The channel's summary as known (its name alone when not yet listed). */
+  private countsOf(name: string): ChannelSummary {
+    return this.state.channels.find((c) => c.name === name) ?? { name, members: 0, online: 0 };
+  }
 
   private setCounts(counts: ChannelSummary): void {
     const known = this.state.channels.some((c) => c.name === counts.name);

@@ -239,7 +239,7 @@ export function Sidebar({ model, state }: Props) {
                   convKey={`c:${name}`}
                   avatar={<Avatar id={`c:${name}`} name={name} channel />}
                   title={name}
-                  lock={view?.visibility === "private"}
+                  lock={(view?.visibility ?? info?.visibility) === "private"}
                   sub={info ? memberCounts(info.members, info.online) : "…"}
                   subTestid="channel-counts"
                   attrs={{ "data-testid": "channel", "data-name": name }}

@@ -21,23 +21,32 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 /** Opens a pool, checks that the server answers and applies the pending migrations. */
 export async function openPool(options: PostgresOptions): Promise<pg.Pool> {
   const schema = options.schema ?? "public";
-  const pool = new pg.Pool({
+  const common = {
     connectionString: options.url,
-    max: options.poolSize ?? 10,
     connectionTimeoutMillis: 2_000,
-    query_timeout: options.queryTimeoutMs ?? 2_000,
     options: `-c search_path=${quoteIdent(schema)}`,
+  };
+  const pool = new pg.Pool({
+    ...common,
+    max: options.poolSize ?? 10,
+    query_timeout: options.queryTimeoutMs ?? 2_000,
   });
   // An idle connection the server dropped (a restart) errors here; the pool replaces it.
   pool.on("error", () => {});
+  // Migrations on a connection of their own with no query timeout: a long one, or the wait for
+  // another starting process's lock, must not fail the start (nor leave a lock request behind).
+  const migrating = new pg.Pool({ ...common, max: 1 });
+  migrating.on("error", () => {});
   try {
-    await migrate(pool, schema);
+    await migrate(migrating, schema);
   } catch (error) {
     await pool.end();
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`cannot open PostgreSQL at ${redactDatabaseUrl(options.url)}: ${reason}`, {
       cause: error,
     });
+  } finally {
+    await migrating.end();
   }
   return pool;
 }

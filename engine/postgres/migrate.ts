@@ -22,6 +22,7 @@ export async function migrate(
 ): Promise<number[]> {
   const client = await pool.connect();
   const applied: number[] = [];
+  let failed = false;
   try {
     // Session-level: held across the transactions below, released in finally (or with the
     // connection, should this process die).
@@ -60,8 +61,12 @@ export async function migrate(
     } finally {
       await client.query("SELECT pg_advisory_unlock(hashtext($1))", [`herald-migrate:${schema}`]);
     }
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    client.release();
+    // A connection that failed here may still hold or await the lock: closed, never reused.
+    client.release(failed);
   }
   return applied;
 }

@@ -596,17 +596,23 @@ export class PostgresStore implements Store {
 
   async readers(channel: string, seq: number, limit: number): Promise<Readers> {
     const key = conversationKey({ kind: "channel", name: channel });
+    const page = Math.max(0, Math.floor(limit));
     const rows = await this.rows<{ user_id: string; total: number }>(
       `SELECT r.user_id, count(*) OVER ()::integer AS total
          FROM cursors r JOIN conversations c ON c.conv_id = r.conv_id
          WHERE c.key = $1 AND r.read_seq >= $2
-         ORDER BY r.read_seq, r.user_id COLLATE "C"`,
+         ORDER BY r.read_seq, r.user_id COLLATE "C" LIMIT $3`,
+      [key, Math.max(0, Math.floor(seq)), page],
+    );
+    if (rows.length > 0 || page > 0)
+      return { count: rows[0]?.total ?? 0, userIds: rows.map((row) => row.user_id) };
+    // A page of 0 reads no row, so no count: counted alone.
+    const [counted] = await this.rows<{ total: number }>(
+      `SELECT count(*)::integer AS total FROM cursors r JOIN conversations c ON c.conv_id = r.conv_id
+         WHERE c.key = $1 AND r.read_seq >= $2`,
       [key, Math.max(0, Math.floor(seq))],
     );
-    return {
-      count: rows[0]?.total ?? 0,
-      userIds: rows.slice(0, Math.max(0, Math.floor(limit))).map((row) => row.user_id),
-    };
+    return { count: counted!.total, userIds: [] };
   }
 
   async search(
