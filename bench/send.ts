@@ -97,6 +97,8 @@ function parse() {
       store: { type: "string", default: "redis" },
       stores: { type: "string" },
       "rate-seconds": { type: "string", default: "15" },
+      // Slices each phase is cut into, taken by the stores in turn (default 4 with --stores).
+      rounds: { type: "string" },
     },
   });
   return args;
@@ -107,43 +109,141 @@ async function main(): Promise<void> {
   const stores = (args.stores ?? args.store).split(",");
   if (stores.some((store) => store !== "redis" && store !== "postgres"))
     throw new Error("--store redis|postgres, or --stores redis,postgres");
-  const side: Record<string, object> = {};
-  for (const [i, store] of stores.entries()) {
-    const { send, halfLoad, lost } = await measure(store as "redis" | "postgres", args);
-    const name = `${store}${stores.indexOf(store) === i ? "" : ` (${i + 1})`}`;
-    side[name] = {
-      "saturation /s": send.perSecond,
-      "sat. p99 ms": send.p99Ms,
-      "half-load /s": halfLoad.perSecond,
-      "half p50 ms": halfLoad.p50Ms,
-      "half p99 ms": halfLoad.p99Ms,
-      "Herald µs/send": send.heraldCpuUsPerRequest,
-      "Redis µs/send": send.redisCpuUsPerRequest,
-      "PG µs/send": store === "postgres" ? send.postgresCpuUsPerRequest : "n/a",
-      "PG xacts/send": store === "postgres" ? send.postgresTransactionsPerRequest : "n/a",
-      "total µs/send":
-        send.heraldCpuUsPerRequest + send.redisCpuUsPerRequest + send.postgresCpuUsPerRequest,
-      lost,
-    };
-  }
-  if (stores.length < 2) return;
-  console.log("POST /api/messages by store, side by side (CPU per send at saturation):");
-  console.table(side);
-  const [redis, postgres] = [side.redis, side.postgres] as { "saturation /s": number }[];
-  if (redis && postgres)
-    console.log(
-      `PostgreSQL's msgs/s as a fraction of Redis': ` +
-        `${round(postgres["saturation /s"] / redis["saturation /s"])}`,
+  const rounds = Math.max(1, Number(args.rounds ?? (stores.length > 1 ? 4 : 1)));
+  const rigs: Rig[] = [];
+  try {
+    for (const store of stores) rigs.push(await setUp(store as Store, args));
+    // Interleaved: every store's saturation phase in `rounds` slices taken in turn, then its
+    // half-load phase the same way, so a slow minute of a shared machine falls on every store
+    // alike instead of on whichever ran then (one store after the other, the same code moved
+    // 2× between runs here).
+    // Warm-up, interleaved too: every process sped up for a few thousand sends after a
+    // warm-up of 1,000 (the rounds showed it).
+    await interleave(rigs, WARM_ROUNDS, (rig) => rig.drive(WARM_SENDS, rig.send));
+    const saturation = await interleave(rigs, rounds, (rig, slice) =>
+      rig.drive(slice, (i: number) => rig.send(rig.sends + i)),
     );
-  mkdirSync(join(here, "../../bench/results"), { recursive: true });
-  writeFileSync(
-    join(here, "../../bench/results/bench-send-stores.json"),
-    JSON.stringify(side, null, 2),
-  );
+    const halfLoad = await interleave(rigs, rounds, (rig) => {
+      const rate = Math.max(1, Math.round(perSecond(saturation.get(rig)!) / 2));
+      return rig.drive(
+        Math.ceil((rate * Number(args["rate-seconds"])) / rounds),
+        (i: number) => rig.send(2 * rig.sends + i),
+        rig.server,
+        rate,
+      );
+    });
+    const side: Record<string, object> = {};
+    for (const [i, rig] of rigs.entries()) {
+      const { send, half } = await rig.report(saturation.get(rig)!, halfLoad.get(rig)!, args);
+      const name = `${rig.store}${stores.indexOf(rig.store) === i ? "" : ` (${i + 1})`}`;
+      side[name] = {
+        "saturation /s": send.perSecond,
+        "sat. p99 ms": send.p99Ms,
+        "half-load /s": half.perSecond,
+        "half p50 ms": half.p50Ms,
+        "half p99 ms": half.p99Ms,
+        "Herald µs/send": send.heraldCpuUsPerRequest,
+        "Redis µs/send": send.redisCpuUsPerRequest,
+        "PG µs/send": rig.store === "postgres" ? send.postgresCpuUsPerRequest : "n/a",
+        "PG xacts/send": rig.store === "postgres" ? send.postgresTransactionsPerRequest : "n/a",
+        "total µs/send":
+          send.heraldCpuUsPerRequest + send.redisCpuUsPerRequest + send.postgresCpuUsPerRequest,
+        "per round /s": saturation
+          .get(rig)!
+          .map((s) => perSecond([s]))
+          .join(" "),
+        lost: 0,
+      };
+    }
+    if (stores.length < 2) return;
+    console.log(
+      `POST /api/messages by store, side by side, ${rounds} interleaved rounds (CPU per send at saturation):`,
+    );
+    console.table(side);
+    const [redis, postgres] = [side.redis, side.postgres] as { "saturation /s": number }[];
+    if (redis && postgres)
+      console.log(
+        `PostgreSQL's msgs/s as a fraction of Redis': ` +
+          `${round(postgres["saturation /s"] / redis["saturation /s"])}`,
+      );
+    mkdirSync(join(here, "../../bench/results"), { recursive: true });
+    writeFileSync(
+      join(here, "../../bench/results/bench-send-stores.json"),
+      JSON.stringify({ rounds, side }, null, 2),
+    );
+  } finally {
+    for (const rig of rigs) await rig.close();
+  }
 }
 
-/** One store's run: its own redis-server (and PostgreSQL), Herald, users and sockets. */
-async function measure(store: "redis" | "postgres", args: Args) {
+type Store = "redis" | "postgres";
+const WARM_ROUNDS = 2;
+const WARM_SENDS = 1000;
+type Rig = Awaited<ReturnType<typeof setUp>>;
+
+/** What a process used, or Redis and PostgreSQL counted, over one phase. */
+interface Usage {
+  herald: number;
+  redis: number;
+  commands: number;
+  reads: number;
+  postgres: number;
+  transactions: number;
+}
+
+/** One run of a phase: each request's latency, the wall time, and the usage. */
+interface Sample {
+  latencies: number[];
+  seconds: number;
+  cpu: Usage;
+}
+
+/** Runs `phase` `rounds` times on each rig in turn (a, b, a, b, …); each rig's samples. */
+async function interleave(
+  rigs: Rig[],
+  rounds: number,
+  phase: (rig: Rig, slice: number) => Promise<Sample>,
+): Promise<Map<Rig, Sample[]>> {
+  const samples = new Map<Rig, Sample[]>(rigs.map((rig) => [rig, []]));
+  for (let round = 0; round < rounds; round++)
+    for (const rig of rigs) {
+      const slice = Math.ceil(rig.sends / rounds);
+      samples.get(rig)!.push(await phase(rig, slice));
+    }
+  return samples;
+}
+
+const perSecond = (samples: Sample[]) =>
+  Math.round(
+    samples.reduce((n, s) => n + s.latencies.length, 0) /
+      samples.reduce((t, s) => t + s.seconds, 0),
+  );
+
+type Figures = ReturnType<typeof summarize>;
+
+/** One figure set from samples of one phase: latencies pooled, CPU and time summed. */
+function summarize(samples: Sample[]) {
+  const latencies = samples.flatMap((s) => s.latencies).sort((x, y) => x - y);
+  const n = latencies.length;
+  const sum = (key: keyof Usage) => samples.reduce((t, s) => t + s.cpu[key], 0);
+  const at = (q: number) => latencies[Math.min(n - 1, Math.floor(q * n))]!;
+  return {
+    requests: n,
+    perSecond: perSecond(samples),
+    p50Ms: round(at(0.5)),
+    p95Ms: round(at(0.95)),
+    p99Ms: round(at(0.99)),
+    heraldCpuUsPerRequest: Math.round(sum("herald") / n),
+    redisCpuUsPerRequest: Math.round(sum("redis") / n),
+    redisCommandsPerRequest: round(sum("commands") / n),
+    redisReadsPerRequest: round(sum("reads") / n),
+    postgresCpuUsPerRequest: Math.round(sum("postgres") / n),
+    postgresTransactionsPerRequest: round(sum("transactions") / n),
+  };
+}
+
+/** One store's rig: its own redis-server (and PostgreSQL), Herald, users and acking sockets. */
+async function setUp(store: Store, args: Args) {
   const USERS = Number(args.users);
   const SENDS = Number(args.sends);
   const INFLIGHT = Number(args.inflight);
@@ -163,51 +263,53 @@ async function measure(store: "redis" | "postgres", args: Args) {
   let peer: ChildProcess | undefined;
   const sockets: Socket[] = [];
   const redisInfo = new Redis(redis.url);
-  // The postmaster: the parent of this client's backend.
   const pgInfo = postgres && new pg.Client({ connectionString: postgres.url });
-  await pgInfo?.connect();
-  const postmaster =
-    pgInfo &&
-    parentPid((await pgInfo.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid);
-  /** CPU µs used so far by `child` (Herald, or the bare peer) and by redis-server, and Redis's
-   * commands. */
-  const cpu = async (
-    child: ChildProcess,
-  ): Promise<{
-    herald: number;
-    redis: number;
-    commands: number;
-    reads: number;
-    postgres: number;
-    transactions: number;
-  }> => {
-    const info = await redisInfo.info("cpu");
-    const seconds = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)![1]);
-    // Commands Redis ran (a script's own calls included) and reads it made from its clients'
-    // sockets: about one per round trip, fewer when a client's commands leave in one write.
-    const stats = await redisInfo.info("stats");
-    const count = (name: string) => Number(new RegExp(`${name}:([0-9]+)`).exec(stats)![1]);
-    return {
-      // Read from /proc around each measured run: unlike wall time, CPU time hardly moves when
-      // other processes share the machine.
-      herald: cpuMicros(child.pid!),
-      redis: Math.round((seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6),
-      commands: count("total_commands_processed"),
-      reads: count("total_reads_processed"),
-      postgres: postmaster === null ? 0 : familyCpuMicros(postmaster),
-      // Statements Herald ran outside a transaction count one each (stats lag up to 1 s).
-      transactions: pgInfo
-        ? Number(
-            (
-              await pgInfo.query<{ n: string }>(
-                "SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = 'herald'",
-              )
-            ).rows[0]!.n,
-          )
-        : 0,
-    };
+  const close = async () => {
+    for (const socket of sockets) socket.close();
+    redisInfo.disconnect();
+    await pgInfo?.end();
+    server.kill();
+    peer?.kill();
+    await redis.destroy();
+    await postgres?.destroy();
   };
   try {
+    await pgInfo?.connect();
+    // The postmaster: the parent of this client's backend.
+    const postmaster =
+      pgInfo &&
+      parentPid(
+        (await pgInfo.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid,
+      );
+    /** CPU µs used so far by `child` (Herald, or the bare peer) and by redis-server, and Redis's
+     * commands. */
+    const cpu = async (child: ChildProcess): Promise<Usage> => {
+      const info = await redisInfo.info("cpu");
+      const seconds = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)![1]);
+      // Commands Redis ran (a script's own calls included) and reads it made from its clients'
+      // sockets: about one per round trip, fewer when a client's commands leave in one write.
+      const stats = await redisInfo.info("stats");
+      const count = (name: string) => Number(new RegExp(`${name}:([0-9]+)`).exec(stats)![1]);
+      return {
+        // Read from /proc around each measured run: unlike wall time, CPU time hardly moves when
+        // other processes share the machine.
+        herald: cpuMicros(child.pid!),
+        redis: Math.round((seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6),
+        commands: count("total_commands_processed"),
+        reads: count("total_reads_processed"),
+        postgres: postmaster === null ? 0 : familyCpuMicros(postmaster),
+        // Statements Herald ran outside a transaction count one each (stats lag up to 1 s).
+        transactions: pgInfo
+          ? Number(
+              (
+                await pgInfo.query<{ n: string }>(
+                  "SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = 'herald'",
+                )
+              ).rows[0]!.n,
+            )
+          : 0,
+      };
+    };
     const { url } = await listening(server);
     let resets = 0;
     // Keep-alive node:http, as the scenarios' load: fetch allocates enough per request that the
@@ -242,7 +344,6 @@ async function measure(store: "redis" | "postgres", args: Args) {
     // Messages from another user pushed to the senders' sockets, one per accepted send: by
     // distinct id, so a push delivered twice cannot stand in for one that was lost.
     const deliveredIds = new Set<string>();
-    let accepted = 0;
     // Senders, each with an acking socket, so a send is stored, routed and delivered.
     const users = await many(USERS);
     for (const user of users) {
@@ -266,7 +367,8 @@ async function measure(store: "redis" | "postgres", args: Args) {
       });
     }
 
-    const statuses = new Map<number, number>();
+    /** Every answer's status, by phase, so each phase can require all 202. */
+    let statuses = new Map<number, number>();
     /**
      * Runs `count` requests with `inflight` at a time (or until the time bound), timing each.
      * With `rate`, request i is due at i / rate s, and timed from then.
@@ -276,7 +378,7 @@ async function measure(store: "redis" | "postgres", args: Args) {
       request: (i: number) => Promise<Answer>,
       measured = server,
       rate?: number,
-    ) => {
+    ): Promise<Sample> => {
       const latencies: number[] = [];
       const deadline = Date.now() + SECONDS * 1000;
       let next = 0;
@@ -297,148 +399,138 @@ async function measure(store: "redis" | "postgres", args: Args) {
       );
       const seconds = (performance.now() - started) / 1000;
       const cpuAfter = await cpu(measured);
-      latencies.sort((x, y) => x - y);
-      const at = (q: number) =>
-        latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-      return {
-        requests: latencies.length,
-        perSecond: Math.round(latencies.length / seconds),
-        p50Ms: round(at(0.5)),
-        p95Ms: round(at(0.95)),
-        p99Ms: round(at(0.99)),
-        heraldCpuUsPerRequest: Math.round((cpuAfter.herald - cpuBefore.herald) / latencies.length),
-        redisCpuUsPerRequest: Math.round((cpuAfter.redis - cpuBefore.redis) / latencies.length),
-        redisCommandsPerRequest: round((cpuAfter.commands - cpuBefore.commands) / latencies.length),
-        redisReadsPerRequest: round((cpuAfter.reads - cpuBefore.reads) / latencies.length),
-        postgresCpuUsPerRequest: Math.round(
-          (cpuAfter.postgres - cpuBefore.postgres) / latencies.length,
-        ),
-        postgresTransactionsPerRequest: round(
-          (cpuAfter.transactions - cpuBefore.transactions) / latencies.length,
-        ),
-      };
+      const delta = Object.fromEntries(
+        Object.entries(cpuAfter).map(([k, v]) => [k, v - cpuBefore[k as keyof Usage]]),
+      ) as unknown as Usage;
+      return { latencies, seconds, cpu: delta };
+    };
+    /** The statuses answered since the last call. */
+    const takeStatuses = () => {
+      const taken = Object.fromEntries(statuses) as Record<number, number>;
+      statuses = new Map();
+      return taken;
     };
 
+    /** A DM between two of the users; `i` picks them (and numbers the text). */
     const send = (i: number, base = url) => {
       const from = users[i % USERS]!;
       const to = users[(i + 1 + (i % 7)) % USERS]!;
       const body = { to: to.userId, content: { text: `message ${i}` } };
       return call("POST", "/api/messages", from.token, body, base);
     };
-    await drive(Math.min(1000, SENDS), send); // warm-up
-    accepted += statuses.get(202) ?? 0;
-    statuses.clear();
-    const sendFigures = await drive(SENDS, send);
-    const sendStatuses = Object.fromEntries(statuses);
-    // Half of the rate just reached, for a bounded time: the latency at half load.
-    const rate = Math.max(1, Math.round(sendFigures.perSecond / 2));
-    statuses.clear();
-    const halfLoad = await drive(
-      rate * Number(args["rate-seconds"]),
-      (i) => send(SENDS + i),
-      server,
-      rate,
-    );
-    const halfStatuses = Object.fromEntries(statuses);
-    accepted += (sendStatuses[202] ?? 0) + (halfStatuses[202] ?? 0);
-    // Every accepted send reaches its recipient's socket (bounded wait for the last ones).
-    for (let waited = 0; deliveredIds.size < accepted && waited < 10_000; waited += 100)
-      await sleep(100);
-    const lost = accepted - deliveredIds.size;
 
-    // The same sends to a bare Koa JSON route (bench/peers/koa-json.ts), the yardstick.
-    peer = fork(join(here, "peers/koa-json.js"), [], { execArgv: serverExecArgv() });
-    const bare = (await listening(peer)).url;
-    await drive(Math.min(1000, SENDS), (i) => send(i, bare), peer);
-    statuses.clear();
-    const bareFigures = await drive(SENDS, (i) => send(i, bare), peer);
-    if (statuses.get(202) !== bareFigures.requests) throw new Error("bare peer refused sends");
-    peer.kill();
+    /**
+     * After the interleaved phases: checks that every send was accepted and delivered, runs the
+     * bare Koa route, the lists and the reads, prints this store's table and writes its JSON.
+     */
+    const report = async (
+      saturation: Sample[],
+      halfSamples: Sample[],
+      args: Args,
+    ): Promise<{ send: Figures; half: Figures }> => {
+      const all = takeStatuses();
+      const accepted = all[202] ?? 0;
+      // Every accepted send reaches its recipient's socket (bounded wait for the last ones).
+      for (let waited = 0; deliveredIds.size < accepted && waited < 10_000; waited += 100)
+        await sleep(100);
+      const lost = accepted - deliveredIds.size;
+      const sendFigures = summarize(saturation);
+      const halfLoad = summarize(halfSamples);
+      const sent = [...saturation, ...halfSamples].reduce((n, s) => n + s.latencies.length, 0);
 
-    // Conversation lists of 10 and of 500 (sent to in batches of 100 recipients).
-    const reader = await register();
-    const listFigures: Record<string, Awaited<ReturnType<typeof drive>>> = {};
-    let peers: User[] = [];
-    for (const size of args["send-only"] ? [] : [10, 500]) {
-      peers = [...peers, ...(await many(size - peers.length))];
-      for (let i = 0; i < peers.length; i += 100) {
-        const to = peers.slice(i, i + 100).map((p) => p.userId);
-        const r = await call("POST", "/api/messages", reader.token, { to, content: "hi" });
-        if (r.status !== 202) throw new Error(`seeding: ${JSON.stringify(r.body)}`);
+      // The same sends to a bare Koa JSON route (bench/peers/koa-json.ts), the yardstick.
+      peer = fork(join(here, "peers/koa-json.js"), [], { execArgv: serverExecArgv() });
+      const bare = (await listening(peer)).url;
+      await drive(WARM_SENDS, (i) => send(i, bare), peer);
+      takeStatuses();
+      const bareFigures = summarize([await drive(SENDS, (i) => send(i, bare), peer)]);
+      if (takeStatuses()[202] !== bareFigures.requests) throw new Error("bare peer refused sends");
+      peer.kill();
+
+      // Conversation lists of 10 and of 500 (sent to in batches of 100 recipients).
+      const reader = await register();
+      const listFigures: Record<string, ReturnType<typeof summarize>> = {};
+      let peers: User[] = [];
+      for (const size of args["send-only"] ? [] : [10, 500]) {
+        peers = [...peers, ...(await many(size - peers.length))];
+        for (let i = 0; i < peers.length; i += 100) {
+          const to = peers.slice(i, i + 100).map((p) => p.userId);
+          const r = await call("POST", "/api/messages", reader.token, { to, content: "hi" });
+          if (r.status !== 202) throw new Error(`seeding: ${JSON.stringify(r.body)}`);
+        }
+        const listed = await call("GET", "/api/conversations", reader.token);
+        if (listed.body.conversations.length !== size) throw new Error("seeding missed some");
+        takeStatuses();
+        listFigures[`conversations_${size}`] = summarize([
+          await drive(size === 10 ? 2000 : 300, () =>
+            call("GET", "/api/conversations", reader.token),
+          ),
+        ]);
       }
-      const listed = await call("GET", "/api/conversations", reader.token);
-      if (listed.body.conversations.length !== size) throw new Error("seeding missed some");
-      statuses.clear();
-      listFigures[`conversations_${size}`] = await drive(size === 10 ? 2000 : 300, () =>
-        call("GET", "/api/conversations", reader.token),
-      );
-    }
 
-    // POST /api/read: each peer marks its DM with the reader read (404 where it does not exist).
-    const probe =
-      peers.length > 0 &&
-      (await call("POST", "/api/read", peers[0]!.token, { peer: reader.userId, seq: 1 }));
-    let readFigures: Awaited<ReturnType<typeof drive>> | "n/a" = "n/a";
-    if (probe && probe.status === 200) {
-      statuses.clear();
-      readFigures = await drive(Math.min(SENDS, 2000), (i) =>
-        call("POST", "/api/read", peers[i % peers.length]!.token, {
-          peer: reader.userId,
-          seq: 1 + (i % 3),
-        }),
-      );
-    }
+      // POST /api/read: each peer marks its DM with the reader read (404 where it does not exist).
+      const probe =
+        peers.length > 0 &&
+        (await call("POST", "/api/read", peers[0]!.token, { peer: reader.userId, seq: 1 }));
+      let readFigures: ReturnType<typeof summarize> | "n/a" = "n/a";
+      if (probe && probe.status === 200) {
+        takeStatuses();
+        readFigures = summarize([
+          await drive(Math.min(SENDS, 2000), (i) =>
+            call("POST", "/api/read", peers[i % peers.length]!.token, {
+              peer: reader.userId,
+              seq: 1 + (i % 3),
+            }),
+          ),
+        ]);
+      }
 
-    const tooMany = sendStatuses[429] ?? 0;
-    const results = {
-      users: USERS,
-      inflight: INFLIGHT,
-      send: { ...sendFigures, statuses: sendStatuses },
-      halfLoad: { rate, ...halfLoad, statuses: halfStatuses },
-      accepted,
-      lost,
-      bareKoa: bareFigures,
-      heraldPerBare: round(sendFigures.perSecond / bareFigures.perSecond),
-      ...listFigures,
-      read: readFigures,
+      const rate = Math.round(halfLoad.perSecond);
+      const results = {
+        users: USERS,
+        inflight: INFLIGHT,
+        rounds: saturation.length,
+        send: sendFigures,
+        halfLoad,
+        accepted,
+        lost,
+        bareKoa: bareFigures,
+        heraldPerBare: round(sendFigures.perSecond / bareFigures.perSecond),
+        ...listFigures,
+        read: readFigures,
+      };
+      console.log(`POST /api/messages, ${store} store, ${USERS} users, ${INFLIGHT} in flight:`);
+      console.table({
+        send: sendFigures,
+        [`send at ${rate}/s`]: halfLoad,
+        "bare Koa": bareFigures,
+        ...listFigures,
+        ...(readFigures === "n/a" ? {} : { read: readFigures }),
+      });
+      console.log(
+        "send statuses:",
+        all,
+        `accepted ${accepted}, lost ${lost}`,
+        `connection resets retried: ${resets}`,
+        readFigures === "n/a" ? "(no POST /api/read)" : "",
+        `\nHerald's sends/s as a fraction of the bare Koa route's: ${results.heraldPerBare}`,
+      );
+      mkdirSync(join(here, "../../bench/results"), { recursive: true });
+      writeFileSync(
+        join(here, `../../bench/results/bench-send${store === "postgres" ? "-postgres" : ""}.json`),
+        JSON.stringify({ store, ...results }, null, 2),
+      );
+      // Warm-up, saturation and half load: every one 202 (no 429), every one delivered.
+      if (accepted !== WARM_ROUNDS * WARM_SENDS + sent)
+        throw new Error(`sends not all 202: ${JSON.stringify(all)}`);
+      if (lost !== 0) throw new Error(`${lost} accepted sends never reached their recipient`);
+      return { send: sendFigures, half: halfLoad };
     };
-    console.log(`POST /api/messages, ${store} store, ${USERS} users, ${INFLIGHT} in flight:`);
-    console.table({
-      send: sendFigures,
-      [`send at ${rate}/s`]: halfLoad,
-      "bare Koa": bareFigures,
-      ...listFigures,
-      ...(readFigures === "n/a" ? {} : { read: readFigures }),
-    });
-    console.log(
-      "send statuses:",
-      sendStatuses,
-      "at half load:",
-      halfStatuses,
-      `accepted ${accepted}, lost ${lost}`,
-      `connection resets retried: ${resets}`,
-      readFigures === "n/a" ? "(no POST /api/read)" : "",
-      `\nHerald's sends/s as a fraction of the bare Koa route's: ${results.heraldPerBare}`,
-    );
-    mkdirSync(join(here, "../../bench/results"), { recursive: true });
-    writeFileSync(
-      join(here, `../../bench/results/bench-send${store === "postgres" ? "-postgres" : ""}.json`),
-      JSON.stringify({ store, ...results }, null, 2),
-    );
-    if (tooMany > 0 || sendStatuses[202] !== sendFigures.requests)
-      throw new Error(`sends not all 202: ${JSON.stringify(sendStatuses)}`);
-    if (halfStatuses[202] !== halfLoad.requests)
-      throw new Error(`sends at half load not all 202: ${JSON.stringify(halfStatuses)}`);
-    if (lost !== 0) throw new Error(`${lost} accepted sends never reached their recipient`);
-    return { send: sendFigures, halfLoad, lost };
-  } finally {
-    for (const socket of sockets) socket.close();
-    redisInfo.disconnect();
-    await pgInfo?.end();
-    server.kill();
-    peer?.kill();
-    await redis.destroy();
-    await postgres?.destroy();
+
+    return { store, sends: SENDS, server, drive, send, report, close };
+  } catch (error) {
+    await close();
+    throw error;
   }
 }
 
