@@ -7,7 +7,11 @@
 // Prints a table and writes bench/results/bench-send.json (not send.json: that is `npm run
 // bench`'s send scenario, which its report reads).
 // With `--store postgres` the store is on a private PostgreSQL (DATABASE_URL), the rest on Redis.
-// `--stores redis,postgres` measures each in turn, in one run, and prints them side by side.
+// `--stores redis,postgres` sets both up at once and interleaves them: the warm-up, the
+// saturation phase and the half-load phase are each cut into `--rounds` slices (4 by default)
+// that the stores take in turn, so the machine's drift (the same code moved 2x between runs of
+// one store after the other here) falls on both alike; they are printed side by side with each
+// round's rate.
 // After the saturation phase (back to back, `--inflight` at a time) comes a fixed-rate phase at
 // half the rate just reached, `--rate-seconds` long: its p99 is the latency at half load, timed
 // from when each send was due (so a send kept waiting for a free slot counts its wait).
@@ -15,6 +19,7 @@
 // PostgreSQL from /proc for the postmaster and every backend (bench/lib/proc.ts familyCpuMicros).
 //   node dist/bench/send.js [--users 100] [--sends 6000] [--inflight 32] [--seconds 60]
 //     [--send-only] [--store redis|postgres | --stores redis,postgres] [--rate-seconds 15]
+//     [--rounds 4]
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -4,6 +4,7 @@
 import { expect } from "chai";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { Redis } from "ioredis";
 import { MemoryEngine } from "../engine/memory-engine.js";
 import { PostgresStoreEngine } from "../engine/postgres/postgres-engine.js";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
@@ -52,6 +53,15 @@ describe("migrate-store: Redis → PostgreSQL", function () {
         )
       ).body as { id: string };
     const first = await dm(alice, bob, { text: "hello", list: [] }, "c-1");
+    // Redis forgets a clientMsgId after 24 h, and its sender may use it again: as if a day had
+    // passed, the key is dropped, and "c-1" names a second message.
+    const direct = new Redis(redis.url);
+    const keys = await direct.keys(`${prefix}*:cmid:*`);
+    expect(keys).to.have.length(1);
+    await direct.del(...keys);
+    direct.disconnect();
+    const reused = await dm(alice, bob, "a day later", "c-1");
+    expect(reused.id).to.not.equal(first.id);
     const second = await dm(bob, alice, "hi back");
     const third = await dm(alice, bob, "to be recalled");
     await onRedis.api("PATCH", `/api/messages/${first.id}`, as(alice, { content: "hello!" }));
@@ -117,7 +127,7 @@ describe("migrate-store: Redis → PostgreSQL", function () {
     const before = await views(onRedis);
     expect(before[`m_bob /api/messages?peer=${alice.userId}`]).to.have.nested.property(
       "[1].messages.length",
-      9, // 4 messages, an edit, 3 reactions, a recall
+      10, // 5 messages, an edit, 3 reactions, a recall
     );
 
     const env = {
@@ -151,6 +161,6 @@ describe("migrate-store: Redis → PostgreSQL", function () {
       as(bob, { to: alice.userId, content: "after" }),
     );
     expect(next.status).to.equal(202);
-    expect(next.body.seq).to.equal(10);
+    expect(next.body.seq).to.equal(11);
   });
 });

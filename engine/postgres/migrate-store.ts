@@ -207,11 +207,18 @@ async function copyStream(
   for (const [i, envelope] of envelopes.entries()) {
     const seq = done + i + 1;
     const body = await redis.hget(state, `b${seq}`);
-    const { clientMsgId, ...item } = {
+    const fields = {
       ...JSON.parse(envelope),
       ...(body === null ? {} : JSON.parse(body)),
     } as StreamItem & { clientMsgId?: string };
-    const result = await target.store.append(ref, item as NewItem, { clientMsgId });
+    const { clientMsgId, ...item } = fields;
+    let result = await target.store.append(ref, item as NewItem, { clientMsgId });
+    // Redis keeps a clientMsgId for 24 h, PostgreSQL as long as its message: a key its sender
+    // used again once Redis had forgotten it answers "duplicate" here. That later message is
+    // copied as Redis kept it: its clientMsgId stays in its envelope (an item field, which the
+    // store keeps as it keeps every other), but is no idempotency key.
+    if ("item" in result && result.duplicate && clientMsgId !== undefined)
+      result = await target.store.append(ref, fields as NewItem);
     if ("refused" in result || result.item.seq !== seq)
       throw new Error(`${log}: item ${seq} did not replay as seq ${seq}`);
     copied++;
