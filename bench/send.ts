@@ -19,10 +19,10 @@
 // PostgreSQL from /proc for the postmaster and every backend (bench/lib/proc.ts familyCpuMicros).
 //   node dist/bench/send.js [--users 100] [--sends 6000] [--inflight 32] [--seconds 60]
 //     [--send-only] [--store redis|postgres | --stores redis,postgres] [--rate-seconds 15]
-//     [--rounds 4]
+//     [--rounds 4] [--trees checkoutA,checkoutB]
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
@@ -104,6 +104,7 @@ function parse() {
       "rate-seconds": { type: "string", default: "15" },
       // Slices each phase is cut into, taken by the stores in turn (default 4 with --stores).
       rounds: { type: "string" },
+      trees: { type: "string" },
     },
   });
   return args;
@@ -117,7 +118,17 @@ async function main(): Promise<void> {
   const rounds = Math.max(1, Number(args.rounds ?? (stores.length > 1 ? 4 : 1)));
   const rigs: Rig[] = [];
   try {
-    for (const store of stores) rigs.push(await setUp(store as Store, args));
+    // --trees a,b: the i-th store's Herald runs from the i-th checkout (its dist/bench/send.js),
+    // so two versions of the code can be measured interleaved, e.g. --stores postgres,postgres.
+    const trees = args.trees?.split(",");
+    for (const [i, store] of stores.entries())
+      rigs.push(
+        await setUp(
+          store as Store,
+          args,
+          trees?.[i] === undefined ? undefined : resolve(trees[i], "dist/bench/send.js"),
+        ),
+      );
     // Interleaved: every store's saturation phase in `rounds` slices taken in turn, then its
     // half-load phase the same way, so a slow minute of a shared machine falls on every store
     // alike instead of on whichever ran then (one store after the other, the same code moved
@@ -248,7 +259,7 @@ function summarize(samples: Sample[]) {
 }
 
 /** One store's rig: its own redis-server (and PostgreSQL), Herald, users and acking sockets. */
-async function setUp(store: Store, args: Args) {
+async function setUp(store: Store, args: Args, serverScript = fileURLToPath(import.meta.url)) {
   const USERS = Number(args.users);
   const SENDS = Number(args.sends);
   const INFLIGHT = Number(args.inflight);
@@ -256,7 +267,7 @@ async function setUp(store: Store, args: Args) {
 
   const redis = await startRedis();
   const postgres = store === "postgres" ? await startPostgres() : null;
-  const server: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
+  const server: ChildProcess = fork(serverScript, [], {
     execArgv: serverExecArgv(),
     env: {
       ...process.env,

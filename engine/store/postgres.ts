@@ -4,6 +4,7 @@
 // item, counters and cursor commit together or not at all.
 import { randomUUID } from "node:crypto";
 import DataLoader from "dataloader";
+import { KnownUsers } from "./known-users.js";
 import type pg from "pg";
 import { conversationKey, hashToken, newToken, refOfKey, shareEntry } from "../ids.js";
 import { isPostgresFault } from "../postgres/connection.js";
@@ -103,12 +104,16 @@ export class PostgresStore implements Store {
   }
 
   async usersById(userIds: readonly UserId[]): Promise<(User | null)[]> {
-    const names = await Promise.all(userIds.map((userId) => this.usernames.load(userId)));
-    return userIds.map((userId, i) => {
-      const username = names[i];
-      return username === null || username === undefined ? null : { userId, username };
+    return this.knownUsers.usersById(userIds, async (unknown) => {
+      const names = await Promise.all(unknown.map((userId) => this.usernames.load(userId)));
+      return unknown.map((userId, i) => {
+        const username = names[i];
+        return username === null || username === undefined ? null : { userId, username };
+      });
     });
   }
+
+  private readonly knownUsers = new KnownUsers();
 
   /** Usernames by user id (null: no such user), looked up together with the turn's others. */
   private readonly usernames = batchedLookup(async (userIds: readonly UserId[]) => {

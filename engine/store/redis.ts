@@ -14,6 +14,7 @@ import {
 } from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
 import type { ItemRow } from "../redis/scripts.js";
+import { KnownUsers } from "./known-users.js";
 import { readStored, splitItem, standingChecked } from "./stream.js";
 import { usernameKey } from "../usernames.js";
 import type {
@@ -99,15 +100,19 @@ export class RedisStore implements Store {
 
   async usersById(userIds: readonly UserId[]): Promise<(User | null)[]> {
     if (userIds.length === 0) return [];
-    const records = await eachInOneStage<UserId, string | null>(this.redis, userIds, (p, id) =>
-      p.get(this.keys.user(id)),
-    );
-    return records.map((record, i) =>
-      record === null
-        ? null
-        : { userId: userIds[i]!, username: (JSON.parse(record) as StoredUser).username },
-    );
+    return this.knownUsers.usersById(userIds, async (unknown) => {
+      const records = await eachInOneStage<UserId, string | null>(this.redis, unknown, (p, id) =>
+        p.get(this.keys.user(id)),
+      );
+      return records.map((record, i) =>
+        record === null
+          ? null
+          : { userId: unknown[i]!, username: (JSON.parse(record) as StoredUser).username },
+      );
+    });
   }
+
+  private readonly knownUsers = new KnownUsers();
 
   async createSession(
     userId: UserId,
