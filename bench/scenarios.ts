@@ -92,13 +92,6 @@ const DRAIN_MS = 30_000;
 const SETTLE_MS = 100;
 /** After opening sockets, before reading RSS: the handshakes' garbage is collected or not. */
 const RSS_SETTLE_MS = 1000;
-/**
- * How long `connect` lets the sockets sit idle before it reads RSS again. Right after opening,
- * RSS is mostly the garbage and grown young generation the handshakes left (both sides read
- * 21–26 KB per connection at 1 s); V8's memory reducer collects it once allocation stops, 10 to
- * 30 s later here, leaving what the connections hold (7–9 KB). Both figures are reported.
- */
-const RSS_IDLE_MS = 40_000;
 
 const users = (n: number) => Array.from({ length: n }, (_, i) => `user-${i}`);
 const perThousand = (n: number) => round(n, 2);
@@ -448,10 +441,7 @@ const SOCKETS_PER_USER = 10;
 const connectScenario: Scenario = {
   name: "connect",
   title: `connections opened the real way over ${CONNECT_NODES} nodes (Herald: POST /api/connect + token handshake)`,
-  chart: {
-    title: `server RSS KB per connection, idle ${RSS_IDLE_MS / 1000} s`,
-    stack: ["idleRssPerConnectionKB"],
-  },
+  chart: { title: "server RSS KB per idle connection", stack: ["rssPerConnectionKB"] },
   sides: ["herald", "socket.io"],
   async run(label, scale, tick) {
     const reps: RepResult[] = [];
@@ -501,8 +491,6 @@ const connectScenario: Scenario = {
         const cpu = totalCpu(counted) - cpu0 + ((await redis.stats()).cpuMicros - redis0.cpuMicros);
         await sleep(RSS_SETTLE_MS);
         const rss = totalRss(servers) - rss0;
-        await sleep(RSS_IDLE_MS - RSS_SETTLE_MS);
-        const idleRss = totalRss(servers) - rss0;
         const taken = await clients.take();
         const opened = scale.connections - failed.length;
         reps.push({
@@ -510,7 +498,6 @@ const connectScenario: Scenario = {
             connectsPerSecond: Math.round(opened / seconds),
             cpuMsPerConnect: round(cpu / 1000 / opened, 2),
             rssPerConnectionKB: round(rss / 1024 / opened, 1),
-            idleRssPerConnectionKB: round(idleRss / 1024 / opened, 1),
           },
           failures: [
             ...(failed.length > 0 ? [`${failed.length} failed: ${failed[0]}`] : []),

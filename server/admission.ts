@@ -4,7 +4,7 @@
 import type { Server, Socket } from "socket.io";
 import type { Logger } from "../config/logger.js";
 import type { ConnectErrorCode, UserId } from "../engine/protocol.js";
-import type { Presence, Tokens } from "../engine/types.js";
+import type { Tokens } from "../engine/types.js";
 import { ConnectionActor, type ActorHost } from "./connection-actor.js";
 import type { ConnectionIndex } from "./connection-index.js";
 import type { ImMetrics } from "./metrics.js";
@@ -40,8 +40,6 @@ export interface AdmissionDeps {
   readonly host: ActorHost;
   readonly index: ConnectionIndex;
   readonly presence: PresenceRecorder;
-  /** Each user's connections across the nodes, for the per-user cap. */
-  readonly connections: Pick<Presence, "connectionsOf">;
   readonly maxConnectionsPerUser: number;
   readonly routing: Pick<RoutingMode, "admitted">;
   readonly metrics: ImMetrics;
@@ -141,21 +139,15 @@ export class Admission {
       if (--this.openTransports === 0) this.transportsClosed?.();
     });
 
+    // Counted as this one goes in, so of concurrent connects of one user only the first pass.
+    let count: number;
     try {
-      await deps.presence.add(actor);
+      count = await deps.presence.add(actor);
     } catch {
       this.release(actor); // the engine is unreachable (logged by the recorder): refuse
       return "unavailable";
     }
     if (actor.state !== "authenticating") return "unavailable"; // gone or kicked meanwhile
-    // Counted after this one is in, so concurrent connects of one user cannot all pass.
-    let count: number;
-    try {
-      count = await deps.connections.connectionsOf(userId);
-    } catch {
-      this.release(actor);
-      return "unavailable";
-    }
     if (count > deps.maxConnectionsPerUser) {
       this.release(actor);
       deps.metrics.refusals.inc({ reason: "too_many_connections" });

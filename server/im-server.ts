@@ -177,7 +177,6 @@ class ImNode implements ImServer {
       host: this.host,
       index: this.index,
       presence: this.presence,
-      connections: engine.presence,
       maxConnectionsPerUser: config.maxConnectionsPerUser,
       routing: this.routing,
       metrics,

@@ -9,9 +9,9 @@ import type { ConnectionActor } from "./connection-actor.js";
 
 export class PresenceRecorder {
   /** Presence writes in flight (connects and disconnects), awaited by a shutdown. */
-  private readonly work = new Set<Promise<void>>();
+  private readonly work = new Set<Promise<unknown>>();
   /** Each actor's latest presence.add (and online event), which its presence.remove must follow. */
-  private readonly registrations = new WeakMap<ConnectionActor, Promise<void>>();
+  private readonly registrations = new WeakMap<ConnectionActor, Promise<unknown>>();
 
   constructor(
     private readonly nodeId: string,
@@ -19,8 +19,11 @@ export class PresenceRecorder {
     private readonly logger: Logger,
   ) {}
 
-  /** Records a new connection; rejects when the engine is unreachable (logged here). */
-  add(actor: ConnectionActor): Promise<void> {
+  /**
+   * Records a new connection; resolves to the user's live connections, this one included (see
+   * Presence.add); rejects when the engine is unreachable (logged here).
+   */
+  add(actor: ConnectionActor): Promise<number> {
     const registration = this.register(actor);
     this.registrations.set(actor, registration);
     this.track(registration);
@@ -81,12 +84,13 @@ export class PresenceRecorder {
   }
 
   /** presence.add, and the online event if this is the user's first connection. */
-  private async register(actor: ConnectionActor): Promise<void> {
-    const first = await this.engine.presence.add(actor.userId, this.nodeId, actor.connId);
-    if (first) await this.publish(actor.userId, true);
+  private async register(actor: ConnectionActor): Promise<number> {
+    const connections = await this.engine.presence.add(actor.userId, this.nodeId, actor.connId);
+    if (connections === 1) await this.publish(actor.userId, true);
+    return connections;
   }
 
-  private track(work: Promise<void>): void {
+  private track(work: Promise<unknown>): void {
     const tracked = work.catch((err: unknown) => {
       this.logger.warn({ err }, "presence update failed");
     });

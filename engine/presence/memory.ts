@@ -11,12 +11,12 @@ export class MemoryPresence implements Presence {
 
   constructor(private readonly membership: Pick<Membership, "live">) {}
 
-  async add(userId: UserId, nodeId: string, connId: string): Promise<boolean> {
+  async add(userId: UserId, nodeId: string, connId: string): Promise<number> {
     let conns = this.byUser.get(userId);
     if (!conns) this.byUser.set(userId, (conns = new Map()));
     const others = [...conns].filter(([id]) => id !== connId);
     conns.set(connId, nodeId);
-    if (others.length === 0) return true;
+    if (others.length === 0) return 1;
     const live = await liveNodes(
       this.membership,
       others.map(([, node]) => node).filter((node) => node !== nodeId),
@@ -25,7 +25,7 @@ export class MemoryPresence implements Presence {
     const dead = others.filter(([, node]) => !live.has(node));
     // Lazily forget the connections of dead nodes, unless they moved meanwhile.
     for (const [id, node] of dead) if (conns.get(id) === node) conns.delete(id);
-    return dead.length === others.length;
+    return 1 + others.length - dead.length;
   }
 
   async remove(userId: UserId, nodeId: string, connId: string): Promise<boolean> {
@@ -42,12 +42,6 @@ export class MemoryPresence implements Presence {
     const nodesOf = userIds.map((id) => [...(this.byUser.get(id)?.values() ?? [])]);
     const live = await liveNodes(this.membership, nodesOf.flat());
     return nodesOf.map((nodes) => nodes.some((node) => live.has(node)));
-  }
-
-  async connectionsOf(userId: UserId): Promise<number> {
-    const nodes = [...(this.byUser.get(userId)?.values() ?? [])];
-    const live = await liveNodes(this.membership, nodes);
-    return nodes.filter((node) => live.has(node)).length;
   }
 
   async clearNode(nodeId: string): Promise<UserId[]> {

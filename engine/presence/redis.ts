@@ -21,13 +21,13 @@ export class RedisPresence implements Presence {
     private readonly membership: Pick<Membership, "live">,
   ) {}
 
-  async add(userId: UserId, nodeId: string, connId: string): Promise<boolean> {
+  async add(userId: UserId, nodeId: string, connId: string): Promise<number> {
     // The node's index first, so clearNode never misses a connection that exists.
     const [, flat] = (await inStages(this.redis, [
       [(p) => p.sadd(this.keys.nodeConnections(nodeId), nodeEntry(userId, connId))],
       [(p) => p.heraldPresenceAdd(this.keys.userConnections(userId), connId, nodeId)],
     ])) as [number, string[]];
-    if (flat.length === 0) return true;
+    if (flat.length === 0) return 1;
     const others: [string, string][] = [];
     for (let i = 0; i < flat.length; i += 2) others.push([flat[i]!, flat[i + 1]!]);
     const live = await liveNodes(
@@ -37,7 +37,7 @@ export class RedisPresence implements Presence {
     live.add(nodeId); // the caller's node holds its connections, whatever membership says
     const dead = others.filter(([, node]) => !live.has(node));
     if (dead.length > 0) await this.forget(userId, dead);
-    return dead.length === others.length;
+    return 1 + others.length - dead.length;
   }
 
   async remove(userId: UserId, nodeId: string, connId: string): Promise<boolean> {
@@ -58,12 +58,6 @@ export class RedisPresence implements Presence {
     );
     const live = await liveNodes(this.membership, nodesOf.flat());
     return nodesOf.map((nodes) => nodes.some((node) => live.has(node)));
-  }
-
-  async connectionsOf(userId: UserId): Promise<number> {
-    const nodes = await this.redis.hvals(this.keys.userConnections(userId));
-    const live = await liveNodes(this.membership, nodes);
-    return nodes.filter((node) => live.has(node)).length;
   }
 
   async clearNode(nodeId: string): Promise<UserId[]> {

@@ -10,14 +10,16 @@ import type { UserId } from "../protocol.js";
  * has lapsed (a Redis outage) or is gone (a drain).
  */
 export interface Presence {
-  /** Records a connection; true when it is the user's first live one (the user came online). */
-  add(userId: UserId, nodeId: string, connId: string): Promise<boolean>;
+  /**
+   * Records a connection; resolves to the user's live connections, this one included, as they
+   * were the moment it went in (1: the user came online). Concurrent adds of one user each see
+   * those before them, so a cap on the count lets exactly the first ones through.
+   */
+  add(userId: UserId, nodeId: string, connId: string): Promise<number>;
   /** Removes a connection; true when none is left on a live node (the user went offline). */
   remove(userId: UserId, nodeId: string, connId: string): Promise<boolean>;
   /** Online flag per asked id, in the same order. */
   online(userIds: readonly UserId[]): Promise<boolean[]>;
-  /** The user's connections on live nodes. */
-  connectionsOf(userId: UserId): Promise<number>;
   /**
    * Forgets every connection held by a node that is not live (dead, drained, or its entry
    * lapsed); resolves to the users left with no connection on a live node. Does nothing while
