@@ -777,6 +777,38 @@ describe("imServer", function () {
       await connect(node, "alice", "s3");
     });
 
+    it("concurrent connects of one user past the cap, on memory and on Redis: exactly the cap's worth pass, the rest are refused", async () => {
+      const redis = await startRedis();
+      const engines = [
+        new MemoryEngine(),
+        await RedisEngine.connect({ url: redis.url, prefix: "cap:" }),
+      ];
+      try {
+        for (const engine of engines) {
+          const node = await startNode({ IM_MAX_CONNECTIONS_PER_USER: "2" }, engine);
+          const tokens = await Promise.all(
+            ["s1", "s2", "s3", "s4", "s5"].map((s) => token(node, "alice", s)),
+          );
+          const outcomes = await Promise.all(
+            tokens.map(async (t) => {
+              const { event, value } = await next<Error>(client(node, t), [
+                "connect",
+                "connect_error",
+              ]);
+              return event === "connect" ? "connected" : value.message;
+            }),
+          );
+          expect(outcomes.filter((o) => o === "connected")).to.have.length(2);
+          expect(outcomes.filter((o) => o === "too_many_connections")).to.have.length(3);
+          expect(await node.engine.presence.countByNode([NODE])).to.deep.equal([2]);
+          await node.im.close();
+        }
+      } finally {
+        for (const engine of engines) await engine.close();
+        await redis.destroy();
+      }
+    });
+
     it("property: any frame a client sends (garbage, oversize, binary, unknown events, stray acks) never crashes the node, and each is counted", async function () {
       this.timeout(30_000);
       const node = await startNode();
