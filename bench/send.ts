@@ -102,7 +102,8 @@ function parse() {
       store: { type: "string", default: "redis" },
       stores: { type: "string" },
       "rate-seconds": { type: "string", default: "15" },
-      // Slices each phase is cut into, taken by the stores in turn (default 4 with --stores).
+      // Slices each phase is cut into, taken by the stores in turn (default 4 with --stores);
+      // --seconds bounds each slice.
       rounds: { type: "string" },
       trees: { type: "string" },
     },
@@ -115,7 +116,8 @@ async function main(): Promise<void> {
   const stores = (args.stores ?? args.store).split(",");
   if (stores.some((store) => store !== "redis" && store !== "postgres"))
     throw new Error("--store redis|postgres, or --stores redis,postgres");
-  const rounds = Math.max(1, Number(args.rounds ?? (stores.length > 1 ? 4 : 1)));
+  const rounds = Number(args.rounds ?? (stores.length > 1 ? 4 : 1));
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds: a whole number ≥ 1");
   const rigs: Rig[] = [];
   try {
     // --trees a,b: the i-th store's Herald runs from the i-th checkout (its dist/bench/send.js),
@@ -135,7 +137,7 @@ async function main(): Promise<void> {
     // 2× between runs here).
     // Warm-up, interleaved too, and long: after a warm-up of 1,000 sends each store kept
     // speeding up for thousands more (its rounds showed it), PostgreSQL's most.
-    await interleave(rigs, WARM_ROUNDS, (rig) => rig.drive(WARM_SENDS, rig.send));
+    const warm = await interleave(rigs, WARM_ROUNDS, (rig) => rig.drive(WARM_SENDS, rig.send));
     const saturation = await interleave(rigs, rounds, (rig, slice) =>
       rig.drive(slice, (i: number) => rig.send(rig.sends + i)),
     );
@@ -150,8 +152,13 @@ async function main(): Promise<void> {
     });
     const side: Record<string, object> = {};
     for (const [i, rig] of rigs.entries()) {
-      const { send, half } = await rig.report(saturation.get(rig)!, halfLoad.get(rig)!, args);
-      const name = `${rig.store}${stores.indexOf(rig.store) === i ? "" : ` (${i + 1})`}`;
+      const again = stores.indexOf(rig.store) !== i;
+      const name = `${rig.store}${again ? ` (${i + 1})` : ""}`;
+      const { send, half } = await rig.report(
+        { warm: warm.get(rig)!, saturation: saturation.get(rig)!, half: halfLoad.get(rig)! },
+        again ? `-${i + 1}` : "",
+        args,
+      );
       side[name] = {
         "saturation /s": send.perSecond,
         "sat. p99 ms": send.p99Ms,
@@ -168,7 +175,6 @@ async function main(): Promise<void> {
           .get(rig)!
           .map((s) => perSecond([s]))
           .join(" "),
-        lost: 0,
       };
     }
     if (stores.length < 2) return;
@@ -440,10 +446,12 @@ async function setUp(store: Store, args: Args, serverScript = fileURLToPath(impo
      * bare Koa route, the lists and the reads, prints this store's table and writes its JSON.
      */
     const report = async (
-      saturation: Sample[],
-      halfSamples: Sample[],
+      phases: { warm: Sample[]; saturation: Sample[]; half: Sample[] },
+      /** Told apart from an earlier rig of the same store in the file name. */
+      suffix: string,
       args: Args,
     ): Promise<{ send: Figures; half: Figures }> => {
+      const { saturation, half: halfSamples } = phases;
       const all = takeStatuses();
       const accepted = all[202] ?? 0;
       // Every accepted send reaches its recipient's socket (bounded wait for the last ones).
@@ -452,7 +460,11 @@ async function setUp(store: Store, args: Args, serverScript = fileURLToPath(impo
       const lost = accepted - deliveredIds.size;
       const sendFigures = summarize(saturation);
       const halfLoad = summarize(halfSamples);
-      const sent = [...saturation, ...halfSamples].reduce((n, s) => n + s.latencies.length, 0);
+      // Every send made (a phase cut short by its time bound made fewer than it asked for).
+      const sent = [...phases.warm, ...saturation, ...halfSamples].reduce(
+        (n, s) => n + s.latencies.length,
+        0,
+      );
 
       // The same sends to a bare Koa JSON route (bench/peers/koa-json.ts), the yardstick.
       peer = fork(join(here, "peers/koa-json.js"), [], { execArgv: serverExecArgv() });
@@ -518,7 +530,7 @@ async function setUp(store: Store, args: Args, serverScript = fileURLToPath(impo
       console.log(`POST /api/messages, ${store} store, ${USERS} users, ${INFLIGHT} in flight:`);
       console.table({
         send: sendFigures,
-        [`send at ${rate}/s`]: halfLoad,
+        [`half load, ${rate}/s`]: halfLoad,
         "bare Koa": bareFigures,
         ...listFigures,
         ...(readFigures === "n/a" ? {} : { read: readFigures }),
@@ -533,12 +545,14 @@ async function setUp(store: Store, args: Args, serverScript = fileURLToPath(impo
       );
       mkdirSync(join(here, "../../bench/results"), { recursive: true });
       writeFileSync(
-        join(here, `../../bench/results/bench-send${store === "postgres" ? "-postgres" : ""}.json`),
+        join(
+          here,
+          `../../bench/results/bench-send${store === "postgres" ? "-postgres" : ""}${suffix}.json`,
+        ),
         JSON.stringify({ store, ...results }, null, 2),
       );
       // Warm-up, saturation and half load: every one 202 (no 429), every one delivered.
-      if (accepted !== WARM_ROUNDS * WARM_SENDS + sent)
-        throw new Error(`sends not all 202: ${JSON.stringify(all)}`);
+      if (accepted !== sent) throw new Error(`sends not all 202: ${JSON.stringify(all)}`);
       if (lost !== 0) throw new Error(`${lost} accepted sends never reached their recipient`);
       return { send: sendFigures, half: halfLoad };
     };

@@ -1,9 +1,7 @@
 // The PostgreSQL pool (node-postgres) and what counts as PostgreSQL being in trouble. A bounded
 // wait everywhere: a down or hung server makes a request fail within ~2 s (business answers 503
 // `unavailable`), never hang.
-import type { Socket } from "node:net";
 import pg from "pg";
-import { writeOncePerTurn } from "../writes-per-turn.js";
 import { migrate, quoteIdent } from "./migrate.js";
 
 export interface PostgresOptions {
@@ -35,11 +33,6 @@ export async function openPool(options: PostgresOptions): Promise<pg.Pool> {
   });
   // An idle connection the server dropped (a restart) errors here; the pool replaces it.
   pool.on("error", () => {});
-  // A query's three or four protocol messages, and those of every query sent in the same turn,
-  // in one write. `connection.stream` is node-postgres' own socket (pg pinned exactly).
-  pool.on("connect", (client) => {
-    writeOncePerTurn((client as unknown as { connection: { stream: Socket } }).connection.stream);
-  });
   // Migrations on a connection of their own with no query timeout: a long one, or the wait for
   // another starting process's lock, must not fail the start (nor leave a lock request behind).
   const migrating = new pg.Pool({ ...common, max: 1 });

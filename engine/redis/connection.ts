@@ -3,7 +3,6 @@
 // the client, pub/sub (PUBLISH/SUBSCRIBE vs sharded SPUBLISH/SSUBSCRIBE) and how commands on
 // keys of several slots are batched (a Cluster pipeline must stay within one slot's node).
 import { Cluster, Redis, type ChainableCommander } from "ioredis";
-import { writeOncePerTurn } from "../writes-per-turn.js";
 
 /** The command connection: one server or a whole cluster. */
 export type RedisClient = Redis | Cluster;
@@ -120,14 +119,32 @@ export function createClient(target: RedisTarget, queueing = false): RedisClient
 }
 
 /**
- * Every command written to `client` in one turn of the event loop leaves in one socket write
- * (`writeOncePerTurn`): concurrent requests' commands share a write (and one wake-up of Redis)
- * instead of one syscall each, and a stage's commands go out as plain commands in one write, as
- * a pipeline's would. Hooked on each (re)connect, as every connect brings a new socket; `stream`
- * is ioredis' own (pinned exactly).
+ * Every command written to `client` in one turn of the event loop leaves in one socket write:
+ * the connection is corked at a turn's first write and uncorked once the turn's callbacks and
+ * promise continuations have run (`process.nextTick` runs after them). Concurrent requests'
+ * commands then share a write (and one wake-up of Redis) instead of one syscall each; a stage's
+ * commands go out as plain commands in one write, as a pipeline's would. Order on the
+ * connection, which ioredis matches replies by, is unchanged. Hooked on each (re)connect, as
+ * every connect brings a new socket; `stream` is ioredis' own (pinned exactly).
  */
 function writesOncePerTurn(client: Redis): Redis {
-  client.on("connect", () => writeOncePerTurn(client.stream));
+  client.on("connect", () => {
+    const stream = client.stream;
+    const write = stream.write;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      stream.uncork();
+    };
+    stream.write = function (this: typeof stream, ...args: Parameters<typeof write>) {
+      if (!corked) {
+        corked = true;
+        stream.cork();
+        process.nextTick(uncork);
+      }
+      return write.apply(this, args);
+    } as typeof write;
+  });
   return client;
 }
 

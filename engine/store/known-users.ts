@@ -1,7 +1,8 @@
 // A user's id and name never change once made (there is no rename and no deletion), so a name
 // read once is that user's name for good, and every process may keep the ones it has read:
 // most requests then name users (a DM's recipient) that cost no round trip. Only users found
-// are kept: one made a moment ago by another process is read, never missed.
+// are kept: one made a moment ago by another process is read, never missed. (A store that lost
+// data, e.g. a Redis without persistence flushed, needs the processes restarted.)
 import type { UserId } from "../protocol.js";
 import type { User } from "./types.js";
 
@@ -29,6 +30,7 @@ export class KnownUsers {
   }
 
   private keep(user: User): void {
+    if (this.names.has(user.userId)) return; // read twice at once
     if (this.names.size >= KEPT) this.names.delete(this.names.keys().next().value!);
     this.names.set(user.userId, user.username);
   }
