@@ -581,6 +581,14 @@ export class ChatModel {
 
   /** Shows a conversation (null: the list); loads its newest history the first time. */
   open(key: string | null): void {
+    // What arrived in the conversation being left was on screen: it is read now, not lost with
+    // the moment's wait (MARK_READ_DELAY_MS) that would have marked it.
+    const leaving = this.state.active;
+    if (this.markTimer && leaving !== null && leaving !== key) {
+      clearTimeout(this.markTimer);
+      this.markTimer = null;
+      this.markSeen(leaving);
+    }
     this.set({ active: key });
     if (key === null) return;
     const conv = this.conversation(key);
