@@ -75,10 +75,17 @@ export class MessageService {
       (r): r is PromiseRejectedResult => r.status === "rejected",
     );
     if (failed) {
-      if (failed === checked && charged.status === "fulfilled")
-        await this.quota.refund(from, content, refs.length);
-      // The pair's checks come before the others (contract order): look them up now.
-      if (asPeer && !isCode(failed.reason, "user_not_found"))
+      const refused = failed.reason instanceof DomainError;
+      if (failed === checked && charged.status === "fulfilled") {
+        const refund = this.quota.refund(from, content, refs.length);
+        // An outage answers 503 at once: its refund is tried, not waited for (it would wait a
+        // second timeout on a hung engine).
+        if (refused) await refund;
+        else refund.catch(() => undefined);
+      }
+      // The pair's checks come before the others (contract order): look them up now, for a
+      // refusal only (an outage is 503 whatever else would have refused).
+      if (asPeer && refused && !isCode(failed.reason, "user_not_found"))
         await this.access.requireDmAllowed(from, to);
       throw failed.reason;
     }
