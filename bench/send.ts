@@ -131,15 +131,14 @@ async function main(): Promise<void> {
           trees?.[i] === undefined ? undefined : resolve(trees[i], "dist/bench/send.js"),
         ),
       );
-    // Interleaved: every store's saturation phase in `rounds` slices taken in turn, then its
-    // half-load phase the same way, so a slow minute of a shared machine falls on every store
-    // alike instead of on whichever ran then (one store after the other, the same code moved
-    // 2× between runs here).
-    // Warm-up, interleaved too, and long: after a warm-up of 1,000 sends each store kept
+    // Interleaved: the warm-up, then the saturation phase in `rounds` slices taken in turn,
+    // then the half-load phase the same way, so a slow minute of a shared machine falls on every
+    // store alike instead of on whichever ran then (one store after the other, the same code
+    // moved 2× between runs here). The warm-up is long: after 1,000 sends each store kept
     // speeding up for thousands more (its rounds showed it), PostgreSQL's most.
     const warm = await interleave(rigs, WARM_ROUNDS, (rig) => rig.drive(WARM_SENDS, rig.send));
-    const saturation = await interleave(rigs, rounds, (rig, slice) =>
-      rig.drive(slice, (i: number) => rig.send(rig.sends + i)),
+    const saturation = await interleave(rigs, rounds, (rig) =>
+      rig.drive(Math.ceil(rig.sends / rounds), (i: number) => rig.send(rig.sends + i)),
     );
     const halfLoad = await interleave(rigs, rounds, (rig) => {
       const rate = Math.max(1, Math.round(perSecond(saturation.get(rig)!) / 2));
@@ -224,14 +223,11 @@ interface Sample {
 async function interleave(
   rigs: Rig[],
   rounds: number,
-  phase: (rig: Rig, slice: number) => Promise<Sample>,
+  phase: (rig: Rig) => Promise<Sample>,
 ): Promise<Map<Rig, Sample[]>> {
   const samples = new Map<Rig, Sample[]>(rigs.map((rig) => [rig, []]));
   for (let round = 0; round < rounds; round++)
-    for (const rig of rigs) {
-      const slice = Math.ceil(rig.sends / rounds);
-      samples.get(rig)!.push(await phase(rig, slice));
-    }
+    for (const rig of rigs) samples.get(rig)!.push(await phase(rig));
   return samples;
 }
 

@@ -16,6 +16,7 @@ import { startCluster, type ImNodeHandle, type TestCluster } from "../support/he
 import { freePort, startRedis, type TestRedis } from "../support/redis-server.js";
 import { runAdminCli } from "./helpers/admin-cli.js";
 import { TEST_RATE_ENV } from "./helpers/config.js";
+import { SESSION_RULE } from "../business/rate-limits.js";
 import { RawPushes, recordingConnects } from "../support/raw-pushes.js";
 
 const PASSWORD = "password123";
@@ -69,11 +70,12 @@ let redis: TestRedis;
 
 /**
  * The hub makes up to 39 friend requests at once, then a DM to each member, channel posts and
- * presence reads: past a session's limit (60 requests per 2 s, contract v1, not configurable)
- * when the machine runs them fast, and a 429 then fails a test about something else (seen in
- * CI). Waiting out the window gives the hub its whole burst again.
+ * presence reads: past a session's limit (SESSION_RULE, contract v1, not configurable) when the
+ * machine runs them fast, and a 429 then fails a test about something else (seen in CI).
+ * Waiting out the window gives the hub its whole burst again.
  */
-const sessionRefilled = () => new Promise((resolve) => setTimeout(resolve, 2_100));
+const sessionRefilled = () =>
+  new Promise((resolve) => setTimeout(resolve, SESSION_RULE.durationS * 1000 + 100));
 
 describe("scale-out: three imServer processes over one Redis", function () {
   before(async function () {
