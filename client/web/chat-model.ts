@@ -882,7 +882,10 @@ export class ChatModel {
     const conv = this.conversation(key);
     const [message] = this.ingest([push]);
     if (!message) return;
-    const messages = mergeStored(conv.messages, [message]);
+    let messages = mergeStored(conv.messages, [message]);
+    // Our own message's push overtook its 202: a receipt that came first applies now.
+    const receipt = message.mine && message.id && this.pendingReceipts.get(message.id);
+    if (message.id && receipt) messages = setDelivery(messages, message.id, receipt);
     const figures = this.client.unread(ref);
     // Their message is what they were typing.
     const typing = Object.fromEntries(

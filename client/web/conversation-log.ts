@@ -12,7 +12,7 @@ import type {
 export type Delivery = "sending" | "sent" | ReceiptStatus | "error";
 
 export interface ChatMessage {
-  /** Render key: the server id, or a local id while the send is in flight. */
+  /** Render key: the server id, or the local id of this page's send (kept once it is stored). */
   key: string;
   id: string | undefined;
   seq: number | undefined;
@@ -45,6 +45,7 @@ export function fromItem(item: MessageItem, me: string): ChatMessage {
     delivery: undefined,
     reactions: item.reactions ?? [],
   };
+  if (item.clientMsgId !== undefined) m.clientMsgId = item.clientMsgId;
   if (item.replyTo !== undefined) m.replyTo = item.replyTo;
   if (item.mentions !== undefined) m.mentions = item.mentions;
   if (item.attachments !== undefined) m.attachments = item.attachments;
@@ -77,7 +78,11 @@ export function newestSeq(log: readonly ChatMessage[]): number {
   return 0;
 }
 
-/** Adds stored messages, dropping ids already present; keeps seq order, pending last. */
+/**
+ * Adds stored messages, dropping ids already present; keeps seq order, pending last. A stored
+ * message of this page's own pending send (the same clientMsgId: its push or a history read
+ * overtook the 202) takes the pending bubble's place, so the message is never shown twice.
+ */
 export function mergeStored(log: readonly ChatMessage[], incoming: readonly ChatMessage[]) {
   const ids = new Set<string>();
   for (const m of log) if (m.id) ids.add(m.id);
@@ -87,9 +92,22 @@ export function mergeStored(log: readonly ChatMessage[], incoming: readonly Chat
     return true;
   });
   if (fresh.length === 0) return log;
-  const stored = log.filter((m) => m.seq !== undefined).concat(fresh);
+  // clientMsgId → the render key of this page's pending bubble it replaces (kept: no remount).
+  const landed = new Map<string, string>();
+  for (const m of fresh) if (m.mine && m.clientMsgId !== undefined) landed.set(m.clientMsgId, "");
+  for (const m of log) {
+    if (m.seq === undefined && m.clientMsgId !== undefined && landed.has(m.clientMsgId)) {
+      landed.set(m.clientMsgId, m.key);
+    }
+  }
+  const replaced = (m: ChatMessage) => (m.clientMsgId ? landed.get(m.clientMsgId) : undefined);
+  const own = (m: ChatMessage): ChatMessage => {
+    const key = replaced(m);
+    return key ? { ...m, key, delivery: "sent" } : m;
+  };
+  const stored = log.filter((m) => m.seq !== undefined).concat(fresh.map(own));
   stored.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
-  return stored.concat(log.filter((m) => m.seq === undefined));
+  return stored.concat(log.filter((m) => m.seq === undefined && !replaced(m)));
 }
 
 export function appendPending(log: readonly ChatMessage[], message: ChatMessage): ChatMessage[] {
@@ -97,8 +115,9 @@ export function appendPending(log: readonly ChatMessage[], message: ChatMessage)
 }
 
 /**
- * The server accepted a pending message (202): it takes its id and seq. If the push of the same
- * message got here first, that copy stays and the pending one goes, so it is shown once.
+ * The server accepted a pending message (202): it takes its id and seq. If the stored copy got
+ * here first (its push, or a history read), that copy already took its place and only takes the
+ * delivery mark.
  */
 export function confirmPending(
   log: readonly ChatMessage[],
@@ -106,21 +125,18 @@ export function confirmPending(
   accepted: { id: string; seq: number; ts: number },
   delivery: Delivery,
 ): readonly ChatMessage[] {
-  const pending = log.find((m) => m.key === key);
+  const pending = log.find((m) => m.key === key && m.seq === undefined);
+  const rest = pending ? log.filter((m) => m !== pending) : log;
+  if (rest.some((m) => m.id === accepted.id)) return setDelivery(rest, accepted.id, delivery);
   if (!pending) return log;
-  const rest = log.filter((m) => m.key !== key);
-  const existing = rest.find((m) => m.id === accepted.id);
-  if (existing) {
-    return rest.map((m) =>
-      m === existing ? { ...m, mine: true, delivery: later(m.delivery, delivery) } : m,
-    );
-  }
-  const confirmed: ChatMessage = { ...pending, ...accepted, delivery };
-  return mergeStored(rest, [confirmed]);
+  return mergeStored(rest, [{ ...pending, ...accepted, delivery }]);
 }
 
+/** The send failed; a stored copy that already took the bubble's place stays as it is. */
 export function failPending(log: readonly ChatMessage[], key: string, error: string) {
-  return log.map((m) => (m.key === key ? { ...m, delivery: "error" as const, error } : m));
+  return log.map((m) =>
+    m.key === key && m.seq === undefined ? { ...m, delivery: "error" as const, error } : m,
+  );
 }
 
 export function removeMessage(log: readonly ChatMessage[], key: string) {
