@@ -198,7 +198,7 @@ export class PostgresStore implements Store {
         m.envelope,
         m.body,
         m.clientMsgId,
-        m.mentions,
+        JSON.stringify(m.mentions),
         m.search,
         m.standing,
         m.now,

@@ -995,7 +995,8 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         expect(await store().itemById(refused.id)).to.equal(null);
         expect(await store().conversationsOf("p")).to.deep.equal([]);
         expect(await store().conversationsOf("q")).to.deep.equal([]);
-        expect(storedItem(await store().append(ref, dm(), open)).seq).to.equal(1);
+        const retried = { ...open, clientMsgId: "before-the-block" };
+        expect(storedItem(await store().append(ref, dm(), retried)).seq).to.equal(1);
         await store().requestFriend("p", "q");
         expect(await store().append(ref, dm(), friendsOnly)).to.deep.equal({
           refused: "not_friends",
@@ -1005,6 +1006,10 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         await store().block("q", "p");
         for (const options of [open, friendsOnly])
           expect(await store().append(ref, dm(), options)).to.deep.equal({ refused: "blocked" });
+        // A repeat of a send that was stored answers it still (its 202 was lost, not refused).
+        const repeat = await store().append(ref, dm(), retried);
+        expect(repeat).to.deep.include({ duplicate: true });
+        expect(storedItem(repeat).seq).to.equal(1);
         // Without asPeer nothing is checked (a caller that looked the pair up first).
         expect(storedItem(await store().append(ref, dm())).seq).to.equal(3);
         await store().unblock("q", "p");

@@ -5,5 +5,6 @@ import { migration as store } from "./0001-store.js";
 import { migration as webhook } from "./0002-webhook.js";
 import { migration as groups } from "./0003-groups.js";
 import { migration as sendPath } from "./0004-send-path.js";
+import { migration as leanAppend } from "./0005-lean-append.js";
 
-export const migrations: readonly Migration[] = [store, webhook, groups, sendPath];
+export const migrations: readonly Migration[] = [store, webhook, groups, sendPath, leanAppend];
