@@ -626,8 +626,8 @@ export class PostgresStore implements Store {
     scope: { ref: ConversationRef; floor: number } | null,
     limit: number,
   ): Promise<StreamItem[]> {
-    // The GIN index finds the matches; the scope keeps what the caller may read. A recall
-    // empties search_text, so a recalled message matches nothing.
+    // The GIN index (on exactly this expression) finds the matches; the scope keeps what the
+    // caller may read. A recall empties search_text, so a recalled message matches nothing.
     const [where, values] =
       scope === null
         ? [
@@ -642,7 +642,8 @@ export class PostgresStore implements Store {
             [query, conversationKey(scope.ref), scope.floor],
           ];
     const found = await this.itemsWhere(
-      `i.search @@ websearch_to_tsquery('simple', $1) AND i.kind = 'message'
+      `to_tsvector('simple', coalesce(i.search_text, '')) @@ websearch_to_tsquery('simple', $1)
+       AND i.kind = 'message'
        AND NOT i.recalled AND ${where}`,
       [...values, Math.max(0, Math.floor(limit))],
       userId,
