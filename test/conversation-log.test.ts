@@ -2,17 +2,19 @@
 // answers can reach the page: its 202, its own push (the sender's sockets get it too), a history
 // read that brings it, a receipt, or a failed request whose message was stored all the same. The
 // page must show each message once at every step (CI once saw a reply twice for a moment: the
-// push overtook the 202 and both bubbles were on screen).
+// push overtook the 202 and both bubbles were on screen), and every receipt it heard in the end.
 import { expect } from "chai";
 import fc from "fast-check";
+import type { MessageItem, ReceiptStatus } from "../engine/protocol.js";
 import {
   appendPending,
   confirmPending,
   failPending,
+  fromItem,
   mergeStored,
+  removeMessage,
   setDelivery,
   type ChatMessage,
-  type Delivery,
 } from "../client/web/conversation-log.js";
 
 const ME = "u-me";
@@ -24,106 +26,109 @@ type Step =
   | { kind: "receipt"; i: number };
 
 interface Send {
-  clientMsgId: string;
-  id: string;
-  seq: number;
+  item: MessageItem;
   /** The request's answer: 202, or a failure though the server stored the message. */
   accepted: boolean;
+  receipt: ReceiptStatus;
 }
 
-function pending(send: Send, n: number): ChatMessage {
+const localKey = (i: number) => `local-${i}`;
+
+function pending(send: Send, i: number): ChatMessage {
   return {
-    key: `local-${n}`,
+    key: localKey(i),
     id: undefined,
     seq: undefined,
     from: ME,
-    content: `text ${n}`,
-    ts: n,
+    content: send.item.content,
+    ts: i,
     mine: true,
     delivery: "sending",
-    clientMsgId: send.clientMsgId,
+    clientMsgId: send.item.clientMsgId,
     reactions: [],
   };
 }
 
-function stored(send: Send, n: number): ChatMessage {
-  return {
-    key: send.id,
-    id: send.id,
-    seq: send.seq,
-    from: ME,
-    content: `text ${n}`,
-    ts: n,
-    mine: true,
-    delivery: undefined,
-    clientMsgId: send.clientMsgId,
-    reactions: [],
-  };
-}
-
-/** Each send's push, answer and receipt once, interleaved in any order; history reads between. */
-const scenario = fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }).chain((answers) => {
-  const sends: Send[] = answers.map((accepted, i) => ({
-    clientMsgId: `c${i}`,
-    id: `m${i}`,
-    seq: i + 1,
-    accepted,
-  }));
-  const steps: Step[] = sends.flatMap((_, i): Step[] => [
-    { kind: "push", i },
-    { kind: "answer", i },
-    { kind: "receipt", i },
-  ]);
-  return fc.tuple(
-    fc.constant(sends),
-    fc.shuffledSubarray(steps, { minLength: steps.length, maxLength: steps.length }),
-    fc.array(fc.nat(steps.length), { maxLength: 3 }),
-  );
-});
+/** Each send's push, answer and receipt once, in any order; history reads anywhere between. */
+const scenario = fc
+  .array(fc.tuple(fc.boolean(), fc.constantFrom<ReceiptStatus>("delivered", "offline", "failed")), {
+    minLength: 1,
+    maxLength: 5,
+  })
+  .chain((answers) => {
+    const sends: Send[] = answers.map(([accepted, receipt], i) => ({
+      item: {
+        kind: "message",
+        id: `m${i}`,
+        seq: i + 1,
+        from: ME,
+        to: "u-them",
+        content: `text ${i}`,
+        ts: i,
+        clientMsgId: `c${i}`,
+      },
+      accepted,
+      receipt,
+    }));
+    const steps: Step[] = sends.flatMap((_, i): Step[] => [
+      { kind: "push", i },
+      { kind: "answer", i },
+      { kind: "receipt", i },
+    ]);
+    return fc.tuple(
+      fc.constant(sends),
+      fc.shuffledSubarray(steps, { minLength: steps.length, maxLength: steps.length }),
+      // A history read before step k (k = steps.length: after the last).
+      fc.array(fc.nat(steps.length), { maxLength: 3 }),
+    );
+  });
 
 describe("web page message log: a send's answers in any order", function () {
-  it("shows each message once at every step, and ends stored, in seq order, marked", () => {
+  it("shows each message once at every step, and ends stored, in seq order, with its receipt", () => {
     fc.assert(
       fc.property(scenario, ([sends, steps, historyAt]) => {
         let log: readonly ChatMessage[] = [];
-        sends.forEach((send, n) => (log = appendPending(log, pending(send, n))));
+        sends.forEach((send, i) => (log = appendPending(log, pending(send, i))));
         // What the server has stored so far (a history read returns all of it), and the
-        // receipts that overtook their message's id (the page keeps them until the 202).
-        const serverHas: ChatMessage[] = [];
-        const stashed = new Map<string, Delivery>();
-        const applied = new Set<string>();
+        // receipts the page keeps until their message's id is on the page (chat-model's
+        // pendingReceipts: taken by the 202, or by the message's arrival in ingest).
+        const serverHas: MessageItem[] = [];
+        const stashed = new Map<string, ReceiptStatus>();
+        const arrive = (items: MessageItem[]) =>
+          mergeStored(
+            log,
+            items.map((item) => {
+              const receipt = stashed.get(item.id);
+              stashed.delete(item.id);
+              return fromItem(item, ME, receipt);
+            }),
+          );
         const schedule: Step[] = [];
         steps.forEach((step, at) => {
           if (historyAt.includes(at)) schedule.push({ kind: "history" });
           schedule.push(step);
         });
+        if (historyAt.includes(steps.length)) schedule.push({ kind: "history" });
         for (const step of schedule) {
           if (step.kind === "history") {
-            log = mergeStored(log, serverHas.slice());
+            log = arrive(serverHas.slice());
           } else {
-            const send = sends[step.i]!;
-            if (!serverHas.some((m) => m.id === send.id)) serverHas.push(stored(send, step.i));
-            serverHas.sort((a, b) => a.seq! - b.seq!);
-            if (step.kind === "push") log = mergeStored(log, [stored(send, step.i)]);
+            const { item, accepted, receipt } = sends[step.i]!;
+            if (!serverHas.includes(item)) serverHas.push(item);
+            serverHas.sort((a, b) => a.seq - b.seq);
+            if (step.kind === "push") log = arrive([item]);
             if (step.kind === "receipt") {
-              if (log.some((m) => m.id === send.id)) {
-                log = setDelivery(log, send.id, "delivered");
-                applied.add(send.id);
-              } else {
-                stashed.set(send.id, "delivered");
-              }
+              if (log.some((m) => m.id === item.id)) log = setDelivery(log, item.id, receipt);
+              else stashed.set(item.id, receipt);
             }
             if (step.kind === "answer") {
-              const key = `local-${step.i}`;
-              if (send.accepted && stashed.has(send.id)) applied.add(send.id);
-              log = send.accepted
-                ? confirmPending(
-                    log,
-                    key,
-                    { id: send.id, seq: send.seq, ts: step.i },
-                    stashed.get(send.id) ?? "sent",
-                  )
-                : failPending(log, key, "network");
+              if (accepted) {
+                const delivery = stashed.get(item.id) ?? "sent";
+                stashed.delete(item.id);
+                log = confirmPending(log, localKey(step.i), item, delivery);
+              } else {
+                log = failPending(log, localKey(step.i), "network");
+              }
             }
           }
           const clientIds = log.map((m) => m.clientMsgId);
@@ -131,14 +136,15 @@ describe("web page message log: a send's answers in any order", function () {
           const keys = log.map((m) => m.key);
           expect(new Set(keys).size, "a render key used twice").to.equal(keys.length);
         }
-        // Every message was pushed, so each ends stored once, in seq order, never "sending".
-        expect(log.map((m) => m.seq)).to.deep.equal(sends.map((s) => s.seq));
-        for (const m of log) expect(m.delivery).to.be.oneOf(["sent", "delivered"]);
-        // A receipt the page applied is never overwritten by a later "sent".
-        for (const send of sends) {
-          const m = log.find((x) => x.id === send.id)!;
-          expect(m.delivery, send.id).to.equal(applied.has(send.id) ? "delivered" : "sent");
+        // Every message was pushed, so each ends stored once, in seq order, with the receipt
+        // it got (never overwritten by a later "sent"); Discard on its old bubble keeps it.
+        expect(log.map((m) => m.seq)).to.deep.equal(sends.map((s) => s.item.seq));
+        for (const { item, receipt } of sends) {
+          const m = log.find((x) => x.id === item.id)!;
+          expect(m.delivery, item.id).to.equal(receipt);
+          expect(m.clientMsgId).to.equal(item.clientMsgId);
         }
+        sends.forEach((_, i) => expect(removeMessage(log, localKey(i))).to.deep.equal(log));
       }),
       { numRuns: 2000 },
     );

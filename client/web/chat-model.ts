@@ -882,10 +882,7 @@ export class ChatModel {
     const conv = this.conversation(key);
     const [message] = this.ingest([push]);
     if (!message) return;
-    let messages = mergeStored(conv.messages, [message]);
-    // Our own message's push overtook its 202: a receipt that came first applies now.
-    const receipt = message.mine && message.id && this.pendingReceipts.get(message.id);
-    if (message.id && receipt) messages = setDelivery(messages, message.id, receipt);
+    const messages = mergeStored(conv.messages, [message]);
     const figures = this.client.unread(ref);
     // Their message is what they were typing.
     const typing = Object.fromEntries(
@@ -1064,8 +1061,9 @@ export class ChatModel {
     const conv = this.state.conversations[key];
     const known = conv?.messages.some((m) => m.id === receipt.messageId);
     if (!conv || !known) {
-      // The receipt overtook the 202 of its own message: apply it once the id is known.
-      // Bounded: receipts for messages sent from another device never find their message here.
+      // The receipt overtook its message: applied by the 202 or when the message arrives by push
+      // or history (ingest), whichever comes first. Bounded: a receipt for a message sent from
+      // another device and never loaded here never finds it.
       this.pendingReceipts.set(receipt.messageId, receipt.status);
       if (this.pendingReceipts.size > MAX_PENDING_RECEIPTS) {
         const oldest = this.pendingReceipts.keys().next().value;
@@ -1134,7 +1132,12 @@ export class ChatModel {
     const me = this.state.me.userId;
     const messages = items.filter((i): i is MessageItem => i.kind === "message");
     this.wantNames(messages.flatMap((m) => [m.from, ...(m.mentions ?? [])]));
-    return messages.map((m) => fromItem(m, me));
+    return messages.map((m) => {
+      // Our own message arriving by push or history before its 202: a receipt heard first.
+      const receipt = m.from === me ? this.pendingReceipts.get(m.id) : undefined;
+      if (receipt) this.pendingReceipts.delete(m.id);
+      return fromItem(m, me, receipt);
+    });
   }
 
   /** Names not known yet are looked up together, a moment later, once each. */

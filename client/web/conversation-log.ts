@@ -33,7 +33,8 @@ export interface ChatMessage {
   reactions: readonly ReactionCount[];
 }
 
-export function fromItem(item: MessageItem, me: string): ChatMessage {
+/** A stored message as the page shows it; `delivery`: a receipt heard before it arrived. */
+export function fromItem(item: MessageItem, me: string, delivery?: Delivery): ChatMessage {
   const m: ChatMessage = {
     key: item.id,
     id: item.id,
@@ -42,7 +43,7 @@ export function fromItem(item: MessageItem, me: string): ChatMessage {
     content: item.content,
     ts: item.ts,
     mine: item.from === me,
-    delivery: undefined,
+    delivery,
     reactions: item.reactions ?? [],
   };
   if (item.clientMsgId !== undefined) m.clientMsgId = item.clientMsgId;
@@ -103,7 +104,7 @@ export function mergeStored(log: readonly ChatMessage[], incoming: readonly Chat
   const replaced = (m: ChatMessage) => (m.clientMsgId ? landed.get(m.clientMsgId) : undefined);
   const own = (m: ChatMessage): ChatMessage => {
     const key = replaced(m);
-    return key ? { ...m, key, delivery: "sent" } : m;
+    return key ? { ...m, key, delivery: later(m.delivery, "sent") } : m;
   };
   const stored = log.filter((m) => m.seq !== undefined).concat(fresh.map(own));
   stored.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
@@ -139,8 +140,9 @@ export function failPending(log: readonly ChatMessage[], key: string, error: str
   );
 }
 
+/** Discards a pending message; a stored copy that already took the bubble's place stays. */
 export function removeMessage(log: readonly ChatMessage[], key: string) {
-  return log.filter((m) => m.key !== key);
+  return log.filter((m) => m.key !== key || m.seq !== undefined);
 }
 
 export function setDelivery(log: readonly ChatMessage[], id: string, delivery: Delivery) {

@@ -24,11 +24,13 @@ export async function openPool(options: PostgresOptions): Promise<pg.Pool> {
   const common = {
     connectionString: options.url,
     connectionTimeoutMillis: 2_000,
-    // Every statement is prepared once per connection, and what its parameters are (keys, seqs,
-    // limits, a search text for the GIN index) never changes the right plan, so each gets one
-    // generic plan. Left to choose, PostgreSQL planned the per-request session lookup
-    // (`= ANY($1)`) anew on every call: a custom plan for a 1-key array always looks cheaper
-    // than the generic plan, which assumes 10 (4 % of its CPU under bench/send).
+    // Every statement is prepared once per connection and gets one generic plan. Left to choose,
+    // PostgreSQL planned the per-request session lookup (`= ANY($1)`) anew on every call: a
+    // custom plan for a 1-key array always looks cheaper than the generic plan, which assumes
+    // 10 (4 % of its CPU under bench/send). The statements look rows up by key, seq or limit,
+    // where the generic plan is the one a custom plan would be; the exception is search, whose
+    // generic plan assumes a default frequency for the words it looks for (not measured at
+    // scale yet: README, "Durable storage").
     options: `-c search_path=${quoteIdent(schema)} -c plan_cache_mode=force_generic_plan`,
   };
   const pool = new pg.Pool({

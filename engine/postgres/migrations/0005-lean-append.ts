@@ -20,8 +20,11 @@ import type { Migration } from "../migrate.js";
 const sql = String.raw`
 -- Search by an index on the text's tsvector rather than a stored tsvector column: a generated
 -- column's expression was read anew (stringToNode) and compiled for every INSERT statement.
+-- The index is built first (reads go on meanwhile, writes wait), and the column with its old
+-- index dropped after, so the exclusive lock that blocks reads is held only at the end.
+CREATE INDEX items_search_text ON items
+  USING gin (to_tsvector('simple', coalesce(search_text, '')));
 ALTER TABLE items DROP COLUMN search;
-CREATE INDEX items_search ON items USING gin (to_tsvector('simple', coalesce(search_text, '')));
 
 DROP FUNCTION herald_append_messages(jsonb);
 DROP FUNCTION herald_append_message(text, text, text, text, text, text, bigint, text, text, text,
