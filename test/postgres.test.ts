@@ -10,10 +10,12 @@ import { isPostgresFault, openPool } from "../engine/postgres/connection.js";
 import { migrate } from "../engine/postgres/migrate.js";
 import { migrations } from "../engine/postgres/migrations/index.js";
 import { RedisEngine } from "../engine/redis/redis-engine.js";
+import { RedisSessionCache } from "../engine/store/session-cache.js";
 import type { ConversationRef } from "../engine/types.js";
 import { describeEngineConformance, message, storedItem } from "./helpers/engine-conformance.js";
 import { startPostgres, type TestPostgres } from "../support/postgres-server.js";
-import { startRedis } from "../support/redis-server.js";
+import { startRedis, type TestRedis } from "../support/redis-server.js";
+import { until } from "./helpers/until.js";
 
 /** A schema name for the suite's space (`t12:` → `t12_`). */
 const schemaOf = (space: string) => space.replace(/[^a-z0-9]/gi, "_").toLowerCase();
@@ -114,7 +116,7 @@ describe("engine: postgres only", function () {
         a: `a${i}`,
         b: "z",
       }));
-      const statements = countStatements(engine.pool);
+      const statements = countStatements(engine.pool, /herald_append_messages?(?=\()/);
       const sent = await Promise.all(
         refs.map((ref, i) => store.append(ref, message(`a${i}`, { to: "z", ts: 1_000 + i }))),
       );
@@ -164,15 +166,113 @@ describe("engine: postgres only", function () {
   });
 });
 
-/** The append functions the pool's statements call from now on, in order. */
-function countStatements(pool: pg.Pool): string[] {
+describe("engine: redis + postgres store, sessions cached in Redis", function () {
+  let server: TestPostgres;
+  let redis: TestRedis;
+  const engines: PostgresStoreEngine[] = [];
+
+  before(async function () {
+    [server, redis] = await Promise.all([startPostgres(), startRedis()]);
+  });
+  afterEach(async function () {
+    await Promise.all(engines.splice(0).map((engine) => engine.close()));
+  });
+  after(async function () {
+    await Promise.all([server.destroy(), redis.destroy()]);
+  });
+
+  /** A business instance's engine; every one opened shares the Redis prefix and the schema. */
+  async function instance(): Promise<PostgresStoreEngine> {
+    const base = await RedisEngine.connect({ url: redis.url, prefix: "cache:" });
+    const engine = await PostgresStoreEngine.open(base, { url: server.url, schema: "cache" });
+    engines.push(engine);
+    return engine;
+  }
+  const cacheOf = (engine: PostgresStoreEngine) => {
+    const base = engine.base as RedisEngine;
+    return new RedisSessionCache(base.redis, base.keys);
+  };
+
+  it("reads a session's row once, then from Redis; a logout on another instance holds at once, even against a fill from a read before it", async function () {
+    const [a, b] = [await instance(), await instance()];
+    const { token, sessionId } = await a.store.createSession("u1", 60_000);
+    const reads = countStatements(a.pool, /FROM sessions/);
+    for (let i = 0; i < 3; i++)
+      expect(await a.store.sessionByToken(token)).to.deep.equal({ sessionId, userId: "u1" });
+    expect(reads).to.have.length(1);
+
+    const readAt = performance.now(); // a request that read the row just before the logout…
+    await b.store.deleteSession(sessionId);
+    cacheOf(a).fill(sessionId, "u1", 60_000, readAt); // …and fills the cache after it
+    expect(await a.store.sessionByToken(token)).to.equal(null);
+    expect(reads).to.have.length(1); // the marker answered
+  });
+
+  it("force offline on another instance ends every cached session of the user at once", async function () {
+    const [a, b] = [await instance(), await instance()];
+    const mine = [
+      await a.store.createSession("u2", 60_000),
+      await a.store.createSession("u2", 60_000),
+    ];
+    const theirs = await a.store.createSession("u3", 60_000);
+    for (const { token } of [...mine, theirs, ...mine, theirs])
+      expect(await a.store.sessionByToken(token)).to.not.equal(null);
+    const ended = await b.store.deleteSessionsOf("u2");
+    expect(ended.sort()).to.deep.equal(mine.map((s) => s.sessionId).sort());
+    for (const { token } of mine) expect(await a.store.sessionByToken(token)).to.equal(null);
+    expect(await a.store.sessionByToken(theirs.token)).to.deep.include({ userId: "u3" });
+  });
+
+  it("a fill sent long after its read is dropped; an entry never outlives its session", async function () {
+    const a = await instance();
+    const cache = cacheOf(a);
+    const late = await a.store.createSession("u4", 60_000);
+    cache.fill(late.sessionId, "u4", 60_000, performance.now() - 60_000);
+    expect(await cache.get(late.sessionId)).to.equal(null);
+    cache.fill(late.sessionId, "u4", 60_000, performance.now());
+    expect(await cache.get(late.sessionId)).to.equal("u4");
+
+    const short = await a.store.createSession("u4", 500);
+    expect(await a.store.sessionByToken(short.token)).to.not.equal(null);
+    const ttl = await (a.base as RedisEngine).redis.pttl(
+      (a.base as RedisEngine).keys.cachedSession(short.sessionId),
+    );
+    expect(ttl).to.be.within(1, 500);
+  });
+
+  it("with Redis down a request's session is an outage and a logout changes nothing", async function () {
+    const a = await instance();
+    const { token, sessionId } = await a.store.createSession("u5", 60_000);
+    await redis.stop();
+    try {
+      const reading = await a.store.sessionByToken(token).catch((error: unknown) => error);
+      expect(a.isOutage(reading)).to.equal(true);
+      const logout = await a.store.deleteSession(sessionId).catch((error: unknown) => error);
+      expect(a.isOutage(logout)).to.equal(true);
+    } finally {
+      await redis.start();
+    }
+    await until(
+      () =>
+        a.ping().then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+      "Redis back",
+    );
+    expect(await a.store.sessionByToken(token)).to.deep.equal({ sessionId, userId: "u5" });
+  });
+});
+
+/** What `pattern` matched in each statement the pool runs from now on, in order. */
+function countStatements(pool: pg.Pool, pattern: RegExp): string[] {
   const called: string[] = [];
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   (pool as { query: unknown }).query = (...args: unknown[]) => {
     const config = args[0] as string | { text: string };
-    const text = typeof config === "string" ? config : config.text;
-    const append = /herald_append_messages?\(/.exec(text);
-    if (append) called.push(append[0].slice(0, -1));
+    const found = pattern.exec(typeof config === "string" ? config : config.text);
+    if (found) called.push(found[0]);
     return query(...args);
   };
   return called;

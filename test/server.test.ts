@@ -27,6 +27,7 @@ import { startImServer, type ImServer, type ImServerOptions } from "../server/im
 import { textFrameHeader } from "../server/socket-internals.js";
 import { HANDSHAKE_TIMEOUT_MS, MAX_FRAME_BYTES } from "../server/transport-guard.js";
 import { startRedis } from "../support/redis-server.js";
+import { until } from "./helpers/until.js";
 
 const NODE = "im-test";
 const ACK_TIMEOUT_MS = 300;
@@ -186,15 +187,6 @@ async function metric(node: Node, name: string, labels = ""): Promise<number> {
   const text = await (await fetch(`${node.im.url}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name}${labels} `));
   return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
-}
-
-/** Resolves once `check` holds, polling every 10 ms, failing after `ms`. */
-async function until(check: () => boolean | Promise<boolean>, ms = 2_000, what = "condition") {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** The ack handlers a server socket still holds (socket.io's private `acks` map). */

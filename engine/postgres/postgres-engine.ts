@@ -1,7 +1,9 @@
 // An engine whose store is PostgreSQL: what must last on disk, the rest (bus, tokens, presence,
 // membership, limits) from `base` — Redis, or the memory twins on a single node.
 import type pg from "pg";
+import { RedisEngine } from "../redis/redis-engine.js";
 import { PostgresStore } from "../store/postgres.js";
+import { RedisSessionCache } from "../store/session-cache.js";
 import type { Engine } from "../types.js";
 import { isPostgresFault, openPool, type PostgresOptions } from "./connection.js";
 
@@ -14,7 +16,12 @@ export class PostgresStoreEngine implements Engine {
     /** The pool the store queries through (tests and tools use it directly). */
     readonly pool: pg.Pool,
   ) {
-    this.store = new PostgresStore(pool);
+    // Sessions are cached only where every business instance shares the cache: in Redis. The
+    // memory engine serves one process, which then reads each session's row.
+    this.store = new PostgresStore(
+      pool,
+      base instanceof RedisEngine ? new RedisSessionCache(base.redis, base.keys) : undefined,
+    );
   }
 
   /** Opens the pool and applies the pending migrations; closes `base` if that fails. */

@@ -50,6 +50,12 @@ export class RedisKeys {
   sessionTokens(sessionId: string): string {
     return `${this.prefix}{s:${sessionId}}:tokens`;
   }
+  /** String: a PostgreSQL-stored session's userId, cached (engine/store/session-cache.ts), or
+   * the marker that it was revoked. Not the Redis store's session key, so a deployment that moved
+   * its store (npm run migrate-store) never reads an old Redis session as a cached one. */
+  cachedSession(sessionId: string): string {
+    return `${this.prefix}{s:${sessionId}}:cached`;
+  }
   /** Set: the ids of a user's sessions (force offline ends them all); may name expired ones. */
   userSessions(userId: UserId): string {
     return `${this.prefix}{u:${userId}}:sessions`;

@@ -11,6 +11,7 @@ import { isPostgresFault } from "../postgres/connection.js";
 import type { StreamItem, UserId } from "../protocol.js";
 import { MAX_EMOJI_PER_MESSAGE, readStored, splitItem, standingChecked } from "./stream.js";
 import { usernameKey } from "../usernames.js";
+import { REVOKED, type SessionCache } from "./session-cache.js";
 import type {
   AppendOptions,
   AppendResult,
@@ -62,7 +63,12 @@ const reactionsOf = (viewer: string) => `(
     FROM message_emoji e WHERE e.conv_id = i.conv_id AND e.seq = i.seq) AS reactions`;
 
 export class PostgresStore implements Store {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    /** Where sessions are cached for every business instance (Redis); none: each request reads
+     * its session's row. */
+    private readonly sessionCache?: SessionCache,
+  ) {}
 
   /**
    * Every statement goes through here, named, so each connection parses and plans it once and
@@ -142,21 +148,30 @@ export class PostgresStore implements Store {
 
   async sessionByToken(token: string): Promise<Session | null> {
     const sessionId = hashToken(token);
-    const userId = await this.sessionUsers.load(sessionId);
-    return userId === null ? null : { sessionId, userId };
+    const cached = await this.sessionCache?.get(sessionId);
+    if (cached === REVOKED) return null;
+    if (cached) return { sessionId, userId: cached };
+    const readAt = performance.now();
+    const row = await this.sessionRows.load(sessionId);
+    if (!row) return null;
+    this.sessionCache?.fill(sessionId, row.userId, row.remainingMs, readAt);
+    return { sessionId, userId: row.userId };
   }
 
   /**
-   * Every request's session: primary-key lookups, expiry judged by the server's clock, the
-   * turn's concurrent requests in one statement. No cache, so a logout or force offline holds at
-   * once on every business instance.
+   * Sessions' rows: primary-key lookups, expiry judged by the server's clock, the turn's
+   * concurrent requests in one statement.
    */
-  private readonly sessionUsers = batchedLookup(async (sessionIds: readonly string[]) => {
-    const rows = await this.rows<{ session_id: string; user_id: string }>(
-      "SELECT session_id, user_id FROM sessions WHERE session_id = ANY($1) AND expires_at > now()",
+  private readonly sessionRows = batchedLookup(async (sessionIds: readonly string[]) => {
+    const rows = await this.rows<{ session_id: string; user_id: string; remaining_ms: number }>(
+      `SELECT session_id, user_id,
+         (extract(epoch FROM expires_at - now()) * 1000)::float8 AS remaining_ms
+       FROM sessions WHERE session_id = ANY($1) AND expires_at > now()`,
       [sessionIds],
     );
-    return new Map(rows.map((row) => [row.session_id, row.user_id]));
+    return new Map(
+      rows.map((row) => [row.session_id, { userId: row.user_id, remainingMs: row.remaining_ms }]),
+    );
   });
 
   /**
@@ -166,23 +181,27 @@ export class PostgresStore implements Store {
    * again one append at a time, so one append's failure fails nobody else's.
    */
   private readonly messageAppends = new DataLoader<MessageAppend, [number, number]>(
-    async (appends) => {
-      if (appends.length === 1) return [await this.appendOne(appends[0]!)];
-      try {
-        const [row] = await this.rows<{ r: string[] }>("SELECT herald_append_messages($1) AS r", [
-          JSON.stringify(appends),
-        ]);
-        const flat = row!.r.map(Number);
-        return appends.map((_, i): [number, number] => [flat[2 * i]!, flat[2 * i + 1]!]);
-      } catch (error) {
-        if (isPostgresFault(error)) throw error;
-        // Each answers for itself: DataLoader fails only the loads whose entry is an Error.
-        const alone = await Promise.allSettled(appends.map((append) => this.appendOne(append)));
-        return alone.map((one) => (one.status === "fulfilled" ? one.value : asError(one.reason)));
-      }
-    },
+    (appends) => this.appendBatch(appends),
     { cache: false, maxBatchSize: 64, batchScheduleFn: setImmediate },
   );
+
+  private async appendBatch(
+    appends: readonly MessageAppend[],
+  ): Promise<([number, number] | Error)[]> {
+    if (appends.length === 1) return [await this.appendOne(appends[0]!)];
+    try {
+      const [row] = await this.rows<{ r: string[] }>("SELECT herald_append_messages($1) AS r", [
+        JSON.stringify(appends),
+      ]);
+      const flat = row!.r.map(Number);
+      return appends.map((_, i): [number, number] => [flat[2 * i]!, flat[2 * i + 1]!]);
+    } catch (error) {
+      if (isPostgresFault(error)) throw error;
+      // Each answers for itself: DataLoader fails only the loads whose entry is an Error.
+      const alone = await Promise.allSettled(appends.map((append) => this.appendOne(append)));
+      return alone.map((one) => (one.status === "fulfilled" ? one.value : asError(one.reason)));
+    }
+  }
 
   private async appendOne(m: MessageAppend): Promise<[number, number]> {
     const [row] = await this.rows<{ r: string[] }>(
@@ -207,16 +226,29 @@ export class PostgresStore implements Store {
     return row!.r.map(Number) as [number, number];
   }
 
+  // Revoked in the cache before the row goes (see ./session-cache.ts): if that fails, nothing
+  // has changed and the caller answers 503.
   async deleteSession(sessionId: string): Promise<void> {
+    await this.sessionCache?.revoke([sessionId]);
     await this.rows("DELETE FROM sessions WHERE session_id = $1", [sessionId]);
   }
 
   async deleteSessionsOf(userId: UserId): Promise<string[]> {
+    if (this.sessionCache) {
+      const live = await this.rows<{ session_id: string }>(
+        "SELECT session_id FROM sessions WHERE user_id = $1",
+        [userId],
+      );
+      await this.sessionCache.revoke(live.map((row) => row.session_id));
+    }
     const rows = await this.rows<{ session_id: string }>(
       "DELETE FROM sessions WHERE user_id = $1 RETURNING session_id",
       [userId],
     );
-    return rows.map((row) => row.session_id);
+    const ended = rows.map((row) => row.session_id);
+    // Again for every one that went: a session created meanwhile may have been cached already.
+    await this.sessionCache?.revoke(ended);
+    return ended;
   }
 
   async requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends" | "blocked"> {
