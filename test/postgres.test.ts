@@ -188,6 +188,17 @@ describe("engine: redis + postgres store, sessions cached in Redis", function ()
     engines.push(engine);
     return engine;
   }
+  const expiryOf = async (engine: PostgresStoreEngine, sessionId: string) => {
+    const { rows } = await engine.pool.query<{ ms: number }>(
+      "SELECT (extract(epoch FROM expires_at) * 1000)::float8 AS ms FROM sessions WHERE session_id = $1",
+      [sessionId],
+    );
+    return { expiresAt: rows[0]!.ms };
+  };
+  const pttl = (engine: PostgresStoreEngine, sessionId: string) => {
+    const base = engine.base as RedisEngine;
+    return base.redis.pttl(base.keys.cachedSession(sessionId));
+  };
   const cacheOf = (engine: PostgresStoreEngine) => {
     const base = engine.base as RedisEngine;
     return new RedisSessionCache(base.redis, base.keys);
@@ -201,11 +212,14 @@ describe("engine: redis + postgres store, sessions cached in Redis", function ()
       expect(await a.store.sessionByToken(token)).to.deep.equal({ sessionId, userId: "u1" });
     expect(reads).to.have.length(1);
 
-    const readAt = performance.now(); // a request that read the row just before the logout…
+    const { expiresAt } = await expiryOf(b, sessionId);
     await b.store.deleteSession(sessionId);
-    cacheOf(a).fill(sessionId, "u1", 60_000, readAt); // …and fills the cache after it
+    // A request that read the row before the logout fills the cache after it.
+    cacheOf(a).fill({ sessionId, expiresAt }, "u1");
     expect(await a.store.sessionByToken(token)).to.equal(null);
     expect(reads).to.have.length(1); // the marker answered
+    // The marker lasts past the session's own expiry, so no late fill can outlast it.
+    expect(await pttl(a, sessionId)).to.be.above(expiresAt - Date.now());
   });
 
   it("force offline on another instance ends every cached session of the user at once", async function () {
@@ -223,21 +237,19 @@ describe("engine: redis + postgres store, sessions cached in Redis", function ()
     expect(await a.store.sessionByToken(theirs.token)).to.deep.include({ userId: "u3" });
   });
 
-  it("a fill sent long after its read is dropped; an entry never outlives its session", async function () {
+  it("an entry never outlives its session, nor the cache's minute; a fill landing after the session's expiry caches nothing", async function () {
     const a = await instance();
-    const cache = cacheOf(a);
-    const late = await a.store.createSession("u4", 60_000);
-    cache.fill(late.sessionId, "u4", 60_000, performance.now() - 60_000);
-    expect(await cache.get(late.sessionId)).to.equal(null);
-    cache.fill(late.sessionId, "u4", 60_000, performance.now());
-    expect(await cache.get(late.sessionId)).to.equal("u4");
-
     const short = await a.store.createSession("u4", 500);
     expect(await a.store.sessionByToken(short.token)).to.not.equal(null);
-    const ttl = await (a.base as RedisEngine).redis.pttl(
-      (a.base as RedisEngine).keys.cachedSession(short.sessionId),
-    );
-    expect(ttl).to.be.within(1, 500);
+    expect(await pttl(a, short.sessionId)).to.be.within(1, 500);
+    const long = await a.store.createSession("u4", 3_600_000);
+    expect(await a.store.sessionByToken(long.token)).to.not.equal(null);
+    expect(await pttl(a, long.sessionId)).to.be.within(50_000, 60_000);
+
+    // A fill that reaches Redis late (a partition, a queue) carries the session's expiry.
+    const late = await a.store.createSession("u4", 60_000);
+    cacheOf(a).fill({ sessionId: late.sessionId, expiresAt: Date.now() - 1 }, "u4");
+    expect(await cacheOf(a).get(late.sessionId)).to.equal(null);
   });
 
   it("with Redis down a request's session is an outage and a logout changes nothing", async function () {

@@ -12,7 +12,7 @@ import { isPostgresFault } from "../postgres/connection.js";
 import type { StreamItem, UserId } from "../protocol.js";
 import { MAX_EMOJI_PER_MESSAGE, readStored, splitItem, standingChecked } from "./stream.js";
 import { usernameKey } from "../usernames.js";
-import { REVOKED, type SessionCache } from "./session-cache.js";
+import { REVOKED, type SessionCache, type SessionExpiry } from "./session-cache.js";
 import type {
   AppendOptions,
   AppendResult,
@@ -42,6 +42,18 @@ import type {
   User,
   UserRecord,
 } from "./types.js";
+
+/** A sessions row with its expiry in ms since the epoch (EXPIRES_MS). */
+interface SessionRow {
+  session_id: string;
+  user_id: string;
+  expires_ms: number;
+}
+const EXPIRES_MS = "(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms";
+const sessionExpiry = (row: SessionRow): SessionExpiry => ({
+  sessionId: row.session_id,
+  expiresAt: row.expires_ms,
+});
 
 /** An items row as readItem takes it. */
 interface ItemRow {
@@ -152,10 +164,9 @@ export class PostgresStore implements Store {
     const cached = await this.sessionCache?.get(sessionId);
     if (cached === REVOKED) return null;
     if (cached) return { sessionId, userId: cached };
-    const readAt = performance.now();
     const row = await this.sessionRows.load(sessionId);
     if (!row) return null;
-    this.sessionCache?.fill(sessionId, row.userId, row.remainingMs, readAt);
+    this.sessionCache?.fill({ sessionId, expiresAt: row.expiresAt }, row.userId);
     return { sessionId, userId: row.userId };
   }
 
@@ -164,14 +175,13 @@ export class PostgresStore implements Store {
    * concurrent requests in one statement.
    */
   private readonly sessionRows = batchedLookup(async (sessionIds: readonly string[]) => {
-    const rows = await this.rows<{ session_id: string; user_id: string; remaining_ms: number }>(
-      `SELECT session_id, user_id,
-         (extract(epoch FROM expires_at - now()) * 1000)::float8 AS remaining_ms
-       FROM sessions WHERE session_id = ANY($1) AND expires_at > now()`,
+    const rows = await this.rows<SessionRow>(
+      `SELECT session_id, user_id, ${EXPIRES_MS} FROM sessions
+       WHERE session_id = ANY($1) AND expires_at > now()`,
       [sessionIds],
     );
     return new Map(
-      rows.map((row) => [row.session_id, { userId: row.user_id, remainingMs: row.remaining_ms }]),
+      rows.map((row) => [row.session_id, { userId: row.user_id, expiresAt: row.expires_ms }]),
     );
   });
 
@@ -183,7 +193,7 @@ export class PostgresStore implements Store {
    * an outage (a deadlock, say) is tried again one append at a time, so one append's failure
    * fails nobody else's.
    */
-  private readonly appendGate = new BatchGate(APPEND_BATCHES_IN_FLIGHT);
+  private readonly appendGate = new BatchGate(APPEND_BATCHES_IN_FLIGHT, isPostgresFault);
   private readonly messageAppends = new DataLoader<MessageAppend, [number, number]>(
     (appends) => this.appendGate.run(() => this.appendBatch(appends)),
     { cache: false, maxBatchSize: 64, batchScheduleFn: this.appendGate.schedule },
@@ -230,29 +240,40 @@ export class PostgresStore implements Store {
     return row!.r.map(Number) as [number, number];
   }
 
-  // Revoked in the cache before the row goes (see ./session-cache.ts): if that fails, nothing
-  // has changed and the caller answers 503.
+  // Revoked in the cache before the row goes (see ./session-cache.ts). If the marker cannot be
+  // written, the row stays and the caller answers 503; if the row then cannot be deleted, the
+  // session is revoked all the same.
   async deleteSession(sessionId: string): Promise<void> {
-    await this.sessionCache?.revoke([sessionId]);
+    if (this.sessionCache) {
+      const rows = await this.rows<SessionRow>(
+        `SELECT session_id, user_id, ${EXPIRES_MS} FROM sessions WHERE session_id = $1`,
+        [sessionId],
+      );
+      await this.sessionCache.revoke(rows.map(sessionExpiry));
+    }
     await this.rows("DELETE FROM sessions WHERE session_id = $1", [sessionId]);
   }
 
   async deleteSessionsOf(userId: UserId): Promise<string[]> {
-    if (this.sessionCache) {
-      const live = await this.rows<{ session_id: string }>(
-        "SELECT session_id FROM sessions WHERE user_id = $1",
+    if (!this.sessionCache) {
+      const rows = await this.rows<{ session_id: string }>(
+        "DELETE FROM sessions WHERE user_id = $1 RETURNING session_id",
         [userId],
       );
-      await this.sessionCache.revoke(live.map((row) => row.session_id));
+      return rows.map((row) => row.session_id);
     }
-    const rows = await this.rows<{ session_id: string }>(
-      "DELETE FROM sessions WHERE user_id = $1 RETURNING session_id",
+    // The sessions found are revoked, then deleted: one a login makes meanwhile is as if made
+    // just after (it was never revoked, so it is not deleted either).
+    const live = await this.rows<SessionRow>(
+      `SELECT session_id, user_id, ${EXPIRES_MS} FROM sessions WHERE user_id = $1`,
       [userId],
     );
-    const ended = rows.map((row) => row.session_id);
-    // Again for every one that went: a session created meanwhile may have been cached already.
-    await this.sessionCache?.revoke(ended);
-    return ended;
+    await this.sessionCache.revoke(live.map(sessionExpiry));
+    const rows = await this.rows<{ session_id: string }>(
+      "DELETE FROM sessions WHERE session_id = ANY($1) RETURNING session_id",
+      [live.map((row) => row.session_id)],
+    );
+    return rows.map((row) => row.session_id);
   }
 
   async requestFriend(from: UserId, to: UserId): Promise<"pending" | "friends" | "blocked"> {
@@ -817,7 +838,8 @@ function batchedLookup<Value>(
 
 /**
  * How many append batches one business instance runs at once. One: the next batch gathers while
- * it commits, and batches never wait on each other's conversation locks. Measured against a
+ * it commits, and the instance's own batches never wait on each other's conversation locks
+ * (while its batch runs, those of other instances may still take them). Measured against a
  * batch per turn (bench/send, interleaved): PostgreSQL's CPU per send 178 -> 125 us. It caps one
  * instance at 64 sends per commit latency (6,400/s at a 10 ms commit), far above what its CPU
  * serves.
