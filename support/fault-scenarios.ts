@@ -182,11 +182,13 @@ export async function redisFails(
 }
 
 /**
- * The store's PostgreSQL stopped (immediate mode: as a crash) mid-load for `outageMs`, then
- * started again on its data: business answers 503 while it is down, and every 202 survives.
+ * The store's PostgreSQL gone mid-load for `outageMs`: `kind` "stop" stops it in immediate mode
+ * (as a crash) and starts it again on its data; "hang" SIGSTOPs it and every backend, then
+ * SIGCONTs them. Business answers 503 while it is gone, and every 202 survives.
  */
 export async function postgresFails(
   rig: FaultRig,
+  kind: "hang" | "stop",
   outageMs: number,
   loadMs: number,
 ): Promise<FaultResult> {
@@ -195,21 +197,25 @@ export async function postgresFails(
   load.reset();
   load.start();
   await sleep(loadMs / 2);
-  await postgres.stop(true);
+  if (kind === "hang") postgres.pause();
+  else await postgres.stop(true);
   const goneAt = Date.now();
   await sleep(Math.min(1_500, outageMs / 2));
   const health = await healthStatuses(cluster);
   await sleep(Math.max(0, outageMs - (Date.now() - goneAt)));
   const backAt = Date.now();
-  await postgres.start();
+  if (kind === "hang") postgres.resume();
+  else await postgres.start();
   const acceptedWhileGone = load.acceptedBetween(goneAt, backAt);
   const slowestRefusalMs = load.slowestRefusal();
   await sleep(loadMs / 2);
   await load.stop();
   const firstAccepted = load.firstAcceptedAfter(backAt);
   return load.result(
-    "PostgreSQL stopped (immediate)",
-    `pg_ctl stop -m immediate, down ${outageMs} ms, started again on its data`,
+    kind === "hang" ? "PostgreSQL hung (SIGSTOP)" : "PostgreSQL stopped (immediate)",
+    kind === "hang"
+      ? `SIGSTOP of the server and its backends for ${outageMs} ms mid-load, then SIGCONT`
+      : `pg_ctl stop -m immediate, down ${outageMs} ms, started again on its data`,
     firstAccepted ?? -1,
     10_000,
     {

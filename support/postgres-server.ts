@@ -3,7 +3,7 @@
 // it. A missing PostgreSQL fails the caller: PostgreSQL suites never skip. PostgreSQL refuses to
 // run as root, so as root its commands run as the `postgres` user (runuser), who owns the folder.
 import { execFile } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -21,6 +21,11 @@ export interface TestPostgres {
   stop(hard?: boolean): Promise<void>;
   /** Starts it again on the same port, with everything it had committed. */
   start(): Promise<void>;
+  /** SIGSTOP of the server and every backend: it hangs, its connections stay open and nothing
+   * is answered (new connections wait in the listen queue). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   /** Creates an empty database (a Herald of its own) and resolves to its URL. */
   createDatabase(name: string): Promise<string>;
   /** Stops it and removes its data. */
@@ -113,6 +118,17 @@ export async function startPostgres(): Promise<TestPostgres> {
       hard ? "immediate" : "fast",
     ]);
   };
+  // The postmaster first, so it forks no backend after its children are listed.
+  let paused: number[] = [];
+  const pause = () => {
+    const postmaster = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+    process.kill(postmaster, "SIGSTOP");
+    paused = [postmaster, ...childrenOf(postmaster)];
+    for (const pid of paused.slice(1)) process.kill(pid, "SIGSTOP");
+  };
+  const resume = () => {
+    for (const pid of paused.splice(0).reverse()) process.kill(pid, "SIGCONT");
+  };
   await start();
   const url = `postgres://herald@127.0.0.1:${port}/herald`;
   await pgCommand(join(bin, "createdb"), [
@@ -129,6 +145,8 @@ export async function startPostgres(): Promise<TestPostgres> {
     url,
     stop,
     start,
+    pause,
+    resume,
     async createDatabase(name) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
@@ -144,4 +162,20 @@ export async function startPostgres(): Promise<TestPostgres> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The pids whose parent is `pid` (from /proc: field 4 of stat, after the command's name). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (parent === pid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
 }
