@@ -158,6 +158,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       return url.replace(/\/herald$/, `/${encodeURIComponent(name)}`);
     },
     async destroy() {
+      resume(); // a test that failed while it was paused
       await stop(true).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     },
