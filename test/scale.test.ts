@@ -13,7 +13,7 @@ import { RedisKeys } from "../engine/redis/keys.js";
 import { PartitionRouter } from "../engine/router.js";
 import { startPostgres } from "../support/postgres-server.js";
 import { startCluster, type ImNodeHandle, type TestCluster } from "../support/herald-cluster.js";
-import { freePort, startRedis, type TestRedis } from "../support/redis-server.js";
+import { startRedis, type TestRedis } from "../support/redis-server.js";
 import { runAdminCli } from "./helpers/admin-cli.js";
 import { TEST_RATE_ENV } from "./helpers/config.js";
 import { SESSION_RULE } from "../business/rate-limits.js";
@@ -437,13 +437,15 @@ describe("scale-out: three imServer processes over one Redis", function () {
     };
 
     /** `count` consecutive ports free now, none in `avoid`: the cluster script numbers its
-     * processes' ports from a base, and a single free port says nothing of the next one. */
+     * processes' ports from a base, and a single free port says nothing of the next one. Below
+     * Linux's ephemeral range (32768–60999 by default): a port in it can be taken meanwhile as
+     * the local end of an outgoing connection (CI saw EADDRINUSE on a base + 1 checked free). */
     const freeRun = async (count: number, avoid: number[] = []): Promise<number> => {
       for (let attempt = 0; attempt < 50; attempt++) {
-        const base = await freePort();
+        const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
         const ports = Array.from({ length: count }, (_, i) => base + i);
-        if (ports.some((port) => avoid.includes(port) || port > 65535)) continue;
-        const free = await Promise.all(ports.slice(1).map(isFree));
+        if (ports.some((port) => avoid.includes(port))) continue;
+        const free = await Promise.all(ports.map(isFree));
         if (free.every(Boolean)) return base;
       }
       throw new Error(`no ${count} consecutive free ports`);
