@@ -166,8 +166,8 @@ export class PostgresStore implements Store {
     if (cached) return { sessionId, userId: cached };
     const row = await this.sessionRows.load(sessionId);
     if (!row) return null;
-    this.sessionCache?.fill({ sessionId, expiresAt: row.expiresAt }, row.userId);
-    return { sessionId, userId: row.userId };
+    this.sessionCache?.fill(sessionExpiry(row), row.user_id);
+    return { sessionId, userId: row.user_id };
   }
 
   /**
@@ -180,9 +180,7 @@ export class PostgresStore implements Store {
        WHERE session_id = ANY($1) AND expires_at > now()`,
       [sessionIds],
     );
-    return new Map(
-      rows.map((row) => [row.session_id, { userId: row.user_id, expiresAt: row.expires_ms }]),
-    );
+    return new Map(rows.map((row) => [row.session_id, row]));
   });
 
   /**

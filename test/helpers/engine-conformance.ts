@@ -581,7 +581,7 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         const short = await engine.store.createSession("u1", 400);
         const long = await engine.store.createSession("u1", 60_000);
         expect(await engine.store.sessionByToken(short.token)).to.not.equal(null);
-        expect(await engine.store.sessionByToken(short.token)).to.not.equal(null); // cached?
+        expect(await engine.store.sessionByToken(short.token)).to.not.equal(null); // now cached, if cached at all
         await sleep(600);
         expect(await engine.store.sessionByToken(short.token)).to.equal(null);
         expect(await engine.store.sessionByToken(long.token)).to.not.equal(null);
