@@ -2,12 +2,21 @@
 // redis-server, the same load for all, and returns per-rep figures; a rep with a lost delivery,
 // an unexpected disconnect or a non-2xx answer is failed, whatever its numbers.
 import { Agent } from "node:http";
+import { startPostgres } from "../support/postgres-server.js";
 import { freePort } from "../support/redis-server.js";
 import type { MessagePush } from "../engine/protocol.js";
 import type { Target } from "./load-clients.js";
 import { drive, httpJson } from "./lib/http-load.js";
 import { LoadClients } from "./lib/load.js";
-import { launch, nextMessage, now, sleep, stop, type Launched } from "./lib/proc.js";
+import {
+  familyCpuMicros,
+  launch,
+  nextMessage,
+  now,
+  sleep,
+  stop,
+  type Launched,
+} from "./lib/proc.js";
 import { percentiles, round } from "./lib/stats.js";
 import {
   startHeraldNode,
@@ -29,6 +38,9 @@ export interface Scale {
   rate: number;
   rateSeconds: number;
   sendUsers: number;
+  /** Requests of a send rep at saturation: enough for several seconds, so that one of the
+   * 50–120 ms stalls a shared machine has every few seconds moves a rep's rate by a few percent,
+   * not the 10–20 % it did to reps of half a second (bench/send.ts, README "Session 8"). */
   sendRequests: number;
   inflight: number;
   connections: number;
@@ -45,7 +57,7 @@ export const SCALES: Record<"full" | "quick", Scale> = {
     rate: 5000,
     rateSeconds: 3,
     sendUsers: 100,
-    sendRequests: 3000,
+    sendRequests: 12_000,
     inflight: 32,
     connections: 6000,
     reps: 3,
@@ -306,8 +318,9 @@ const NO_LIMITS = {
   IM_DM_POLICY: "open",
 };
 
-/** Redis, `nodes` imServer processes and a business process. */
-async function startHeraldStack(nodes: number, teardown: Teardown) {
+/** Redis, `nodes` imServer processes and a business process (its store on `databaseUrl`'s
+ * PostgreSQL when given, as in production; the imServers never touch the store). */
+async function startHeraldStack(nodes: number, teardown: Teardown, databaseUrl?: string) {
   const redis: RedisProbe = await startRedisProbe();
   teardown.add(() => redis.close());
   const ims = await Promise.all(
@@ -321,6 +334,7 @@ async function startHeraldStack(nodes: number, teardown: Teardown) {
     IM_ROUTER: "partition",
     LOG_LEVEL: "warn",
     ...NO_LIMITS,
+    ...(databaseUrl && { DATABASE_URL: databaseUrl }),
   });
   teardown.add(() => stop(business));
   const { url } = await nextMessage<{ type: "ready"; url: string }>(business, "ready");
@@ -328,13 +342,16 @@ async function startHeraldStack(nodes: number, teardown: Teardown) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// POST /api/messages end to end against a bare Koa JSON route.
+// POST /api/messages end to end, on the Redis store and on PostgreSQL, against a bare Koa JSON
+// route. PostgreSQL's CPU is the postmaster's and every backend's (bench/lib/proc.ts
+// familyCpuMicros), counted with the servers' and Redis's.
 
 const sendScenario: Scenario = {
   name: "send",
-  title: "POST /api/messages end to end (Redis, many sessions) vs a bare Koa JSON route",
+  title:
+    "POST /api/messages end to end (Redis store, PostgreSQL store; many sessions) vs a bare Koa JSON route",
   chart: { title: "requests/s at saturation", stack: ["requestsPerSecond"] },
-  sides: ["herald", "koa"],
+  sides: ["herald", "herald-postgres", "koa"],
   async run(label, scale, tick) {
     const teardown = new Teardown();
     const agent = new Agent({ keepAlive: true, maxSockets: scale.inflight });
@@ -343,10 +360,18 @@ const sendScenario: Scenario = {
       let base: string;
       let servers: Launched[];
       let redis: RedisProbe | null = null;
+      let postmaster: number | null = null;
       let senders: Account[];
       let clients: LoadClients | null = null;
-      if (label === "herald") {
-        const stack = await startHeraldStack(1, teardown);
+      if (label === "herald" || label === "herald-postgres") {
+        let databaseUrl: string | undefined;
+        if (label === "herald-postgres") {
+          const postgres = await startPostgres();
+          teardown.add(() => postgres.destroy());
+          ({ url: databaseUrl } = postgres);
+          postmaster = postgres.postmasterPid();
+        }
+        const stack = await startHeraldStack(1, teardown, databaseUrl);
         ({ redis, url: base } = stack);
         servers = [stack.business, ...stack.ims];
         senders = await accounts(agent, base, scale.sendUsers);
@@ -374,6 +399,7 @@ const sendScenario: Scenario = {
       };
       const measure = async (count: number, rate?: number) => {
         const cpu0 = totalCpu(servers);
+        const postgres0 = postmaster === null ? 0 : familyCpuMicros(postmaster);
         const redis0 = await redis?.stats();
         const delivered0 = clients?.delivered ?? 0;
         const load = await drive(count, scale.inflight, send, Date.now() + PHASE_MS, rate);
@@ -381,6 +407,7 @@ const sendScenario: Scenario = {
         const drained = clients ? await clients.drain(delivered0 + accepted, DRAIN_MS) : true;
         await sleep(SETTLE_MS);
         const serverCpu = totalCpu(servers) - cpu0;
+        const postgresCpu = postmaster === null ? 0 : familyCpuMicros(postmaster) - postgres0;
         const redisCpu = redis0 ? (await redis!.stats()).cpuMicros - redis0.cpuMicros : 0;
         const taken = await clients?.take();
         const [p50, p99] = percentiles([load.hist], [50, 99]);
@@ -398,6 +425,7 @@ const sendScenario: Scenario = {
           stalls: load.stalls,
           serverCpuUs: serverCpu / load.requests,
           redisCpuUs: redisCpu / load.requests,
+          postgresCpuUs: postgresCpu / load.requests,
         };
       };
       await measure(Math.min(500, scale.sendRequests));
@@ -412,9 +440,13 @@ const sendScenario: Scenario = {
             requestsPerSecond: saturated.requestsPerSecond,
             p50Ms: saturated.p50,
             p99Ms: saturated.p99,
-            cpuUsPerRequest: round(saturated.serverCpuUs + saturated.redisCpuUs, 1),
+            cpuUsPerRequest: round(
+              saturated.serverCpuUs + saturated.redisCpuUs + saturated.postgresCpuUs,
+              1,
+            ),
             serverCpuUs: round(saturated.serverCpuUs, 1),
             redisCpuUs: round(saturated.redisCpuUs, 1),
+            postgresCpuUs: round(saturated.postgresCpuUs, 1),
             halfLoadRate: halfRate,
             halfLoadP50Ms: half.p50,
             halfLoadP99Ms: half.p99,

@@ -11,7 +11,9 @@
 // saturation phase and the half-load phase are each cut into `--rounds` slices (4 by default)
 // that the stores take in turn, so the machine's drift (the same code moved 2x between runs of
 // one store after the other here) falls on both alike; they are printed side by side with each
-// round's rate.
+// round's rate. Give each round several seconds (`--sends 24000` is 6,000 a round): a round of
+// 1,000 sends lasts half a second, and the 50–120 ms stalls this 2-core machine has every few
+// seconds moved such a round's rate by 10–20 % (README "Session 8").
 // After the saturation phase (back to back, `--inflight` at a time) comes a fixed-rate phase at
 // half the rate just reached, `--rate-seconds` long: its p99 is the latency at half load, timed
 // from when each send was due (so a send kept waiting for a free slot counts its wait).
@@ -38,7 +40,7 @@ import { startRedis } from "../support/redis-server.js";
 import pg from "pg";
 import { Agent } from "node:http";
 import { httpJson } from "./lib/http-load.js";
-import { cpuMicros, familyCpuMicros, listening, parentPid, sleep } from "./lib/proc.js";
+import { cpuMicros, familyCpuMicros, listening, sleep } from "./lib/proc.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Far above any figure here: the bench measures the send path, never a 429. */
@@ -293,12 +295,7 @@ async function setUp(store: Store, args: Args, serverScript = fileURLToPath(impo
   };
   try {
     await pgInfo?.connect();
-    // The postmaster: the parent of this client's backend.
-    const postmaster =
-      pgInfo &&
-      parentPid(
-        (await pgInfo.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid,
-      );
+    const postmaster = postgres?.postmasterPid() ?? null;
     /** CPU µs used so far by `child` (Herald, or the bare peer) and by redis-server, and Redis's
      * commands. */
     const cpu = async (child: ChildProcess): Promise<Usage> => {

@@ -26,6 +26,8 @@ export interface TestPostgres {
   pause(): void;
   /** SIGCONT after pause(). */
   resume(): void;
+  /** The running postmaster's pid (its backends are its children: a benchmark counts their CPU). */
+  postmasterPid(): number;
   /** Creates an empty database (a Herald of its own) and resolves to its URL. */
   createDatabase(name: string): Promise<string>;
   /** Stops it and removes its data. */
@@ -119,9 +121,11 @@ export async function startPostgres(): Promise<TestPostgres> {
     ]);
   };
   // The postmaster first, so it forks no backend after its children are listed.
+  const postmasterPid = () =>
+    Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
   let paused: number[] = [];
   const pause = () => {
-    const postmaster = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+    const postmaster = postmasterPid();
     process.kill(postmaster, "SIGSTOP");
     paused = [postmaster, ...childrenOf(postmaster)];
     for (const pid of paused.slice(1)) process.kill(pid, "SIGSTOP");
@@ -147,6 +151,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     start,
     pause,
     resume,
+    postmasterPid,
     async createDatabase(name) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();

@@ -1,14 +1,15 @@
 // A Herald business process for the send and connect scenarios: `node dist/business/main.js`
-// as far as the routes go, but with a cheap password hash (accounts are setup, not what is
-// measured) and the session limit lifted (the bench measures the send path, never a 429).
+// as far as the routes go (its engine picked by createEngine, so DATABASE_URL puts the store on
+// PostgreSQL), but with a cheap password hash (accounts are setup, not what is measured) and
+// the session limit lifted (the bench measures the send path, never a 429).
 import { startBusiness } from "../../business/business.js";
 import { loadConfig } from "../../config/index.js";
 import { createLogger } from "../../config/logger.js";
-import { RedisEngine } from "../../engine/redis/redis-engine.js";
+import { createEngine } from "../../engine/index.js";
 
 const config = loadConfig(process.env);
 const logger = createLogger("warn");
-const engine = await RedisEngine.connect({ url: config.redisUrl!, prefix: config.redisPrefix });
+const engine = await createEngine(config);
 const business = await startBusiness({
   config,
   engine,

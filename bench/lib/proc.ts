@@ -160,11 +160,6 @@ function stat(pid: number): { own: number; reaped: number; ppid: number } {
   return { own: us(11) + us(12), reaped: us(13) + us(14), ppid: Number(fields[1]) };
 }
 
-/** The parent's pid of a process (PostgreSQL's postmaster, from one of its backends). */
-export function parentPid(pid: number): number {
-  return stat(pid).ppid;
-}
-
 /**
  * CPU µs of a process and of all its children, live or gone: its own time, the time of the
  * children it has reaped (cutime + cstime: PostgreSQL's postmaster waits for every backend that
