@@ -12,16 +12,17 @@
 // that the stores take in turn, so the machine's drift (the same code moved 2x between runs of
 // one store after the other here) falls on both alike; they are printed side by side with each
 // round's rate. Give each round several seconds (`--sends 24000` is 6,000 a round): a round of
-// 1,000 sends lasts half a second, and the 50–120 ms stalls this 2-core machine has every few
+// 1,000 sends lasts half a second, and the 20–120 ms stalls this 2-core machine has every few
 // seconds moved such a round's rate by 10–20 % (README "Session 8").
 // After the saturation phase (back to back, `--inflight` at a time) comes a fixed-rate phase at
 // half the rate just reached, `--rate-seconds` long: its p99 is the latency at half load, timed
 // from when each send was due (so a send kept waiting for a free slot counts its wait).
-// CPU per send is read from /proc for Herald's process, from INFO for redis-server, and for
-// PostgreSQL from /proc for the postmaster and every backend (bench/lib/proc.ts familyCpuMicros).
+// CPU per send is read from /proc for Herald's process (with `--layout split`, its imServer
+// child's too), from INFO for redis-server, and for PostgreSQL from /proc for the postmaster and
+// every backend (bench/lib/proc.ts familyCpuMicros).
 //   node dist/bench/send.js [--users 100] [--sends 6000] [--inflight 32] [--seconds 60]
 //     [--send-only] [--store redis|postgres | --stores redis,postgres] [--rate-seconds 15]
-//     [--rounds 4] [--trees checkoutA,checkoutB]
+//     [--rounds 4] [--trees checkoutA,checkoutB] [--layout one|split]
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -40,13 +41,18 @@ import { startRedis } from "../support/redis-server.js";
 import pg from "pg";
 import { Agent } from "node:http";
 import { httpJson } from "./lib/http-load.js";
-import { cpuMicros, familyCpuMicros, listening, sleep } from "./lib/proc.js";
+import { familyCpuMicros, listening, sleep } from "./lib/proc.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Far above any figure here: the bench measures the send path, never a 429. */
 const NO_LIMIT = { points: 1e9, durationS: 1 };
 
-/** The child: a Herald on REDIS_URL, reporting its business URL over IPC. */
+/**
+ * The child: a Herald on REDIS_URL, reporting its business URL over IPC. With
+ * BENCH_LAYOUT=split the imServer runs in a process of its own (this one's child, so the
+ * parent's /proc reading of this process and its children counts both), as in production;
+ * otherwise business and the imServer share this process, its event loop and its heap.
+ */
 async function serve(): Promise<void> {
   const env = {
     REDIS_URL: process.env.REDIS_URL!,
@@ -61,12 +67,35 @@ async function serve(): Promise<void> {
   };
   const config = loadConfig(env);
   const logger = createLogger("silent");
+  const redisEngine = () =>
+    RedisEngine.connect({ url: config.redisUrl!, prefix: config.redisPrefix });
   const connect = async () => {
-    const engine = await RedisEngine.connect({ url: config.redisUrl!, prefix: config.redisPrefix });
-    const url = process.env.DATABASE_URL;
-    return url === undefined ? engine : PostgresStoreEngine.open(engine, { url });
+    const url = process.env.DATABASE_URL || undefined;
+    return url === undefined
+      ? redisEngine()
+      : PostgresStoreEngine.open(await redisEngine(), { url });
   };
-  await startImServer({ config, engine: await connect(), logger });
+  // Exits (rather than dies) on the parent's kill, so `node --cpu-prof` writes its profile.
+  process.on("SIGTERM", () => process.exit(0));
+  process.on("disconnect", () => process.exit(0));
+  if (process.env.BENCH_ROLE === "imserver") {
+    // The split layout's imServer never touches the store, as in production.
+    await startImServer({ config, engine: await redisEngine(), logger });
+    process.send!({ ready: true });
+    return;
+  }
+  let imServer: ChildProcess | undefined;
+  if (process.env.BENCH_LAYOUT === "split") {
+    imServer = fork(fileURLToPath(import.meta.url), [], {
+      execArgv: process.execArgv,
+      env: { ...process.env, BENCH_ROLE: "imserver" },
+    });
+    await new Promise((resolve, reject) => {
+      imServer!.once("message", resolve);
+      imServer!.once("exit", () => reject(new Error("the imServer process ended")));
+    });
+  } else await startImServer({ config, engine: await connect(), logger });
+  process.once("exit", () => imServer?.kill());
   const business = await startBusiness({
     config,
     engine: await connect(),
@@ -75,9 +104,6 @@ async function serve(): Promise<void> {
     passwordCost: { N: 1024, r: 8, p: 1 },
   });
   process.send!({ url: business.url });
-  // Exits (rather than dies) on the parent's kill, so `node --cpu-prof` writes its profile.
-  process.on("SIGTERM", () => process.exit(0));
-  process.on("disconnect", () => process.exit(0));
 }
 
 interface User {
@@ -108,6 +134,8 @@ function parse() {
       // --seconds bounds each slice.
       rounds: { type: "string" },
       trees: { type: "string" },
+      // one: business and the imServer in one process; split: each in its own (production's).
+      layout: { type: "string", default: "one" },
     },
   });
   return args;
@@ -118,6 +146,7 @@ async function main(): Promise<void> {
   const stores = (args.stores ?? args.store).split(",");
   if (stores.some((store) => store !== "redis" && store !== "postgres"))
     throw new Error("--store redis|postgres, or --stores redis,postgres");
+  if (args.layout !== "one" && args.layout !== "split") throw new Error("--layout one|split");
   const rounds = Number(args.rounds ?? (stores.length > 1 ? 4 : 1));
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds: a whole number ≥ 1");
   const rigs: Rig[] = [];
@@ -276,8 +305,10 @@ async function setUp(store: Store, args: Args, serverScript = fileURLToPath(impo
     env: {
       ...process.env,
       BENCH_ROLE: "server",
+      BENCH_LAYOUT: args.layout,
       REDIS_URL: redis.url,
-      ...(postgres && { DATABASE_URL: postgres.url }),
+      // Set either way: a DATABASE_URL of the caller's never reaches the Redis store's Herald.
+      DATABASE_URL: postgres?.url ?? "",
     },
   });
   let peer: ChildProcess | undefined;
@@ -308,7 +339,7 @@ async function setUp(store: Store, args: Args, serverScript = fileURLToPath(impo
       return {
         // Read from /proc around each measured run: unlike wall time, CPU time hardly moves when
         // other processes share the machine.
-        herald: cpuMicros(child.pid!),
+        herald: familyCpuMicros(child.pid!),
         redis: Math.round((seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6),
         commands: count("total_commands_processed"),
         reads: count("total_reads_processed"),
@@ -561,7 +592,7 @@ function round(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
 
-if (process.env.BENCH_ROLE === "server") await serve();
+if (process.env.BENCH_ROLE === "server" || process.env.BENCH_ROLE === "imserver") await serve();
 else await main();
 
 /**

@@ -121,6 +121,9 @@ export async function startHeraldNode(
     IM_PORT: String(port),
     IM_NODE_ID: `im-${port}`,
     LOG_LEVEL: "warn",
+    // An imServer never touches the store: a DATABASE_URL in the caller's environment is not
+    // passed on (it would open a pool and run migrations on someone's database).
+    DATABASE_URL: "",
     ...env,
   });
   const url = `http://127.0.0.1:${port}`;

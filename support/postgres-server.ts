@@ -85,7 +85,10 @@ export async function startPostgres(): Promise<TestPostgres> {
     "--encoding=UTF8",
     "--locale=C",
     "--no-sync",
-  ]);
+  ]).catch((error: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  });
   const options = [
     `-p ${port}`,
     "-c listen_addresses=127.0.0.1",
@@ -120,10 +123,10 @@ export async function startPostgres(): Promise<TestPostgres> {
       hard ? "immediate" : "fast",
     ]);
   };
-  // The postmaster first, so it forks no backend after its children are listed.
   const postmasterPid = () =>
     Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
   let paused: number[] = [];
+  // The postmaster first, so it forks no backend after its children are listed.
   const pause = () => {
     const postmaster = postmasterPid();
     process.kill(postmaster, "SIGSTOP");
@@ -133,17 +136,24 @@ export async function startPostgres(): Promise<TestPostgres> {
   const resume = () => {
     for (const pid of paused.splice(0).reverse()) process.kill(pid, "SIGCONT");
   };
-  await start();
   const url = `postgres://herald@127.0.0.1:${port}/herald`;
-  await pgCommand(join(bin, "createdb"), [
-    "-h",
-    "127.0.0.1",
-    "-p",
-    String(port),
-    "-U",
-    "herald",
-    "herald",
-  ]);
+  try {
+    await start();
+    await pgCommand(join(bin, "createdb"), [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-U",
+      "herald",
+      "herald",
+    ]);
+  } catch (error) {
+    // Nobody gets a handle to destroy: leave no server running and no folder behind.
+    await stop(true).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     port,
     url,
