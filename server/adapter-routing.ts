@@ -26,7 +26,6 @@ interface PendingReceipt {
   readonly key: string;
   readonly request: ReceiptRequest;
   readonly deadline: number;
-  settled: boolean;
 }
 
 const keyOf = (request: ReceiptRequest) => `${request.messageId} ${request.to}`;
@@ -35,10 +34,11 @@ export class AdapterRouting implements RoutingMode {
   private readonly dispatcher: CommandDispatcher;
   private readonly adapter: SocketAdapterHandle;
   private readonly nsp: Namespace;
-  /** The receipts this node fanned out, by message id and recipient. */
+  /** The receipts this node fanned out and not yet settled, by message id and recipient. A
+   * Map iterates in insertion order and every deadline is now + the same timeout, so this is
+   * also deadline order; a settled one leaves at once (a list kept until the deadline held every
+   * outcome of the last timeout's worth of messages). */
   private readonly pending = new Map<string, PendingReceipt>();
-  /** Pending receipts in deadline order (every deadline is now + the same timeout). */
-  private fifo: PendingReceipt[] = [];
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: Unsubscribe | null = null;
 
@@ -129,9 +129,8 @@ export class AdapterRouting implements RoutingMode {
     if (requests.some((request) => this.pending.has(keyOf(request)))) return false;
     const deadline = Date.now() + this.deps.ackTimeoutMs + REPORT_MARGIN_MS;
     for (const request of requests) {
-      const entry: PendingReceipt = { key: keyOf(request), request, deadline, settled: false };
+      const entry: PendingReceipt = { key: keyOf(request), request, deadline };
       this.pending.set(entry.key, entry);
-      this.fifo.push(entry);
     }
     return true;
   }
@@ -152,8 +151,7 @@ export class AdapterRouting implements RoutingMode {
    */
   private finish(key: string, status: ReceiptStatus): void {
     const entry = this.pending.get(key);
-    if (!entry || entry.settled) return;
-    entry.settled = true;
+    if (!entry) return;
     this.pending.delete(key);
     reportUndelivered(this.deps, entry.request, status);
     if (!entry.request.receipt) return;
@@ -164,11 +162,10 @@ export class AdapterRouting implements RoutingMode {
   }
 
   private sweep(now: number): void {
-    let head = 0;
-    while (head < this.fifo.length && this.fifo[head]!.deadline <= now) {
-      const entry = this.fifo[head++]!;
-      if (!entry.settled) this.finish(entry.key, "failed");
+    // finish() deletes the entry just visited, which a Map's iteration allows.
+    for (const entry of this.pending.values()) {
+      if (entry.deadline > now) break;
+      this.finish(entry.key, "failed");
     }
-    if (head > 0) this.fifo = this.fifo.slice(head);
   }
 }

@@ -1,8 +1,12 @@
 // Acks and receipts for every push of a node. Each push has one ack handler (socket.io calls it
-// with `this` = the acking socket) and one entry in a FIFO; every deadline is now + the same
-// timeout, so the FIFO is ordered by deadline and one interval per node sweeps its head: no
-// timer per message. On expiry the push's ack ids are taken out of the sockets that never
-// acked, so a client that never acks does not grow its socket's `acks` map.
+// with `this` = the acking socket) and one entry in an insertion-ordered set; every deadline is
+// now + the same timeout, so the set is ordered by deadline and one interval per node sweeps its
+// oldest entries: no timer per message. A push leaves the set as soon as it is settled (every
+// target acked, no outcome owed), so what the node holds is what is in flight, not the last
+// timeout's worth of pushes (at 20,000 deliveries/s, 200,000 entries that outlived every
+// scavenge, were promoted and made the old generation grow). On expiry the push's ack ids are
+// taken out of the sockets that never acked, so a client that never acks does not grow its
+// socket's `acks` map.
 import type { Socket } from "socket.io";
 import type { ReceiptStatus, UserId } from "../engine/protocol.js";
 import type { MessageRef, PushCommand } from "../engine/wire.js";
@@ -73,8 +77,8 @@ const NONE: readonly { readonly socket: Socket }[] = [];
 const NO_REQUESTS: ReceiptRequest[] = [];
 
 export class ReceiptTracker {
-  private fifo: (PendingPush | undefined)[] = [];
-  private head = 0;
+  /** The pushes not yet settled, oldest (earliest deadline) first. */
+  private readonly pending = new Set<PendingPush>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: ReceiptTrackerDeps) {}
@@ -105,7 +109,12 @@ export class ReceiptTracker {
       },
     };
     push.ack = entry.ack;
-    this.fifo.push(entry);
+    this.pending.add(entry);
+  }
+
+  /** Pushes not yet settled (for tests and gauges). */
+  get size(): number {
+    return this.pending.size;
   }
 
   /** Settles whatever is pending as at its deadline (shutdown) and stops sweeping. */
@@ -116,20 +125,11 @@ export class ReceiptTracker {
   }
 
   sweep(now: number): void {
-    const fifo = this.fifo;
-    let head = this.head;
-    while (head < fifo.length && fifo[head]!.deadline <= now) {
-      this.expire(fifo[head]!);
-      fifo[head++] = undefined;
-    }
-    if (head === fifo.length) {
-      this.fifo = [];
-      this.head = 0;
-    } else if (head > 1024 && head * 2 > fifo.length) {
-      this.fifo = fifo.slice(head);
-      this.head = 0;
-    } else {
-      this.head = head;
+    // A Set iterates in insertion order, and deleting the entry just visited is safe.
+    for (const entry of this.pending) {
+      if (entry.deadline > now) break;
+      this.pending.delete(entry);
+      this.expire(entry);
     }
   }
 
@@ -137,12 +137,16 @@ export class ReceiptTracker {
     this.deps.acked();
     if (--entry.unacked === 0) entry.targets = NONE;
     const requests = entry.requests;
-    if (requests.length === 0) return;
-    const userId = this.deps.userOf(socket);
-    const i = requests.findIndex((request) => request.to === userId);
-    if (i === -1) return;
-    const [request] = requests.splice(i, 1);
-    this.deps.receipts.settle(request!, "delivered");
+    if (requests.length > 0) {
+      const userId = this.deps.userOf(socket);
+      const i = requests.findIndex((request) => request.to === userId);
+      if (i !== -1) {
+        const [request] = requests.splice(i, 1);
+        this.deps.receipts.settle(request!, "delivered");
+      }
+    }
+    // Settled: nothing left to clear at the deadline, nothing owed.
+    if (entry.unacked <= 0 && entry.requests.length === 0) this.pending.delete(entry);
   };
 
   private expire(entry: PendingPush): void {
