@@ -33,9 +33,8 @@ import { io, type Socket } from "socket.io-client";
 import { startBusiness } from "../business/business.js";
 import { loadConfig } from "../config/index.js";
 import { createLogger } from "../config/logger.js";
-import { RedisEngine } from "../engine/redis/redis-engine.js";
 import { startImServer } from "../server/im-server.js";
-import { PostgresStoreEngine } from "../engine/postgres/postgres-engine.js";
+import { createEngine } from "../engine/index.js";
 import { startPostgres } from "../support/postgres-server.js";
 import { startRedis } from "../support/redis-server.js";
 import pg from "pg";
@@ -64,23 +63,21 @@ async function serve(): Promise<void> {
     // Limits that later versions read from the environment, raised for the same reason.
     RATE_USER_PER_S: "1000000",
     RATE_REGISTER_PER_MIN: "1000000",
+    DATABASE_URL: process.env.DATABASE_URL,
   };
   const config = loadConfig(env);
   const logger = createLogger("silent");
-  const redisEngine = () =>
-    RedisEngine.connect({ url: config.redisUrl!, prefix: config.redisPrefix });
-  const connect = async () => {
-    const url = process.env.DATABASE_URL || undefined;
-    return url === undefined
-      ? redisEngine()
-      : PostgresStoreEngine.open(await redisEngine(), { url });
-  };
+  const connect = () => createEngine(config);
   // Exits (rather than dies) on the parent's kill, so `node --cpu-prof` writes its profile.
   process.on("SIGTERM", () => process.exit(0));
   process.on("disconnect", () => process.exit(0));
   if (process.env.BENCH_ROLE === "imserver") {
     // The split layout's imServer never touches the store, as in production.
-    await startImServer({ config, engine: await redisEngine(), logger });
+    await startImServer({
+      config,
+      engine: await createEngine({ ...config, databaseUrl: undefined }),
+      logger,
+    });
     process.send!({ ready: true });
     return;
   }

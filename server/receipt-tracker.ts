@@ -112,7 +112,7 @@ export class ReceiptTracker {
     this.pending.add(entry);
   }
 
-  /** Pushes not yet settled (for tests and gauges). */
+  /** How many pushes are not yet settled: what the node holds. */
   get size(): number {
     return this.pending.size;
   }

@@ -2,7 +2,8 @@
 // per process need more than the usual 1,024 descriptors), and measured from the outside through
 // /proc, so a server's figures never depend on code inside it, Herald's or a peer's.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { childrenOf } from "../../support/process-tree.js";
 import { fileURLToPath } from "node:url";
 
 /** The descriptor limit asked for; the hard limit when it is lower. */
@@ -150,14 +151,14 @@ export function cpuMicros(pid: number): number {
   return stat(pid).own;
 }
 
-/** utime, stime, cutime, cstime of /proc/<pid>/stat, in µs, and its parent's pid. */
-function stat(pid: number): { own: number; reaped: number; ppid: number } {
+/** utime, stime, cutime, cstime of /proc/<pid>/stat, in µs. */
+function stat(pid: number): { own: number; reaped: number } {
   const text = readFileSync(`/proc/${pid}/stat`, "utf8");
   // After "pid (comm) " the state is field 3; utime, stime, cutime, cstime (fields 14–17) are
-  // 11–14 here, the parent's pid (field 4) is 1.
+  // 11–14 here.
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   const us = (i: number) => (Number(fields[i]) * 1e6) / CLK_TCK;
-  return { own: us(11) + us(12), reaped: us(13) + us(14), ppid: Number(fields[1]) };
+  return { own: us(11) + us(12), reaped: us(13) + us(14) };
 }
 
 /**
@@ -168,13 +169,11 @@ function stat(pid: number): { own: number; reaped: number; ppid: number } {
 export function familyCpuMicros(pid: number): number {
   const parent = stat(pid);
   let total = parent.own + parent.reaped;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const child of childrenOf(pid)) {
     try {
-      const child = stat(Number(entry));
-      if (child.ppid === pid) total += child.own;
+      total += stat(child).own;
     } catch {
-      // ended while listed: its time is now in the parent's cutime
+      // ended since it was listed: its time is now in the parent's cutime
     }
   }
   return Math.round(total);
