@@ -10,8 +10,10 @@ import type { ConnectionIndex } from "./connection-index.js";
 import type { ImMetrics } from "./metrics.js";
 import type { PresenceRecorder } from "./presence-recorder.js";
 import type { RoutingMode } from "./routing-mode.js";
+import { perEmitter } from "./emitter-listener.js";
 import { awaitsAck } from "./socket-internals.js";
 import { ThrottledWarn } from "./throttled-warn.js";
+import { TransportGuard, type Transport } from "./transport-guard.js";
 
 /** socket.io's ACK packet: "3", then its id (a namespace other than "/" is never joined). */
 const ACK_ID = /^3(\d{1,15})/;
@@ -46,22 +48,40 @@ export interface AdmissionDeps {
   readonly logger: Logger;
   /** Called before the actor is built, on every handshake (checks socket.io's internals). */
   inspect(socket: Socket): void;
-  /** The handshake completed: the transport guard lifts its deadline. */
-  admitted(socket: Socket): void;
 }
 
 export class Admission {
-  /** Actors whose transport has not closed yet, and who waits for them to reach zero. */
-  private openTransports = 0;
+  /** Each actor whose transport has not closed yet, by that transport. */
+  private readonly transports = new Map<Transport, ConnectionActor>();
+  /** Who waits for the last transport to close. */
   private transportsClosed: (() => void) | null = null;
   private readonly clientFrameWarn: ThrottledWarn;
 
+  /** Every connection's first listener; it hands on what it lets through. */
+  private readonly guard: TransportGuard;
+
   constructor(private readonly deps: AdmissionDeps) {
     this.clientFrameWarn = new ThrottledWarn(deps.logger, "dropped events emitted by clients");
+    this.guard = new TransportGuard(deps.metrics, {
+      frame: (conn, data) => {
+        const actor = this.transports.get(conn);
+        if (actor) this.countStray(actor.socket, data);
+      },
+      // socket.io never emits "connection" (nor "disconnect") for a client that leaves before
+      // the middleware ends: the transport's close is the one signal that always comes.
+      closed: (conn) => {
+        const actor = this.transports.get(conn);
+        if (!actor) return;
+        this.transports.delete(conn);
+        this.release(actor);
+        if (this.transports.size === 0) this.transportsClosed?.();
+      },
+    });
   }
 
-  /** Installs the token middleware and the "connection" handler on `io`. */
+  /** Installs the transport guard, the token middleware and the "connection" handler on `io`. */
   attach(io: Server): void {
+    this.guard.attach(io);
     io.use((socket, next) => {
       this.admit(socket).then(
         (refusal) => next(refusal ? new Error(refusal) : undefined),
@@ -72,7 +92,7 @@ export class Admission {
       );
     });
     io.on("connection", (socket) => {
-      this.deps.admitted(socket);
+      this.guard.admitted(socket.conn);
       const actor = this.deps.index.byConnId(socket.id);
       if (!actor) {
         socket.disconnect(true); // released between the middleware and now
@@ -85,7 +105,7 @@ export class Admission {
 
   /** Resolves when every actor's transport has closed, or after `ms`. */
   transportsDown(ms: number): Promise<void> {
-    if (this.openTransports === 0) return Promise.resolve();
+    if (this.transports.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -122,22 +142,12 @@ export class Admission {
     deps.inspect(socket);
     const actor = new ConnectionActor(socket, userId, sessionId, deps.host);
     deps.index.add(actor);
-    this.openTransports++;
+    this.transports.set(socket.conn, actor);
     socket.use(this.dropClientEvent);
-    socket.conn.on("packet", (packet: { type: string; data?: unknown }) => {
-      if (packet.type === "message" && typeof packet.data === "string")
-        this.countStray(socket, packet.data);
-    });
-    // A frame that does not decode: socket.io closes the connection and reports it here (with no
-    // listener, its "error" event would throw).
-    socket.on("error", () => deps.metrics.refusals.inc({ reason: "malformed_frame" }));
-    socket.on("disconnect", () => this.release(actor));
-    // socket.io never emits "connection" (nor "disconnect") for a client that leaves before
-    // the middleware ends: the transport's close is the one signal that always comes.
-    socket.conn.once("close", () => {
-      this.release(actor);
-      if (--this.openTransports === 0) this.transportsClosed?.();
-    });
+    // Listeners shared by every connection, as the guard's are: an idle connection's memory is
+    // mostly such objects, one closure per connection each.
+    socket.on("error", this.onMalformedFrame);
+    socket.on("disconnect", this.onDisconnect);
 
     // Counted as this one goes in, so of concurrent connects of one user only the first pass.
     let count: number;
@@ -189,6 +199,17 @@ export class Admission {
     }
     this.deps.metrics.droppedClientFrames++;
   }
+
+  private readonly onDisconnect = perEmitter((socket: Socket) => {
+    const actor = this.deps.index.byConnId(socket.id);
+    if (actor) this.release(actor);
+  });
+
+  /** A frame that does not decode: socket.io closes the connection and reports it here (with no
+   * listener, its "error" event would throw). */
+  private readonly onMalformedFrame = (): void => {
+    this.deps.metrics.refusals.inc({ reason: "malformed_frame" });
+  };
 
   /**
    * Clients emit nothing but acks: every event is counted and dropped. A socket middleware

@@ -40,7 +40,8 @@ export class ConnectionActor {
   private queuedBytes = 0;
   /** A flush is scheduled: more mail before it joins the same write. */
   private scheduled = false;
-  private readonly stopWatching: () => void;
+  /** Flushes when the transport can take writes again (the one closure an actor holds). */
+  private readonly writable = (): void => this.flush();
   private graceTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -49,8 +50,7 @@ export class ConnectionActor {
     readonly sessionId: string,
     private readonly host: ActorHost,
   ) {
-    this.stopWatching = host.writer.onWritable(socket, () => this.flush());
-    host.writer.batchWrites(socket);
+    host.writer.watchWritable(socket, this.writable);
   }
 
   get connId(): string {
@@ -157,7 +157,7 @@ export class ConnectionActor {
     this.reason ??= "client_gone";
     this.queue = [];
     this.queuedBytes = 0;
-    this.stopWatching();
+    this.host.writer.unwatchWritable(this.socket, this.writable);
     this.host.transitioned(this, from);
     return true;
   }

@@ -22,13 +22,14 @@ import { NodeWatcher } from "./node-watcher.js";
 import { PresenceRecorder } from "./presence-recorder.js";
 import { createRoutingMode, type RoutingMode } from "./routing-mode.js";
 import {
+  batchEngineWrites,
   internalsWriter,
   missingInternal,
   missingServerInternal,
   publicWriter,
   type SocketWriter,
 } from "./socket-internals.js";
-import { HANDSHAKE_TIMEOUT_MS, MAX_FRAME_BYTES, TransportGuard } from "./transport-guard.js";
+import { HANDSHAKE_TIMEOUT_MS, MAX_FRAME_BYTES } from "./transport-guard.js";
 
 export interface ImServerOptions {
   config: Config;
@@ -93,6 +94,8 @@ class ImNode implements ImServer {
   private readonly watcher: NodeWatcher;
   private readonly heartbeat: Heartbeat;
   private stopping: Promise<void> | null = null;
+  /** Undoes the engine-wide write batching (internals writer only). */
+  private readonly unbatchWrites: () => void;
 
   constructor(private readonly options: ImServerOptions) {
     const { config, engine, logger } = options;
@@ -124,9 +127,8 @@ class ImNode implements ImServer {
       // The handshake deadline is the transport guard's (counted); this is only socket.io's own.
       connectTimeout: HANDSHAKE_TIMEOUT_MS * 2,
     });
-    const guard = new TransportGuard(metrics);
-    guard.attach(this.io);
     const flushQueue = new FlushQueue();
+    this.unbatchWrites = batchEngineWrites(this.io);
     this.host = {
       mailboxMax: config.mailboxMax,
       mailboxMaxBytes: config.mailboxMaxBytes,
@@ -181,7 +183,6 @@ class ImNode implements ImServer {
       routing: this.routing,
       metrics,
       logger,
-      admitted: (socket) => guard.admitted(socket.conn),
       inspect: (socket) => {
         if (this.host.writer.mode !== "internals") return;
         const missing = (options.checkInternals ?? missingInternal)(socket);
@@ -243,6 +244,7 @@ class ImNode implements ImServer {
   /** socket.io's internals are not what socket-internals.ts expects: its public emit from now. */
   private fallBack(missing: string): void {
     this.host.writer = publicWriter(this.options.config.ackTimeoutMs);
+    this.unbatchWrites();
     this.metrics.fallbackWritePath.set(1);
     this.options.logger.error(
       { missing },

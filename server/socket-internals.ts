@@ -58,10 +58,9 @@ export interface SocketWriter {
   writeAll(socket: Socket, pushes: readonly EncodedPush[]): void;
   /** True when the transport can take a write now. */
   isWritable(socket: Socket): boolean;
-  /** Calls `listener` each time the transport becomes writable again; returns the undo. */
-  onWritable(socket: Socket, listener: () => void): () => void;
-  /** Makes every batch engine.io sends on this connection one write to the kernel. */
-  batchWrites(socket: Socket): void;
+  /** Calls `listener` each time the transport becomes writable again, until unwatched. */
+  watchWritable(socket: Socket, listener: () => void): void;
+  unwatchWritable(socket: Socket, listener: () => void): void;
   /** Calls `listener` once the connection underneath has closed (at once if it has). */
   onClosed(socket: Socket, listener: () => void): void;
   /** Drops the connection at once (a client that stopped reading cannot take a close frame). */
@@ -179,12 +178,20 @@ export function missingInternal(socket: Socket): string | null {
 // engine.io emits "flush" right before it hands its buffer to the transport and "drain" right
 // after, synchronously; the websocket transport then writes each packet as its own frame, and ws
 // writes each frame with its own syscall. Corking the TCP socket in between turns a batch of N
-// packets into one writev. `this` is engine.io's socket: no closure per connection.
-function corkBatch(this: Socket["conn"]): void {
-  this.request.socket.cork();
-}
-function uncorkBatch(this: Socket["conn"]): void {
-  this.request.socket.uncork();
+// packets into one writev. engine.io's server repeats both events for every connection, so
+// one listener each serves them all. Returns the undo (a node that falls back to the public
+// writer stops reaching into engine.io's sockets).
+export function batchEngineWrites(io: Server): () => void {
+  // Before its handshake a connection's internals are not checked yet: one that differs is left
+  // alone (its check then falls the node back and this is undone).
+  const cork = (c: Partial<ConnPrivates>) => c.request?.socket?.cork();
+  const uncork = (c: Partial<ConnPrivates>) => c.request?.socket?.uncork();
+  io.engine.on("flush", cork);
+  io.engine.on("drain", uncork);
+  return () => {
+    io.engine.off("flush", cork);
+    io.engine.off("drain", uncork);
+  };
 }
 
 /** The fast path: one encoding per push, frames straight to the TCP socket when it is idle. */
@@ -250,19 +257,13 @@ export function internalsWriter(io: Server): SocketWriter {
     // The websocket transport emits "ready" right after it sets `writable`. engine.io's
     // socket-level "drain" is not used: it fires on handing a buffer to the transport, and not
     // at all when that buffer was empty.
-    onWritable(socket, listener) {
-      const transport = socket.conn.transport;
-      const tcp = conn(socket).request.socket;
-      transport.on("ready", listener);
-      tcp.on("drain", listener);
-      return () => {
-        transport.off("ready", listener);
-        tcp.off("drain", listener);
-      };
+    watchWritable(socket, listener) {
+      socket.conn.transport.on("ready", listener);
+      conn(socket).request.socket.on("drain", listener);
     },
-    batchWrites(socket) {
-      socket.conn.on("flush", corkBatch);
-      socket.conn.on("drain", uncorkBatch);
+    unwatchWritable(socket, listener) {
+      socket.conn.transport.off("ready", listener);
+      conn(socket).request.socket.off("drain", listener);
     },
     // engine.io counts a websocket closed as soon as it asks ws to close, but ws then waits up
     // to 30 s for the client's close frame: only the TCP socket tells when it is gone.
@@ -317,8 +318,8 @@ export function publicWriter(ackTimeoutMs: number): SocketWriter {
       for (let i = 0; i < pushes.length; i++) write(socket, pushes[i]!);
     },
     isWritable: (socket) => socket.connected,
-    onWritable: () => noop,
-    batchWrites: noop,
+    watchWritable: noop,
+    unwatchWritable: noop,
     onClosed(socket, listener) {
       if (socket.conn.readyState === "closed") listener();
       else socket.conn.once("close", listener);

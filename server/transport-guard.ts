@@ -6,13 +6,20 @@
 // does not decode is counted by admission's socket error listener). Each breach closes the
 // connection and is counted by reason.
 import type { Server, Socket } from "socket.io";
+import { perEmitter } from "./emitter-listener.js";
 import type { ImMetrics, RefusalReason } from "./metrics.js";
 
 export const MAX_FRAME_BYTES = 4 * 1024;
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
 
 /** The engine.io connection under a socket.io socket (its `conn`). */
-type Transport = Socket["conn"];
+export type Transport = Socket["conn"];
+
+/** What follows the guard on each connection: the text frames it let through, and the close. */
+export interface TransportFollower {
+  frame(conn: Transport, data: string): void;
+  closed(conn: Transport): void;
+}
 
 interface Packet {
   type: string;
@@ -27,7 +34,10 @@ const CONNECT = /^0(\/[^,]*,)?(\{.*\})?$/s;
 export class TransportGuard {
   private readonly pending = new WeakMap<Transport, NodeJS.Timeout>();
 
-  constructor(private readonly metrics: Pick<ImMetrics, "refusals">) {}
+  constructor(
+    private readonly metrics: Pick<ImMetrics, "refusals">,
+    private readonly next: TransportFollower,
+  ) {}
 
   /** Watches every engine.io connection of `io` from its opening. */
   attach(io: Server): void {
@@ -41,23 +51,31 @@ export class TransportGuard {
   }
 
   private watch(conn: Transport): void {
-    const timer = setTimeout(() => this.refuse(conn, "handshake_timeout"), HANDSHAKE_TIMEOUT_MS);
+    const timer = setTimeout(this.expire, HANDSHAKE_TIMEOUT_MS, conn);
     timer.unref();
     this.pending.set(conn, timer);
-    conn.on("packet", (packet: Packet) => {
-      if (packet.type !== "message") return;
-      const data = packet.data;
-      if (typeof data !== "string" || ANNOUNCES_ATTACHMENTS.test(data))
-        this.refuse(conn, "binary_frame");
-      else if (this.pending.has(conn) && !isConnect(data)) this.refuse(conn, "malformed_frame");
-    });
-    conn.once("close", (reason: string, description: unknown) => {
-      this.admitted(conn);
-      // ws refuses the frame (close 1009) and engine.io reports it as a transport error.
-      if (reason === "transport error" && /max payload/i.test(messageOf(description)))
-        this.metrics.refusals.inc({ reason: "frame_too_large" });
-    });
+    conn.on("packet", this.onPacket);
+    conn.on("close", this.onClose); // engine.io emits it once
   }
+
+  private readonly expire = (conn: Transport): void => this.refuse(conn, "handshake_timeout");
+
+  private readonly onPacket = perEmitter((conn: Transport, packet: Packet) => {
+    if (packet.type !== "message") return;
+    const data = packet.data;
+    if (typeof data !== "string" || ANNOUNCES_ATTACHMENTS.test(data))
+      this.refuse(conn, "binary_frame");
+    else if (this.pending.has(conn) && !isConnect(data)) this.refuse(conn, "malformed_frame");
+    else this.next.frame(conn, data);
+  });
+
+  private readonly onClose = perEmitter((conn: Transport, reason: string, description: unknown) => {
+    this.admitted(conn);
+    // ws refuses the frame (close 1009) and engine.io reports it as a transport error.
+    if (reason === "transport error" && /max payload/i.test(messageOf(description)))
+      this.metrics.refusals.inc({ reason: "frame_too_large" });
+    this.next.closed(conn);
+  });
 
   private refuse(conn: Transport, reason: RefusalReason): void {
     if (conn.readyState === "closed" || conn.readyState === "closing") return;
