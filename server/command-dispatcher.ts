@@ -121,7 +121,7 @@ export class CommandDispatcher {
   private kick(userId: UserId, reason: KickReason, sessionId?: string): void {
     const actors = this.deps.index.ofUser(userId);
     if (!actors) return;
-    const targets = [...actors].filter(
+    const targets = actors.filter(
       (actor) => actor.accepting && (sessionId === undefined || actor.sessionId === sessionId),
     );
     if (targets.length === 0) return;
@@ -158,7 +158,8 @@ export class CommandDispatcher {
     for (let i = 0; i < userIds.length; i++) {
       const actors = this.deps.index.ofUser(userIds[i]!);
       if (!actors) continue;
-      for (const actor of actors) {
+      for (let j = 0; j < actors.length; j++) {
+        const actor = actors[j]!;
         if (!actor.accepting || actor.lastPush === no) continue;
         actor.lastPush = no;
         targets.push(actor);
