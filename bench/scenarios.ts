@@ -19,6 +19,7 @@ import {
   type Launched,
 } from "./lib/proc.js";
 import { percentiles, round } from "./lib/stats.js";
+import { watchStalls } from "./lib/stalls.js";
 import {
   startHeraldNode,
   startRedisProbe,
@@ -370,6 +371,8 @@ const sendScenario: Scenario = {
       let postmaster: number | null = null;
       let senders: Account[];
       let clients: LoadClients | null = null;
+      /** Each Herald process's base URL, for its /metrics (bench/lib/stalls.ts). */
+      let metricsOf: Record<string, string> | null = null;
       if (label === "herald" || label === "herald-postgres") {
         let databaseUrl: string | undefined;
         if (label === "herald-postgres") {
@@ -386,6 +389,7 @@ const sendScenario: Scenario = {
         const stack = await startHeraldStack(1, teardown, databaseUrl);
         ({ redis, url: base } = stack);
         servers = [stack.business, ...stack.ims];
+        metricsOf = { business: base, imServer: stack.ims[0]!.url };
         senders = await accounts(agent, base, scale.sendUsers);
         clients = LoadClients.start();
         const started = clients;
@@ -414,7 +418,9 @@ const sendScenario: Scenario = {
         const postgres0 = postmaster === null ? 0 : familyCpuMicros(postmaster);
         const redis0 = await redis?.stats();
         const delivered0 = clients?.delivered ?? 0;
+        const stalls = metricsOf && (await watchStalls(metricsOf));
         const load = await drive(count, scale.inflight, send, Date.now() + PHASE_MS, rate);
+        const stalled = await stalls?.();
         const accepted = load.statuses[202] ?? 0;
         const drained = clients ? await clients.drain(delivered0 + accepted, DRAIN_MS) : true;
         await sleep(SETTLE_MS);
@@ -435,6 +441,7 @@ const sendScenario: Scenario = {
           p99,
           pushP99,
           stalls: load.stalls,
+          stalled,
           serverCpuUs: serverCpu / load.requests,
           redisCpuUs: redisCpu / load.requests,
           postgresCpuUs: postgresCpu / load.requests,
@@ -467,6 +474,15 @@ const sendScenario: Scenario = {
             halfLoadP99Ms: half.p99,
             halfLoadPushP99Ms: half.pushP99,
             halfLoadStalls: half.stalls,
+            // Where the half-load tail went (bench/lib/stalls.ts; NaN for the bare route).
+            halfLoadServerOver25msPct: round(half.stalled?.serverOver25msPct ?? NaN, 2),
+            halfLoadServerP99AtMostMs: half.stalled?.serverP99AtMostMs ?? NaN,
+            halfLoadBusinessStallMs: round(half.stalled?.loopMaxMs.business ?? NaN, 1),
+            halfLoadImStallMs: round(half.stalled?.loopMaxMs.imServer ?? NaN, 1),
+            halfLoadLoadgenStallMs: round(half.stalled?.loopMaxMs.load ?? NaN, 1),
+            halfLoadBusinessGcMs: round(half.stalled?.gcMs.business ?? NaN, 1),
+            halfLoadBusinessMajorGcs: half.stalled?.majorGcs.business ?? NaN,
+            halfLoadImGcMs: round(half.stalled?.gcMs.imServer ?? NaN, 1),
           },
           failures: [
             ...(rep === 1 ? warm.failures.map((f) => `warm-up: ${f}`) : []),

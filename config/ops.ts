@@ -6,6 +6,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
 import type { Logger } from "./logger.js";
+import { processRegistry } from "./process-metrics.js";
 
 export const OPS_PATHS = ["/health", "/metrics"] as const;
 
@@ -84,11 +85,12 @@ export async function answerOps(
   }
   if (target.metricsToken !== undefined && !bearerMatches(authorization, target.metricsToken))
     return failure(401, "unauthorized", "metrics need the metrics token");
-  return {
-    status: 200,
-    contentType: target.registry.contentType,
-    body: await target.registry.metrics(),
-  };
+  // The role's own families, then the process's (distinct names, so the texts concatenate).
+  const [own, processWide] = await Promise.all([
+    target.registry.metrics(),
+    processRegistry().metrics(),
+  ]);
+  return { status: 200, contentType: target.registry.contentType, body: own + processWide };
 }
 
 function isOpsPath(path: string): path is OpsPath {

@@ -883,6 +883,26 @@ function businessSuite({ name: engineName, make: makeEngine, stop }: EngineKind)
         expect(r.body).to.match(/herald_business_pushes_published_total\{kind="message"\} 1/);
       });
 
+      it("GET /metrics also carries the process's own figures, its event-loop stalls among them", async () => {
+        await h.api("GET", "/metrics"); // the delay figures count from the previous scrape
+        // Node's monitor skips the first 10 ms sample after that reset: stall after it.
+        await sleep(30);
+        const blocked = performance.now();
+        while (performance.now() - blocked < 60); // a 60 ms stall of this (the server's) loop
+        await sleep(30); // the monitor samples every 10 ms
+        const r = await h.api("GET", "/metrics");
+        const text = r.body as string;
+        const value = (name: string) =>
+          Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+        expect(value("nodejs_eventloop_lag_max_seconds")).to.be.at.least(0.06);
+        expect(value("process_cpu_user_seconds_total")).to.be.above(0);
+        expect(text).to.include("# TYPE nodejs_gc_duration_seconds histogram");
+        // Each family once: the role's and the process's texts concatenate into valid output.
+        const families = text.match(/^# TYPE \S+/gm)!;
+        expect(new Set(families).size).to.equal(families.length);
+        expect(families).to.include("# TYPE herald_business_messages_stored_total");
+      });
+
       it("turns an unexpected failure into 500 internal without details, or 503 when the engine is down", async () => {
         const u = await h.user();
         const store = h.engine.store;

@@ -244,6 +244,8 @@ describe("imServer", function () {
       });
       expect(seen!.online).to.deep.equal([true]);
       expect(await metric(node, "herald_im_connections")).to.equal(1);
+      // The process's own figures ride along (config/process-metrics.ts).
+      expect(await metric(node, "process_cpu_user_seconds_total")).to.be.above(0);
     });
 
     it("delivers a push accepted while the handshake is still in progress, right after `connect`", async () => {

@@ -51,7 +51,8 @@ export interface LoadFigures {
 
 /**
  * Runs `count` requests (`send(i)` resolves with the status), `inflight` at most at a time;
- * with `rate`, started at that many per second, else back to back. Stops at `deadline`.
+ * with `rate`, started at that many per second (each timed from when it was due), else back to
+ * back. Stops at `deadline`.
  */
 export async function drive(
   count: number,
@@ -66,24 +67,28 @@ export async function drive(
   let running = 0;
   let stalls = 0;
   const t0 = now();
-  const one = async (i: number) => {
+  // Timed from when the request was due: at a fixed rate, one that waited for a free slot (or
+  // for this loop) counts its wait, as a user's would (no coordinated omission).
+  const one = async (i: number, due: number) => {
     running++;
-    const t = now();
     const status = await send(i).catch(() => 0);
-    hist.record(now() - t);
+    hist.record(now() - due);
     statuses[status] = (statuses[status] ?? 0) + 1;
     running--;
   };
   const all: Promise<void>[] = [];
   if (rate === undefined) {
     const worker = async () => {
-      while (started < count && Date.now() < deadline) await one(started++);
+      while (started < count && Date.now() < deadline) await one(started++, now());
     };
     for (let w = 0; w < inflight; w++) all.push(worker());
   } else {
     while (started < count && Date.now() < deadline) {
       const due = Math.min(count, Math.floor(((now() - t0) / 1000) * rate));
-      while (started < due && running < inflight) all.push(one(started++));
+      while (started < due && running < inflight) {
+        all.push(one(started, t0 + (started * 1000) / rate));
+        started++;
+      }
       if (started < due) stalls++;
       await sleep(1);
     }
