@@ -1,13 +1,14 @@
 // bench/paging: GET /api/messages pages on the PostgreSQL store with 1k and with 1M messages in
 // one conversation. A Herald (bench/send.ts's child) runs on a private redis-server and
 // PostgreSQL; two users exchange two messages through the API, and the second is the template
-// the stream is then filled from, straight into the schema's tables (generate_series, one
-// statement per 100k rows): each row an `items` row as herald_append_message writes it (seq,
-// id, envelope with its id and ts, body, msg_count, search_text), then the conversation's
-// counters (last_seq, last_ts, msg_count) and the sender's cursor, so the store reads them as
-// sent. Pages of 50 (after= near the start, the middle, the end) are timed through the API,
-// one request at a time, checked for the right seqs; EXPLAIN shows the plan at 1M.
-//   node dist/bench/paging.js [--sizes 1000,1000000] [--pages 200]
+// the stream is then filled from (support/fill-stream.ts). Pages of 50 (after= near the start,
+// the middle, the end) are timed through the API, one request at a time, checked for the right
+// seqs. Then GET /api/search at each size, in the DM and over all the caller's conversations,
+// for a word every message holds ("message": its newest 20), one only the newest holds and one
+// only the oldest holds ("hello", seq 1), each checked for the right first seq. EXPLAIN ANALYZE
+// shows each of the store's own statements (engine/store/postgres.ts ITEM_READS) at each size
+// as the store plans them (engine/postgres/connection.ts; search: PostgresStore.customPlanned).
+//   node dist/bench/paging.js [--sizes 1000,1000000] [--pages 200] [--searches 20]
 import { fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -15,6 +16,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { conversationKey } from "../engine/ids.js";
+import { ITEM_READS } from "../engine/store/postgres.js";
+import { fillStream } from "../support/fill-stream.js";
 import { startPostgres } from "../support/postgres-server.js";
 import { startRedis } from "../support/redis-server.js";
 import { listening } from "./lib/proc.js";
@@ -24,25 +27,15 @@ const { values: args } = parseArgs({
   options: {
     sizes: { type: "string", default: "1000,1000000" },
     pages: { type: "string", default: "200" },
+    searches: { type: "string", default: "20" },
   },
 });
 const SIZES = args.sizes.split(",").map(Number);
 const PAGES = Number(args.pages);
+const SEARCHES = Number(args.searches);
+/** A search kind's timing stops early past this (a slow plan at 1M must not hold the run). */
+const SEARCH_BUDGET_MS = 30_000;
 const LIMIT = 50;
-/** The first release's history statement: the key filtered through the join, which hides the
- * conv_id from the planner (a parallel full scan and sort at 1M items). */
-const BY_KEY = `SELECT c.key, i.seq, i.envelope, i.body, i.recalled, i.edit_body, i.edit_ts
-  FROM items i JOIN conversations c ON c.conv_id = i.conv_id
-  WHERE c.key = $1 AND i.seq > $2 ORDER BY i.seq LIMIT ${LIMIT}`;
-
-/** The store's history statement now (engine/store/postgres.ts history, without the
- * reactions): the conversation's id a scalar subquery, so the planner reads the primary key's
- * range (conv_id, seq > $2) in order, 50 rows. */
-const HISTORY = BY_KEY.replace(
-  "WHERE c.key = $1",
-  "WHERE i.conv_id = (SELECT conv_id FROM conversations WHERE key = $1)",
-);
-
 const redis = await startRedis();
 const postgres = await startPostgres();
 const server = fork(join(here, "send.js"), [], {
@@ -80,45 +73,45 @@ try {
   }
   const key = conversationKey({ kind: "direct", a: alice.userId, b: bob.userId });
   await db.connect();
+  // Without JIT, as the store's connections (engine/postgres/connection.ts).
+  await db.query("SET jit = off");
 
-  /** Fills the stream up to `size` items from its seq-2 template, 100k rows a statement. */
-  const fill = async (size: number) => {
-    const [{ last }] = (
-      await db.query<{ last: number }>(
-        "SELECT last_seq AS last FROM conversations WHERE key = $1",
-        [key],
-      )
-    ).rows as [{ last: number }];
-    for (let from = last + 1; from <= size; from += 100_000) {
-      const to = Math.min(size, from + 99_999);
-      await db.query(
-        `INSERT INTO items (conv_id, seq, id, kind, sender, ts, envelope, body, msg_count,
-             search_text)
-         SELECT t.conv_id, g, n.id, 'message', t.sender, t.ts + g,
-           replace(replace(t.envelope, t.id, n.id), '"ts":' || t.ts, '"ts":' || (t.ts + g)),
-           replace(t.body, 'message 2', 'message ' || g), g, 'message ' || g
-         FROM items t JOIN conversations c ON c.conv_id = t.conv_id,
-           generate_series($2::integer, $3::integer) AS g,
-           LATERAL (SELECT md5(t.conv_id || ':' || g)::uuid::text AS id) AS n
-         WHERE c.key = $1 AND t.seq = 2`,
-        [key, from, to],
-      );
-    }
-    // The counters and the sender's cursor, as the append leaves them.
-    await db.query(
-      `UPDATE conversations c SET last_seq = $2::integer, msg_count = $2::integer, last_ts = t.ts + $2::integer
-         FROM items t WHERE c.key = $1 AND t.conv_id = c.conv_id AND t.seq = 2`,
-      [key, size],
-    );
-    await db.query(
-      `UPDATE cursors SET read_seq = $2::integer FROM conversations c
-         WHERE c.key = $1 AND cursors.conv_id = c.conv_id AND cursors.user_id = $3`,
-      [key, size, alice.userId],
-    );
-    await db.query("VACUUM ANALYZE items");
-  };
+  const fill = (size: number) =>
+    fillStream(db, {
+      key,
+      templateSeq: 2,
+      templateText: "message 2",
+      word: "message",
+      size,
+      reader: alice.userId,
+    });
 
   const results: Record<string, object> = {};
+  const searched: Record<string, object> = {};
+  /** Times `q` through the API, in the DM or over everything; checks the first hit's seq. */
+  const timeSearch = async (size: number, label: string, q: string, first: number) => {
+    for (const scope of ["dm", "all"] as const) {
+      const path = `/api/search?q=${encodeURIComponent(q)}&limit=20${scope === "dm" ? `&peer=${alice.userId}` : ""}`;
+      const latencies: number[] = [];
+      const until = performance.now() + SEARCH_BUDGET_MS;
+      while (latencies.length < SEARCHES && performance.now() < until) {
+        const t = performance.now();
+        const found = await call("GET", path, bob.token);
+        latencies.push(performance.now() - t);
+        const seqs = ((found.body?.items ?? []) as { seq: number }[]).map((item) => item.seq);
+        if (found.status !== 200 || seqs[0] !== first)
+          throw new Error(`search ${q} (${scope}): ${found.status} ${seqs.slice(0, 3).join(",")}`);
+      }
+      latencies.sort((x, y) => x - y);
+      const at = (q: number) =>
+        Math.round(latencies[Math.floor(q * (latencies.length - 1))]! * 100) / 100;
+      searched[`${size} items, ${label}, ${scope === "dm" ? "in the DM" : "everywhere"}`] = {
+        "p50 ms": at(0.5),
+        "max ms": at(1),
+        searches: latencies.length,
+      };
+    }
+  };
   for (const size of SIZES) {
     const t0 = performance.now();
     await fill(size);
@@ -155,24 +148,64 @@ try {
         "load s": loadS,
       };
     }
-    for (const [name, statement] of [
-      ["the store's statement (the conversation's id looked up first)", HISTORY],
-      ["the first release's statement (the key through the join)", BY_KEY],
-    ]) {
-      const plan = await db.query<{ "QUERY PLAN": string }>(
-        `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${statement}`,
-        [key, positions.middle],
+    // Each as the store runs it (PostgresStore history and search): with its generic plan, or
+    // planned for its words. A DM search runs searchAll only when searchRecent found too few.
+    const reads: [string, string, unknown[], "generic" | "custom"][] = [
+      [
+        `history, after ${positions.middle}`,
+        ITEM_READS.history,
+        [key, positions.middle, LIMIT, bob.userId],
+        "generic",
+      ],
+      ...["message", "hello"].flatMap((q): [string, string, unknown[], "generic" | "custom"][] => [
+        [
+          `search "${q}", in the DM's newest`,
+          ITEM_READS.searchRecent,
+          [q, key, 0, 20, bob.userId],
+          "generic",
+        ],
+        [
+          `search "${q}", in the whole DM`,
+          ITEM_READS.searchAll,
+          [q, key, 0, 20, bob.userId],
+          "custom",
+        ],
+        [
+          `search "${q}", everywhere`,
+          ITEM_READS.searchEverywhere,
+          [q, bob.userId, 20, bob.userId],
+          "custom",
+        ],
+      ]),
+    ];
+    for (const [name, statement, values, plan] of reads) {
+      await db.query(`SET plan_cache_mode = force_${plan}_plan`);
+      await db.query(`PREPARE bench_read AS ${statement}`);
+      const literals = values.map((v) =>
+        typeof v === "number" ? String(v) : db.escapeLiteral(String(v)),
       );
-      console.log(`EXPLAIN, page after ${positions.middle} of ${size} items, ${name}:`);
-      console.log(plan.rows.map((row) => `  ${row["QUERY PLAN"]}`).join("\n"));
+      const explained = await db.query<{ "QUERY PLAN": string }>(
+        `EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_read(${literals.join(", ")})`,
+      );
+      await db.query("DEALLOCATE bench_read");
+      console.log(`EXPLAIN, ${size} items, ${name} (${plan} plan):`);
+      console.log(explained.rows.map((row) => `  ${row["QUERY PLAN"]}`).join("\n"));
     }
+    await timeSearch(size, `"message" (in every message)`, "message", size);
+    await timeSearch(size, `"${size}" (the newest only)`, String(size), size);
+    await timeSearch(size, `"hello" (the oldest only)`, "hello", 1);
   }
   console.log(
     `GET /api/messages?peer=…&after=…&limit=${LIMIT}, ${PAGES} pages each, one at a time:`,
   );
   console.table(results);
+  console.log(`GET /api/search?q=…&limit=20, up to ${SEARCHES} each, one at a time:`);
+  console.table(searched);
   mkdirSync(join(here, "../../bench/results"), { recursive: true });
-  writeFileSync(join(here, "../../bench/results/paging.json"), JSON.stringify(results, null, 2));
+  writeFileSync(
+    join(here, "../../bench/results/paging.json"),
+    JSON.stringify({ pages: results, searches: searched }, null, 2),
+  );
 } finally {
   await db.end().catch(() => {});
   server.kill();

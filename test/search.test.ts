@@ -6,6 +6,9 @@ import { MemoryEngine } from "../engine/memory-engine.js";
 import { PostgresStoreEngine } from "../engine/postgres/postgres-engine.js";
 import type { StreamItem } from "../engine/protocol.js";
 import { startHarness, type Harness, type TestUser } from "./helpers/business.js";
+import pg from "pg";
+import { conversationKey } from "../engine/ids.js";
+import { fillStream } from "../support/fill-stream.js";
 import { startPostgres, type TestPostgres } from "../support/postgres-server.js";
 
 describe("search (postgres store)", function () {
@@ -98,6 +101,42 @@ describe("search (postgres store)", function () {
     expect(recalled.status).to.equal(202);
     expect(await search(bob, "q=station")).to.deep.equal([]);
     expect(await search(alice, "q=meet")).to.deep.equal([]);
+  });
+
+  it("in a conversation longer than the window a search reads first: the newest of a common word, a rare one anywhere", async function () {
+    this.timeout(60_000);
+    await h.api("POST", `/api/friends/${dave.userId}`, { token: bob.token });
+    await h.api("POST", `/api/friends/${bob.userId}`, { token: dave.token });
+    const oldest = await send(bob, dave, "the lighthouse keeper");
+    await send(bob, dave, "filler 2");
+    // 12,000 items: the newest 5,000 (PostgresStore's window) hold no "lighthouse" and no "500".
+    const db = new pg.Client({ connectionString: postgres.url, options: "-c search_path=search" });
+    await db.connect();
+    try {
+      await fillStream(db, {
+        key: conversationKey({ kind: "direct", a: bob.userId, b: dave.userId }),
+        templateSeq: 2,
+        templateText: "filler 2",
+        word: "filler",
+        size: 12_000,
+        reader: bob.userId,
+      });
+    } finally {
+      await db.end();
+    }
+    const seqs = (items: StreamItem[]) => items.map((item) => item.seq);
+    const inDm = `peer=${bob.userId}`;
+    const newest = Array.from({ length: 20 }, (_, i) => 12_000 - i);
+    expect(seqs(await search(dave, `q=filler&${inDm}`))).to.deep.equal(newest);
+    expect(seqs(await search(dave, `q=filler&${inDm}&limit=100`))).to.have.length(100);
+    expect(ids(await search(dave, `q=lighthouse&${inDm}`))).to.deep.equal([oldest.id]);
+    expect(ids(await search(dave, "q=lighthouse"))).to.deep.equal([oldest.id]);
+    expect(seqs(await search(dave, `q=500&${inDm}`))).to.deep.equal([500]);
+    expect(seqs(await search(dave, `q=11000&${inDm}`))).to.deep.equal([11_000]);
+    // Words that both hold: in the window, and before it.
+    expect(seqs(await search(dave, `q="filler 11999"&${inDm}`))).to.deep.equal([11_999]);
+    expect(seqs(await search(dave, `q=filler 7&${inDm}`))).to.deep.equal([7]);
+    expect(seqs(await search(dave, "q=filler"))).to.deep.equal(newest);
   });
 
   it("bad input is a 400 with the error shape; words that match nothing are no error", async function () {

@@ -75,6 +75,86 @@ const reactionsOf = (viewer: string) => `(
         AND r.emoji = e.emoji AND r.user_id = ${viewer})) ORDER BY e.since)
     FROM message_emoji e WHERE e.conv_id = i.conv_id AND e.seq = i.seq) AS reactions`;
 
+/**
+ * The items of the conversation whose key is the parameter `param`. The id is looked up first,
+ * so the planner sees one conv_id and walks the primary key (conv_id, seq); a filter on `c.key`
+ * through the join hides it, and at 1M items the page became a full scan + sort.
+ */
+const inConversation = (param: string) =>
+  `i.conv_id = (SELECT conv_id FROM conversations WHERE key = ${param})`;
+
+/** Items matching `where` (over items `i` joined to conversations `c`) in their current state
+ * with their conversation's key; with `viewer` (a parameter), the reactions as they see them. */
+const itemsStatement = (where: string, tail = "", viewer?: string) =>
+  `SELECT c.key, ${ITEM_COLUMNS}${viewer === undefined ? "" : `, ${reactionsOf(viewer)}`}
+     FROM items i JOIN conversations c ON c.conv_id = i.conv_id
+     WHERE ${where} ${tail}`;
+
+/** How many of a conversation's newest items a search reads before it asks the GIN index. */
+const SEARCH_WINDOW = 5_000;
+
+/** A message whose current text matches the query $1 (the GIN index is on exactly this
+ * expression); a recall empties search_text, so a recalled message matches nothing. */
+const MATCHES = `to_tsvector('simple', coalesce(i.search_text, '')) @@ websearch_to_tsquery('simple', $1)
+  AND i.kind = 'message' AND NOT i.recalled`;
+
+/**
+ * The reads of items whose plans decide how a long conversation reads, with their parameters
+ * in order. Exported for bench/paging, which times them through the API at 1k and 1M items and
+ * shows their plans as the store plans them.
+ */
+export const ITEM_READS = {
+  /** $1 conversation key, $2 after seq, $3 limit, $4 viewer. */
+  history: itemsStatement(
+    `${inConversation("$1")} AND i.seq > $2`,
+    "ORDER BY i.seq LIMIT $3",
+    "$4",
+  ),
+  /**
+   * $1 query, $2 conversation key, $3 the viewer's floor seq, $4 limit, $5 viewer: the matches
+   * among the conversation's newest SEARCH_WINDOW items, newest (by seq) first. The window is
+   * walked back along the primary key and the walk stops at the limit, so a common word costs
+   * a few rows, a rare one at most the window.
+   */
+  searchRecent: `SELECT c.key, ${ITEM_COLUMNS}, ${reactionsOf("$5")}
+    FROM (SELECT i.* FROM items i WHERE ${inConversation("$2")} AND i.seq > $3
+          ORDER BY i.seq DESC LIMIT ${SEARCH_WINDOW}) i
+      JOIN conversations c ON c.conv_id = i.conv_id
+    WHERE ${MATCHES} ORDER BY i.seq DESC LIMIT $4`,
+  /**
+   * The same parameters: the newest matches in the whole conversation, found first in full (a
+   * CTE of their keys) and then ordered, so the walk back along the primary key, which a rare
+   * or long-unused word would take to the conversation's start, is never the plan. Run only when
+   * searchRecent found fewer than the limit, planned for the word (its frequency decides
+   * between the GIN index and reading the conversation).
+   */
+  searchAll: `WITH hits AS MATERIALIZED (
+      SELECT i.conv_id, i.seq FROM items i
+      WHERE ${MATCHES} AND ${inConversation("$2")} AND i.seq > $3)
+    SELECT c.key, ${ITEM_COLUMNS}, ${reactionsOf("$5")}
+    FROM hits h JOIN items i ON i.conv_id = h.conv_id AND i.seq = h.seq
+      JOIN conversations c ON c.conv_id = i.conv_id
+    ORDER BY i.seq DESC LIMIT $4`,
+  /**
+   * $1 query, $2 the caller (who must be in the conversation, after their join in a
+   * since_join channel), $3 limit, $4 viewer: newest by ts across conversations. Found by the
+   * GIN index, so its cost grows with how many messages of the caller's conversations hold the
+   * words (README, "Durable storage").
+   */
+  searchEverywhere: itemsStatement(
+    `${MATCHES} AND (c.user_a = $2 OR c.user_b = $2 OR EXISTS (
+       SELECT 1 FROM channel_members m JOIN channels ch ON ch.name = m.name
+       WHERE m.name = c.channel AND m.user_id = $2
+         AND i.seq > CASE WHEN ch.history = 'since_join' THEN m.join_seq ELSE 0 END))`,
+    "ORDER BY i.ts DESC, i.seq DESC LIMIT $3",
+    "$4",
+  ),
+};
+/** An item by its conversation's key $1 and seq $2. */
+const ITEM_AT = itemsStatement(`${inConversation("$1")} AND i.seq = $2`);
+/** An item by its id $1, with its conversation's key. */
+const ITEM_BY_ID = itemsStatement("i.id = $1", "LIMIT 1");
+
 export class PostgresStore implements Store {
   constructor(
     private readonly pool: pg.Pool,
@@ -509,10 +589,7 @@ export class PostgresStore implements Store {
         if (result.kind === "message" && clientMsgId !== null) result.clientMsgId = clientMsgId;
         return { item: result, duplicate: false };
       }
-      const [first] = await this.itemsWhere(
-        `${PostgresStore.inConversation("$1")} AND i.seq = $2`,
-        [key, seq],
-      );
+      const [first] = await this.items(ITEM_AT, [key, seq]);
       return { item: first!.item, duplicate: true };
     }
     const [row] = await this.rows<{ r: [string, string] }>(
@@ -538,35 +615,47 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * The items of the conversation whose key is the parameter `param`. The id is looked up
-   * first, so the planner sees one conv_id and walks the primary key (conv_id, seq); a filter
-   * on `c.key` through the join hides it, and at 1M items the page became a full scan + sort.
+   * The items a statement of ITEM_READS (or ITEM_AT, ITEM_BY_ID) reads, in their current state;
+   * `forTheseValues`: planned for these very values (a custom plan) rather than with the
+   * statement's one generic plan.
    */
-  private static inConversation(param: string): string {
-    return `i.conv_id = (SELECT conv_id FROM conversations WHERE key = ${param})`;
-  }
-
-  /** Items matching `where` (over items `i` joined to conversations `c`) in their current
-   * state with their conversation's key, in seq order; reactions as `viewer` sees them. */
-  private async itemsWhere(
-    where: string,
+  private async items(
+    statement: string,
     values: unknown[],
-    viewer?: UserId,
-    tail = "",
+    forTheseValues = false,
   ): Promise<{ key: string; item: StreamItem }[]> {
-    const withReactions = viewer !== undefined;
-    const rows = await this.rows<ItemRow & { key: string }>(
-      `SELECT c.key, ${ITEM_COLUMNS}
-         ${withReactions ? `, ${reactionsOf(`$${values.length + 1}`)}` : ""}
-       FROM items i JOIN conversations c ON c.conv_id = i.conv_id
-       WHERE ${where} ${tail}`,
-      withReactions ? [...values, viewer] : values,
-    );
+    type Row = ItemRow & { key: string };
+    const rows = forTheseValues
+      ? await this.customPlanned<Row>(statement, values)
+      : await this.rows<Row>(statement, values);
     return rows.map((row) => ({ key: row.key, item: readItem(row) }));
   }
 
+  /**
+   * A read planned for its values, in a read-only transaction of its own (the connections plan
+   * every statement once, generically: engine/postgres/connection.ts). For search: whether a
+   * word is in most messages or a few decides between walking a conversation back from its end
+   * and asking the GIN index, and only the word's own statistics tell.
+   */
+  private async customPlanned<R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[],
+  ): Promise<R[]> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_custom_plan");
+      const { rows } = await client.query<R>({ name: statementName(text), text, values });
+      await client.query("COMMIT");
+      client.release();
+      return rows;
+    } catch (error) {
+      client.release(true); // closed, so no transaction of ours outlives the failure
+      throw error;
+    }
+  }
+
   async itemById(id: string): Promise<{ ref: ConversationRef; item: StreamItem } | null> {
-    const [found] = await this.itemsWhere("i.id = $1", [id], undefined, "LIMIT 1");
+    const [found] = await this.items(ITEM_BY_ID, [id]);
     const ref = found ? refOfKey(found.key) : null;
     return ref && found ? { ref, item: found.item } : null;
   }
@@ -580,16 +669,12 @@ export class PostgresStore implements Store {
     const count = Math.floor(limit);
     if (!(count > 0)) return [];
     // A range of the primary key (conv_id, seq): as fast at 1M items as at 1k.
-    const found = await this.itemsWhere(
-      `${PostgresStore.inConversation("$1")} AND i.seq > $2`,
-      [
-        conversationKey(ref),
-        after > 0 ? Math.floor(after) : 0,
-        Number.isFinite(count) ? count : null,
-      ],
+    const found = await this.items(ITEM_READS.history, [
+      conversationKey(ref),
+      after > 0 ? Math.floor(after) : 0,
+      Number.isFinite(count) ? count : null,
       viewer,
-      "ORDER BY i.seq LIMIT $3",
-    );
+    ]);
     return found.map(({ item }) => item);
   }
 
@@ -681,29 +766,20 @@ export class PostgresStore implements Store {
     scope: { ref: ConversationRef; floor: number } | null,
     limit: number,
   ): Promise<StreamItem[]> {
-    // The GIN index (on exactly this expression) finds the matches; the scope keeps what the
-    // caller may read. A recall empties search_text, so a recalled message matches nothing.
-    const [where, values] =
-      scope === null
-        ? [
-            `(c.user_a = $2 OR c.user_b = $2 OR EXISTS (
-               SELECT 1 FROM channel_members m JOIN channels ch ON ch.name = m.name
-               WHERE m.name = c.channel AND m.user_id = $2
-                 AND i.seq > CASE WHEN ch.history = 'since_join' THEN m.join_seq ELSE 0 END))`,
-            [query, userId],
-          ]
-        : [
-            `${PostgresStore.inConversation("$2")} AND i.seq > $3`,
-            [query, conversationKey(scope.ref), scope.floor],
-          ];
-    const found = await this.itemsWhere(
-      `to_tsvector('simple', coalesce(i.search_text, '')) @@ websearch_to_tsquery('simple', $1)
-       AND i.kind = 'message'
-       AND NOT i.recalled AND ${where}`,
-      [...values, Math.max(0, Math.floor(limit))],
-      userId,
-      `ORDER BY i.ts DESC, i.seq DESC LIMIT $${values.length + 1}`,
-    );
+    const count = Math.max(0, Math.floor(limit));
+    if (scope === null) {
+      const found = await this.items(
+        ITEM_READS.searchEverywhere,
+        [query, userId, count, userId],
+        true,
+      );
+      return found.map(({ item }) => item);
+    }
+    const values = [query, conversationKey(scope.ref), scope.floor, count, userId];
+    // The newest matches are in the newest items when the word is common; when they were fewer
+    // than asked for, the whole conversation's answer replaces them (it holds them).
+    let found = await this.items(ITEM_READS.searchRecent, values);
+    if (found.length < count) found = await this.items(ITEM_READS.searchAll, values, true);
     return found.map(({ item }) => item);
   }
 
