@@ -3,8 +3,10 @@
 // conversation without sending it (bench/paging at 1M items, the search test past its window).
 // Each copy is an `items` row as herald_append_message writes it (seq, id, envelope with its id
 // and ts, body, msg_count, search_text), its text the template's with the word `templateText`
-// replaced by `${word} <seq>`; then the conversation's counters (last_seq, last_ts, msg_count)
-// and `reader`'s cursor move to the end, so the store reads the stream as sent.
+// replaced by `${word} <seq>` and its ts the template's plus its seq in ms (so at 1M items the
+// newest are ~17 minutes ahead: harmless to what reads them); then the conversation's counters
+// (last_seq, last_ts, msg_count) and `reader`'s cursor move to the end, so the store reads the
+// stream as sent.
 import type pg from "pg";
 
 export interface StreamFill {
@@ -28,14 +30,17 @@ export async function fillStream(db: pg.ClientBase, fill: StreamFill): Promise<v
     "SELECT last_seq AS last FROM conversations WHERE key = $1",
     [key],
   );
-  for (let from = rows[0]!.last + 1; from <= size; from += 100_000) {
+  const last = rows[0]!.last;
+  if (size <= last) throw new Error(`fillStream: the stream already holds ${last} items`);
+  for (let from = last + 1; from <= size; from += 100_000) {
     const to = Math.min(size, from + 99_999);
     await db.query(
       `INSERT INTO items (conv_id, seq, id, kind, sender, ts, envelope, body, msg_count,
            search_text)
        SELECT t.conv_id, g, n.id, 'message', t.sender, t.ts + g,
          replace(replace(t.envelope, t.id, n.id), '"ts":' || t.ts, '"ts":' || (t.ts + g)),
-         replace(t.body, $4::text, $5::text || ' ' || g), g, $5::text || ' ' || g
+         replace(t.body, $4::text, $5::text || ' ' || g), c.msg_count + (g - c.last_seq),
+         $5::text || ' ' || g
        FROM items t JOIN conversations c ON c.conv_id = t.conv_id,
          generate_series($2::integer, $3::integer) AS g,
          LATERAL (SELECT md5(t.conv_id || ':' || g)::uuid::text AS id) AS n
@@ -44,7 +49,7 @@ export async function fillStream(db: pg.ClientBase, fill: StreamFill): Promise<v
     );
   }
   await db.query(
-    `UPDATE conversations c SET last_seq = $2::integer, msg_count = $2::integer,
+    `UPDATE conversations c SET last_seq = $2::integer, msg_count = c.msg_count + ($2 - c.last_seq),
        last_ts = t.ts + $2::integer
      FROM items t WHERE c.key = $1 AND t.conv_id = c.conv_id AND t.seq = $3`,
     [key, size, templateSeq],

@@ -40,7 +40,8 @@ describe("search (postgres store)", function () {
     await postgres?.destroy();
   });
 
-  // "Newest first" is by ts (ms): each send waits out the millisecond of the one before.
+  // "Newest first" across conversations is by ts (ms): each send waits out the millisecond of
+  // the one before (in one conversation it is by seq).
   const tick = () => new Promise((resolve) => setTimeout(resolve, 2));
   const send = async (from: TestUser, to: TestUser, content: unknown) =>
     (await tick(),

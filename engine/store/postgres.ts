@@ -90,7 +90,8 @@ const itemsStatement = (where: string, tail = "", viewer?: string) =>
      FROM items i JOIN conversations c ON c.conv_id = i.conv_id
      WHERE ${where} ${tail}`;
 
-/** How many of a conversation's newest items a search reads before it asks the GIN index. */
+/** How many of a conversation's newest items a search reads before it looks further back
+ * (PostgresStore.search). */
 const SEARCH_WINDOW = 5_000;
 
 /** A message whose current text matches the query $1 (the GIN index is on exactly this
@@ -633,22 +634,27 @@ export class PostgresStore implements Store {
 
   /**
    * A read planned for its values, in a read-only transaction of its own (the connections plan
-   * every statement once, generically: engine/postgres/connection.ts). For search: whether a
-   * word is in most messages or a few decides between walking a conversation back from its end
-   * and asking the GIN index, and only the word's own statistics tell.
+   * every statement once, generically: engine/postgres/connection.ts). For searchAll and
+   * searchEverywhere: whether a word is in most messages or a few decides between the GIN index
+   * and reading the conversations, and only the word's own statistics tell.
    */
   private async customPlanned<R extends pg.QueryResultRow>(
     text: string,
     values: unknown[],
   ): Promise<R[]> {
     const client = await this.pool.connect();
+    // A checked-out client has no pool listener: a connection the server drops would emit an
+    // unhandled "error" and end the process. The query in flight rejects with it anyway.
+    client.on("error", ignore);
     try {
       await client.query("BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_custom_plan");
       const { rows } = await client.query<R>({ name: statementName(text), text, values });
       await client.query("COMMIT");
+      client.off("error", ignore);
       client.release();
       return rows;
     } catch (error) {
+      client.off("error", ignore);
       client.release(true); // closed, so no transaction of ours outlives the failure
       throw error;
     }
@@ -822,6 +828,8 @@ export class PostgresStore implements Store {
     return rows.map((row) => JSON.parse(shareEntry(refOfKey(row.conv_key)!, row.seq)) as FileShare);
   }
 }
+
+const ignore = () => {};
 
 /** A row → the item in its current state. */
 function readItem(row: ItemRow): StreamItem {
