@@ -140,6 +140,31 @@ describe("search (postgres store)", function () {
     expect(seqs(await search(dave, "q=filler"))).to.deep.equal(newest);
   });
 
+  it("in a since_join channel neither scope finds what came before the caller's join", async function () {
+    await h.engine.store.createChannel({
+      name: "lately",
+      owner: alice.userId,
+      title: "",
+      visibility: "public",
+      history: "since_join",
+      created: Date.now(),
+    });
+    const postIn = async (content: string) =>
+      (await tick(),
+      await h.api("POST", "/api/channels/lately/messages", {
+        token: alice.token,
+        body: { content },
+      })).body as { id: string };
+    const before = await postIn("beacon one");
+    const joined = await h.api("POST", "/api/channels/lately/join", { token: dave.token });
+    expect(joined.status).to.equal(200);
+    const after = await postIn("beacon two");
+    expect(ids(await search(dave, "q=beacon"))).to.deep.equal([after.id]);
+    expect(ids(await search(dave, "q=beacon&channel=lately"))).to.deep.equal([after.id]);
+    expect(ids(await search(alice, "q=beacon"))).to.deep.equal([after.id, before.id]);
+    expect(ids(await search(carol, "q=beacon"))).to.deep.equal([]);
+  });
+
   it("bad input is a 400 with the error shape; words that match nothing are no error", async function () {
     for (const query of [
       "",
