@@ -7,8 +7,8 @@
 // seqs. Then GET /api/search at each size, in the DM and over all the caller's conversations,
 // for a word every message holds ("message": its newest 20), one only the newest holds and one
 // only the oldest holds ("hello", seq 1), each checked for the right first seq. EXPLAIN ANALYZE
-// shows each of the store's own statements (engine/store/postgres.ts ITEM_READS) at each size
-// as the store plans them (engine/postgres/connection.ts; search: PostgresStore.customPlanned).
+// shows each of the store's own statements (ITEM_READS of engine/store/postgres.ts, SEARCH_READS
+// of postgres-search.ts) at each size as the store plans them.
 //   node dist/bench/paging.js [--sizes 1000,1000000] [--pages 200] [--searches 20]
 import { fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { conversationKey } from "../engine/ids.js";
 import { ITEM_READS } from "../engine/store/postgres.js";
+import { SEARCH_READS, SEARCH_WINDOW } from "../engine/store/postgres-search.js";
 import { fillStream } from "../support/fill-stream.js";
 import { startPostgres } from "../support/postgres-server.js";
 import { startRedis } from "../support/redis-server.js";
@@ -81,8 +82,10 @@ try {
   const [carol, dave] = [await user("carol"), await user("dave")];
   const othersKey = await dm(carol, dave);
   await db.connect();
-  // Without JIT, as the store's connections (engine/postgres/connection.ts).
+  // Without JIT, as the store's connections (engine/postgres/connection.ts), and without
+  // parallel workers, as its searches (PostgresStore.searchTransaction).
   await db.query("SET jit = off");
+  await db.query("SET max_parallel_workers_per_gather = 0");
 
   const fill = async (size: number) => {
     for (const [conversation, reader] of [
@@ -168,8 +171,12 @@ try {
         "load s": loadS,
       };
     }
-    // Each as the store runs it (PostgresStore history and search): with its generic plan, or
-    // planned for its words. A DM search runs searchAll only when searchRecent found too few.
+    // Each as the store runs it: history with its generic plan, search's steps planned for the
+    // words (engine/store/postgres-search.ts): bob's DM read back over its window, then below it.
+    const [{ conv_id: dm }] = (
+      await db.query<{ conv_id: string }>("SELECT conv_id FROM conversations WHERE key = $1", [key])
+    ).rows as [{ conv_id: string }];
+    const windowFloor = Math.max(0, size - SEARCH_WINDOW);
     const reads: [string, string, unknown[], "generic" | "custom"][] = [
       [
         `history, after ${positions.middle}`,
@@ -177,23 +184,18 @@ try {
         [key, positions.middle, LIMIT, bob.userId],
         "generic",
       ],
-      ...["message", "hello"].flatMap((q): [string, string, unknown[], "generic" | "custom"][] => [
+      [`search: bob's conversations`, SEARCH_READS.spansOfCaller, [bob.userId], "custom"],
+      ...["message", "hello"].flatMap((q): [string, string, unknown[], "custom"][] => [
         [
-          `search "${q}", in the DM's newest`,
-          ITEM_READS.searchRecent,
-          [q, key, 0, 20, bob.userId],
-          "generic",
-        ],
-        [
-          `search "${q}", in the whole DM`,
-          ITEM_READS.searchAll,
-          [q, key, 0, 20, bob.userId],
+          `search "${q}", the DM's newest ${SEARCH_WINDOW}`,
+          SEARCH_READS.recent,
+          [q, `{${dm}}`, `{${windowFloor}}`, 20],
           "custom",
         ],
         [
-          `search "${q}", everywhere`,
-          ITEM_READS.searchEverywhere,
-          [q, bob.userId, 20, bob.userId],
+          `search "${q}", the DM below them`,
+          SEARCH_READS.older,
+          [q, dm, 0, windowFloor, 20],
           "custom",
         ],
       ]),

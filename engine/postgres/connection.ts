@@ -28,9 +28,9 @@ export async function openPool(options: PostgresOptions): Promise<pg.Pool> {
     // PostgreSQL planned the per-request session lookup (`= ANY($1)`) anew on every call: a
     // custom plan for a 1-key array always looks cheaper than the generic plan, which assumes
     // 10 (4 % of its CPU under bench/send). The statements look rows up by key, seq or limit,
-    // where the generic plan is the one a custom plan would be; the exception is search beyond
-    // a conversation's newest items, whose best plan depends on how common the words are, and
-    // which is planned for its words (PostgresStore.customPlanned).
+    // where the generic plan is the one a custom plan would be; the exception is search, whose
+    // best plan depends on how common the words are, and which is planned for its words
+    // (PostgresStore.searchTransaction).
     // JIT off: a generic plan's estimates are those of an unknown key and limit (a third of a
     // conversation), which passed jit_above_cost, and a page of history at 1M items spent
     // ~200 ms compiling itself on every execution (bench/paging) to read 50 rows in 0.3 ms.

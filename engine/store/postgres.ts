@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import DataLoader from "dataloader";
 import { KnownUsers } from "./known-users.js";
+import { searchHits, type Run } from "./postgres-search.js";
 import type pg from "pg";
 import { conversationKey, hashToken, newToken, refOfKey, shareEntry } from "../ids.js";
 import { BatchGate } from "../postgres/batch-gate.js";
@@ -90,19 +91,10 @@ const itemsStatement = (where: string, tail = "", viewer?: string) =>
      FROM items i JOIN conversations c ON c.conv_id = i.conv_id
      WHERE ${where} ${tail}`;
 
-/** How many of a conversation's newest items a search reads before it looks further back
- * (PostgresStore.search). */
-const SEARCH_WINDOW = 5_000;
-
-/** A message whose current text matches the query $1 (the GIN index is on exactly this
- * expression); a recall empties search_text, so a recalled message matches nothing. */
-const MATCHES = `to_tsvector('simple', coalesce(i.search_text, '')) @@ websearch_to_tsquery('simple', $1)
-  AND i.kind = 'message' AND NOT i.recalled`;
-
 /**
  * The reads of items whose plans decide how a long conversation reads, with their parameters
  * in order. Exported for bench/paging, which times them through the API at 1k and 1M items and
- * shows their plans as the store plans them.
+ * shows their plans as the store plans them (search's are in postgres-search.ts).
  */
 export const ITEM_READS = {
   /** $1 conversation key, $2 after seq, $3 limit, $4 viewer. */
@@ -111,58 +103,17 @@ export const ITEM_READS = {
     "ORDER BY i.seq LIMIT $3",
     "$4",
   ),
-  /**
-   * $1 query, $2 conversation key, $3 the viewer's floor seq, $4 limit, $5 viewer: the matches
-   * among the conversation's newest SEARCH_WINDOW items, newest (by seq) first. The window is
-   * walked back along the primary key and the walk stops at the limit, so a common word costs
-   * a few rows, a rare one at most the window.
-   */
-  searchRecent: `SELECT c.key, ${ITEM_COLUMNS}, ${reactionsOf("$5")}
-    FROM (SELECT i.* FROM items i WHERE ${inConversation("$2")} AND i.seq > $3
-          ORDER BY i.seq DESC LIMIT ${SEARCH_WINDOW}) i
-      JOIN conversations c ON c.conv_id = i.conv_id
-    WHERE ${MATCHES} ORDER BY i.seq DESC LIMIT $4`,
-  /**
-   * The same parameters: the newest matches in the whole conversation, found first in full (a
-   * CTE of their keys) and then ordered, so the walk back along the primary key, which a rare
-   * or long-unused word would take to the conversation's start, is never the plan. Run only when
-   * searchRecent found fewer than the limit, planned for the word (its frequency decides
-   * between the GIN index and reading the conversation).
-   */
-  searchAll: `WITH hits AS MATERIALIZED (
-      SELECT i.conv_id, i.seq FROM items i
-      WHERE ${MATCHES} AND ${inConversation("$2")} AND i.seq > $3)
-    SELECT c.key, ${ITEM_COLUMNS}, ${reactionsOf("$5")}
-    FROM hits h JOIN items i ON i.conv_id = h.conv_id AND i.seq = h.seq
-      JOIN conversations c ON c.conv_id = i.conv_id
-    ORDER BY i.seq DESC LIMIT $4`,
-  /**
-   * $1 query, $2 the caller, $3 limit, $4 viewer: newest by ts across the caller's
-   * conversations (after their join in a since_join channel). Those conversations first, then
-   * their items, so the plan can read the caller's share of the table (or the whole of it, when
-   * that share is most of it) instead of every match of everyone's: matched against everyone's
-   * and filtered after, as before session 11, a word in every one of 2M messages ran past the
-   * 2 s query timeout (bench/paging). A word that most of the caller's messages hold still costs
-   * a read of all of them (README, "Durable storage").
-   */
-  searchEverywhere: `SELECT c.key, ${ITEM_COLUMNS}, ${reactionsOf("$4")}
-    FROM (
-      SELECT conv_id, 0 AS floor FROM conversations WHERE user_a = $2
-      UNION ALL SELECT conv_id, 0 FROM conversations WHERE user_b = $2
-      UNION ALL SELECT c.conv_id, CASE WHEN ch.history = 'since_join' THEN m.join_seq ELSE 0 END
-        FROM channel_members m JOIN channels ch ON ch.name = m.name
-          JOIN conversations c ON c.key = 'c:' || m.name
-        WHERE m.user_id = $2
-    ) mine
-      JOIN items i ON i.conv_id = mine.conv_id AND i.seq > mine.floor
-      JOIN conversations c ON c.conv_id = i.conv_id
-    WHERE ${MATCHES}
-    ORDER BY i.ts DESC, i.seq DESC LIMIT $3`,
 };
 /** An item by its conversation's key $1 and seq $2. */
 const ITEM_AT = itemsStatement(`${inConversation("$1")} AND i.seq = $2`);
 /** An item by its id $1, with its conversation's key. */
 const ITEM_BY_ID = itemsStatement("i.id = $1", "LIMIT 1");
+/** The items at the pairs of conversation ids $1 and seqs $2, with their conversation's id;
+ * reactions as $3 sees them. */
+const ITEMS_AT_PAIRS = `SELECT c.key, i.conv_id, ${ITEM_COLUMNS}, ${reactionsOf("$3")}
+  FROM unnest($1::bigint[], $2::integer[]) AS p(conv_id, seq)
+    JOIN items i ON i.conv_id = p.conv_id AND i.seq = p.seq
+    JOIN conversations c ON c.conv_id = i.conv_id`;
 
 export class PostgresStore implements Store {
   constructor(
@@ -623,44 +574,42 @@ export class PostgresStore implements Store {
     return { item: { ...item, seq: Number(value) } as StreamItem, duplicate: false };
   }
 
-  /**
-   * The items a statement of ITEM_READS (or ITEM_AT, ITEM_BY_ID) reads, in their current state;
-   * `forTheseValues`: planned for these very values (a custom plan) rather than with the
-   * statement's one generic plan.
-   */
+  /** The items a statement of ITEM_READS (or ITEM_AT, ITEM_BY_ID) reads, in their current state. */
   private async items(
     statement: string,
     values: unknown[],
-    forTheseValues = false,
   ): Promise<{ key: string; item: StreamItem }[]> {
-    type Row = ItemRow & { key: string };
-    const rows = forTheseValues
-      ? await this.customPlanned<Row>(statement, values)
-      : await this.rows<Row>(statement, values);
+    const rows = await this.rows<ItemRow & { key: string }>(statement, values);
     return rows.map((row) => ({ key: row.key, item: readItem(row) }));
   }
 
   /**
-   * A read planned for its values, in a read-only transaction of its own (the connections plan
-   * every statement once, generically: engine/postgres/connection.ts). For searchAll and
-   * searchEverywhere: whether a word is in most messages or a few decides between the GIN index
-   * and reading the conversations, and only the word's own statistics tell.
+   * Runs `work` in a read-only snapshot of its own (so a search's steps agree), each statement
+   * planned for its values (the connections plan every statement once, generically:
+   * engine/postgres/connection.ts): whether a word is in most messages or a few decides between
+   * the GIN index and reading a conversation, and only the word's own statistics tell.
    */
-  private async customPlanned<R extends pg.QueryResultRow>(
-    text: string,
-    values: unknown[],
-  ): Promise<R[]> {
+  private async searchTransaction<T>(work: (run: Run) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     // A checked-out client has no pool listener: a connection the server drops would emit an
     // unhandled "error" and end the process. The query in flight rejects with it anyway.
     client.on("error", ignore);
     try {
-      await client.query("BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_custom_plan");
-      const { rows } = await client.query<R>({ name: statementName(text), text, values });
+      // No parallel workers: a plan that starts them waited ~40 ms for two to read one row.
+      await client.query(
+        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+         SET LOCAL plan_cache_mode = force_custom_plan;
+         SET LOCAL max_parallel_workers_per_gather = 0`,
+      );
+      const result = await work(
+        async <R>(text: string, values: unknown[]) =>
+          (await client.query<R & pg.QueryResultRow>({ name: statementName(text), text, values }))
+            .rows,
+      );
       await client.query("COMMIT");
       client.off("error", ignore);
       client.release();
-      return rows;
+      return result;
     } catch (error) {
       client.off("error", ignore);
       client.release(true); // closed, so no transaction of ours outlives the failure
@@ -781,20 +730,18 @@ export class PostgresStore implements Store {
     limit: number,
   ): Promise<StreamItem[]> {
     const count = Math.max(0, Math.floor(limit));
-    if (scope === null) {
-      const found = await this.items(
-        ITEM_READS.searchEverywhere,
-        [query, userId, count, userId],
-        true,
-      );
-      return found.map(({ item }) => item);
-    }
-    const values = [query, conversationKey(scope.ref), scope.floor, count, userId];
-    // The newest matches are in the newest items when the word is common; when they were fewer
-    // than asked for, the whole conversation's answer replaces them (it holds them).
-    let found = await this.items(ITEM_READS.searchRecent, values);
-    if (found.length < count) found = await this.items(ITEM_READS.searchAll, values, true);
-    return found.map(({ item }) => item);
+    const within = scope && { key: conversationKey(scope.ref), floor: scope.floor };
+    return this.searchTransaction(async (run) => {
+      const hits = await searchHits(run, userId, query, within, count);
+      if (hits.length === 0) return [];
+      const rows = await run<ItemRow & { key: string; conv_id: string }>(ITEMS_AT_PAIRS, [
+        hits.map((hit) => hit.conv_id),
+        hits.map((hit) => hit.seq),
+        userId,
+      ]);
+      const byHit = new Map(rows.map((row) => [`${row.conv_id}:${row.seq}`, readItem(row)]));
+      return hits.map((hit) => byHit.get(`${hit.conv_id}:${hit.seq}`)!);
+    });
   }
 
   async createFile(file: FileRecord): Promise<void> {

@@ -327,8 +327,9 @@ export interface Store {
   /**
    * Full-text search (only stores that have it: PostgreSQL): messages matching `query` in their
    * current text, recalled ones never, newest first, at most `limit`, with reactions as the
-   * user sees them; in `scope` after its `floor` seq, or (null) in every direct conversation of
-   * the user and every channel they are in (a since_join one after their join seq). Who may read
+   * user sees them; in `scope` after its `floor` seq, newest by seq, or (null) in every direct
+   * conversation of the user and every channel they are in (a since_join one after their join
+   * seq): each conversation's newest `limit` by seq, and of those the newest by ts. Who may read
    * `scope` is the caller's to check.
    */
   search?(
