@@ -110,7 +110,7 @@ describe("search (postgres store)", function () {
     await h.api("POST", `/api/friends/${bob.userId}`, { token: dave.token });
     const oldest = await send(bob, dave, "the lighthouse keeper");
     await send(bob, dave, "filler 2");
-    // 12,000 items: the newest 5,000 (PostgresStore's window) hold no "lighthouse" and no "500".
+    // 12,000 items: the newest 5,000 (SEARCH_WINDOW) hold no "lighthouse" and no "500".
     const db = new pg.Client({ connectionString: postgres.url, options: "-c search_path=search" });
     await db.connect();
     try {
@@ -134,10 +134,21 @@ describe("search (postgres store)", function () {
     expect(ids(await search(dave, "q=lighthouse"))).to.deep.equal([oldest.id]);
     expect(seqs(await search(dave, `q=500&${inDm}`))).to.deep.equal([500]);
     expect(seqs(await search(dave, `q=11000&${inDm}`))).to.deep.equal([11_000]);
-    // Words that both hold: in the window, and before it.
+    // A phrase inside the window and one before it.
     expect(seqs(await search(dave, `q="filler 11999"&${inDm}`))).to.deep.equal([11_999]);
     expect(seqs(await search(dave, `q=filler 7&${inDm}`))).to.deep.equal([7]);
     expect(seqs(await search(dave, "q=filler"))).to.deep.equal(newest);
+    // A word both in the window (too few times) and before it, and in a second conversation:
+    // both steps answer, and across conversations the newest by ts comes first.
+    const again = await send(bob, dave, "the lighthouse again");
+    await h.api("POST", `/api/friends/${dave.userId}`, { token: alice.token });
+    await h.api("POST", `/api/friends/${alice.userId}`, { token: dave.token });
+    const ahead = await send(alice, dave, "lighthouse ahead");
+    expect(ahead.id).to.be.a("string");
+    expect(ids(await search(dave, `q=lighthouse&${inDm}`))).to.deep.equal([again.id, oldest.id]);
+    expect(ids(await search(dave, "q=lighthouse"))).to.deep.equal([ahead.id, again.id, oldest.id]);
+    expect(ids(await search(dave, "q=lighthouse&limit=2"))).to.deep.equal([ahead.id, again.id]);
+    expect(ids(await search(dave, `q=lighthouse&${inDm}&limit=1`))).to.deep.equal([again.id]);
   });
 
   it("in a since_join channel neither scope finds what came before the caller's join", async function () {

@@ -1,11 +1,14 @@
 // Which messages a search on the PostgreSQL store answers (PostgresStore.search): the newest
 // `limit` matches of each conversation it reads, by seq, and of those the newest — by seq in one
-// conversation, by ts across the caller's conversations. What it reads is bounded by the
-// caller's own conversations, and a common word costs a few rows per conversation: each is read
-// back from its end over its newest SEARCH_WINDOW items first, and only a conversation whose
-// window held fewer matches than asked is searched further back (through the GIN index, or by
-// reading the range when the word is in most of it). Every statement runs in one read-only
-// snapshot, planned for the words (PostgresStore.searchTransaction), so the steps agree.
+// conversation, by ts across the caller's conversations. A common word costs a few rows per
+// conversation: each is read back from its end over its newest SEARCH_WINDOW items first, and
+// only a conversation whose window held fewer matches than asked is searched further back, in a
+// statement of its own planned for the words and that range. That step is the costly one: the
+// GIN index holds no conversation, so the plan reads either the word's matches in everyone's
+// messages or the caller's older range; for a word common in the store but not in a
+// conversation's window, both are large (statement_timeout bounds each statement). Every
+// statement runs in one read-only snapshot, planned for the words
+// (PostgresStore.searchTransaction), so the steps agree.
 
 /** How many of a conversation's newest items a search reads back from the end before it asks
  * the GIN index for the rest (a walk that stops at the limit, so at most this many rows). */
@@ -16,18 +19,19 @@ export const SEARCH_WINDOW = 5_000;
 const MATCHES = `to_tsvector('simple', coalesce(i.search_text, '')) @@ websearch_to_tsquery('simple', $1)
   AND i.kind = 'message' AND NOT i.recalled`;
 
-/** A conversation a search reads: its id, the seq its reader sees above, its last seq. */
+/** A conversation a search reads: its id, the seq its reader sees above, its last seq (int8
+ * columns are read as numbers: engine/postgres/connection.ts). */
 interface Span {
-  conv_id: string;
+  conv_id: number;
   floor: number;
   last_seq: number;
 }
 
-/** A matching message: its conversation, seq and ts (bigints come as text). */
+/** A matching message: its conversation, seq and ts. */
 export interface Hit {
-  conv_id: string;
+  conv_id: number;
   seq: number;
-  ts: string;
+  ts: number;
 }
 
 /** The statements, with their parameters in order; exported for bench/paging's EXPLAINs. */
@@ -54,10 +58,11 @@ export const SEARCH_READS = {
   /**
    * $1 query, $2 a conversation's id, $3 the seq above which it is read, $4 the seq up to which,
    * $5 limit: its newest matches in that range. One statement per conversation, so the plan
-   * knows the range and the words: a rare word is found by the GIN index alone (ANDed with the
-   * range's primary-key bitmap, as a plan for unknown values chose, it cost 44 ms at 1M items),
-   * one in most of the range by reading it. `seq + 0` keeps the plan from walking the primary
-   * key back, which for a word no recent message holds would read the whole range.
+   * knows the range and the words: for a rare word the GIN index's matches, filtered to the
+   * range (a plan for unknown values ANDed them with the range's primary-key bitmap instead:
+   * 44 ms at 1M items, against 0.1), for a word in most of the range a read of it. `seq + 0`
+   * keeps the plan from walking the primary key back, which for a word no recent message holds
+   * would read the whole range to find none.
    */
   older: `SELECT i.conv_id, i.seq, i.ts FROM items i
     WHERE i.conv_id = $2 AND i.seq > $3 AND i.seq <= $4 AND ${MATCHES}
@@ -86,18 +91,19 @@ export async function searchHits(
   const hits = await run<Hit>(SEARCH_READS.recent, [query, ids, windowFloor, limit]);
   // A conversation whose window held `limit` matches has given its newest; one whose window
   // reached its floor has given all. The rest are read below their window.
-  const found = new Map<string, number>();
+  const found = new Map<number, number>();
   for (const hit of hits) found.set(hit.conv_id, (found.get(hit.conv_id) ?? 0) + 1);
   for (const [i, span] of spans.entries()) {
     const upto = windowFloor[i]!;
-    if (upto > span.floor && (found.get(span.conv_id) ?? 0) < limit)
+    const short = limit - (found.get(span.conv_id) ?? 0);
+    // Only what the window lacked: its newest `limit` by seq, never more from one conversation.
+    if (upto > span.floor && short > 0)
       hits.push(
-        ...(await run<Hit>(SEARCH_READS.older, [query, span.conv_id, span.floor, upto, limit])),
+        ...(await run<Hit>(SEARCH_READS.older, [query, span.conv_id, span.floor, upto, short])),
       );
   }
   const newest = scope
     ? (a: Hit, b: Hit) => b.seq - a.seq
-    : (a: Hit, b: Hit) =>
-        Number(b.ts) - Number(a.ts) || b.seq - a.seq || (a.conv_id < b.conv_id ? -1 : 1);
+    : (a: Hit, b: Hit) => b.ts - a.ts || b.seq - a.seq || a.conv_id - b.conv_id;
   return hits.sort(newest).slice(0, limit);
 }

@@ -595,11 +595,14 @@ export class PostgresStore implements Store {
     // unhandled "error" and end the process. The query in flight rejects with it anyway.
     client.on("error", ignore);
     try {
-      // No parallel workers: a plan that starts them waited ~40 ms for two to read one row.
+      // No parallel workers: a plan that starts them waited ~40 ms for two to read one row. A
+      // statement timeout as long as the client's, so a statement the client gave up on does
+      // not go on reading on the server.
       await client.query(
         `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
          SET LOCAL plan_cache_mode = force_custom_plan;
-         SET LOCAL max_parallel_workers_per_gather = 0`,
+         SET LOCAL max_parallel_workers_per_gather = 0;
+         SET LOCAL statement_timeout = ${Math.floor(this.pool.options.query_timeout ?? 2_000)}`,
       );
       const result = await work(
         async <R>(text: string, values: unknown[]) =>
@@ -734,7 +737,7 @@ export class PostgresStore implements Store {
     return this.searchTransaction(async (run) => {
       const hits = await searchHits(run, userId, query, within, count);
       if (hits.length === 0) return [];
-      const rows = await run<ItemRow & { key: string; conv_id: string }>(ITEMS_AT_PAIRS, [
+      const rows = await run<ItemRow & { key: string; conv_id: number }>(ITEMS_AT_PAIRS, [
         hits.map((hit) => hit.conv_id),
         hits.map((hit) => hit.seq),
         userId,
