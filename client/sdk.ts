@@ -590,6 +590,30 @@ export class HeraldClient {
     return items;
   }
 
+  /**
+   * Messages matching `query` (full-text: words, `"a phrase"`, `or`, `-word`), newest first, in
+   * `opts.in` or in every conversation of the caller's, at most `opts.limit` (1–100, default
+   * 20), in their current state. Only a server on PostgreSQL searches; any other answers a
+   * HeraldError with code `unsupported` (501).
+   */
+  async search(
+    query: string,
+    opts: { in?: ConversationRef; limit?: number } = {},
+  ): Promise<StreamItem[]> {
+    const scope =
+      opts.in === undefined
+        ? {}
+        : opts.in.kind === "direct"
+          ? { peer: opts.in.peer }
+          : { channel: opts.in.channel };
+    const r = await this.http.request<{ items: StreamItem[] }>("GET", "/api/search", undefined, {
+      q: query,
+      ...scope,
+      limit: opts.limit,
+    });
+    return r.items;
+  }
+
   /** Direct conversations with a stored message and the caller's channels, newest first. */
   async conversations(): Promise<ConversationSummary[]> {
     const r = await this.http.request<{ conversations: ConversationSummary[] }>(
