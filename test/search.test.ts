@@ -176,6 +176,56 @@ describe("search (postgres store)", function () {
     expect(ids(await search(carol, "q=beacon"))).to.deep.equal([]);
   });
 
+  it("below the window too, a since_join member finds nothing from before their join", async function () {
+    this.timeout(60_000);
+    await h.engine.store.createChannel({
+      name: "deep",
+      owner: alice.userId,
+      title: "",
+      visibility: "public",
+      history: "since_join",
+      created: Date.now(),
+    });
+    const postIn = async (content: string) => {
+      await tick();
+      const posted = await h.api("POST", "/api/channels/deep/messages", {
+        token: alice.token,
+        body: { content },
+      });
+      expect(posted.status).to.equal(202);
+      return posted.body as { id: string };
+    };
+    const before = await postIn("compass before");
+    expect((await h.api("POST", "/api/channels/deep/join", { token: dave.token })).status).to.equal(
+      200,
+    );
+    const after = await postIn("compass after");
+    await postIn("filler x");
+    const db = new pg.Client({ connectionString: postgres.url, options: "-c search_path=search" });
+    await db.connect();
+    try {
+      const key = conversationKey({ kind: "channel", name: "deep" });
+      const { rows } = await db.query<{ last: number }>(
+        "SELECT last_seq AS last FROM conversations WHERE key = $1",
+        [key],
+      );
+      await fillStream(db, {
+        key,
+        templateSeq: rows[0]!.last,
+        templateText: "filler x",
+        word: "filler",
+        size: 12_000,
+        reader: alice.userId,
+      });
+    } finally {
+      await db.end();
+    }
+    // Both compass messages lie below the newest 5,000 items; only one after dave's join.
+    expect(ids(await search(dave, "q=compass&channel=deep"))).to.deep.equal([after.id]);
+    expect(ids(await search(dave, "q=compass"))).to.deep.equal([after.id]);
+    expect(ids(await search(alice, "q=compass&channel=deep"))).to.deep.equal([after.id, before.id]);
+  });
+
   it("bad input is a 400 with the error shape; words that match nothing are no error", async function () {
     for (const query of [
       "",
