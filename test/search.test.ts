@@ -226,6 +226,22 @@ describe("search (postgres store)", function () {
     expect(ids(await search(alice, "q=compass&channel=deep"))).to.deep.equal([after.id, before.id]);
   });
 
+  it("newest first: by seq within a conversation, by ts across, of each conversation's newest by seq", async function () {
+    // A business instance's clock ahead of another's: an older item (by seq) with a later ts.
+    const one = await send(alice, carol, "skew one");
+    const two = await send(carol, alice, "skew two");
+    const db = new pg.Client({ connectionString: postgres.url, options: "-c search_path=search" });
+    await db.connect();
+    try {
+      await db.query("UPDATE items SET ts = ts + 3600000 WHERE id = $1", [one.id]);
+    } finally {
+      await db.end();
+    }
+    expect(ids(await search(carol, `q=skew&peer=${alice.userId}`))).to.deep.equal([two.id, one.id]);
+    expect(ids(await search(carol, "q=skew"))).to.deep.equal([one.id, two.id]);
+    expect(ids(await search(carol, "q=skew&limit=1"))).to.deep.equal([two.id]);
+  });
+
   it("bad input is a 400 with the error shape; words that match nothing are no error", async function () {
     for (const query of [
       "",
