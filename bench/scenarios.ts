@@ -42,8 +42,8 @@ export interface Scale {
   sendUsers: number;
   /** Requests of a send rep at saturation: enough for several seconds, so that one of the
    * 20–120 ms stalls this 2-core machine has every few seconds moves a rep's rate by a few
-   * percent (in bench/send's rounds of half a second they moved it by 10–20 %: README
-   * "Session 8"). */
+   * percent (in bench/send's rounds of half a second they moved it by 10–20 %:
+   * docs/BENCHMARK-HISTORY.md, "Session 8"). */
   sendRequests: number;
   inflight: number;
   connections: number;

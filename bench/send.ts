@@ -13,7 +13,7 @@
 // one store after the other here) falls on both alike; they are printed side by side with each
 // round's rate. Give each round several seconds (`--sends 24000` is 6,000 a round): a round of
 // 1,000 sends lasts half a second, and the 20–120 ms stalls this 2-core machine has every few
-// seconds moved such a round's rate by 10–20 % (README "Session 8").
+// seconds moved such a round's rate by 10–20 % (docs/BENCHMARK-HISTORY.md, "Session 8").
 // After the saturation phase (back to back, `--inflight` at a time) comes a fixed-rate phase at
 // half the rate just reached, `--rate-seconds` long: its p99 is the latency at half load, timed
 // from when each send was due (so a send kept waiting for a free slot counts its wait).
