@@ -7,7 +7,7 @@
 // seqs. Then GET /api/search at each size, in the DM and over all the caller's conversations,
 // for a word every message holds ("message": its newest 20), one only the newest holds and one
 // only the oldest holds ("hello", seq 1), each checked for the right first seq. EXPLAIN ANALYZE
-// shows each of the store's own statements (ITEM_READS of engine/store/postgres.ts, SEARCH_READS
+// shows each of the store's own statements (HISTORY_PAGE of engine/store/postgres.ts, SEARCH_READS
 // of postgres-search.ts) at each size as the store plans them.
 //   node dist/bench/paging.js [--sizes 1000,1000000] [--pages 200] [--searches 20]
 import { fork } from "node:child_process";
@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { conversationKey } from "../engine/ids.js";
-import { ITEM_READS } from "../engine/store/postgres.js";
+import { HISTORY_PAGE } from "../engine/store/postgres.js";
 import { SEARCH_READS, SEARCH_WINDOW } from "../engine/store/postgres-search.js";
 import { fillStream } from "../support/fill-stream.js";
 import { startPostgres } from "../support/postgres-server.js";
@@ -104,6 +104,9 @@ try {
 
   const results: Record<string, object> = {};
   const searched: Record<string, object> = {};
+  /** The `q` quantile (0–1) of latencies sorted ascending, in ms to two decimals. */
+  const quantile = (sorted: number[], q: number) =>
+    Math.round(sorted[Math.floor(q * (sorted.length - 1))]! * 100) / 100;
   const failures: string[] = [];
   /** Times `q` through the API, in the DM or over everything; checks the first hit's seq. */
   const timeSearch = async (size: number, label: string, q: string, first: number) => {
@@ -123,13 +126,11 @@ try {
           failed = `${found.status} ${found.body?.error?.code ?? seqs.slice(0, 3).join(",")}`;
       }
       latencies.sort((x, y) => x - y);
-      const at = (q: number) =>
-        Math.round(latencies[Math.floor(q * (latencies.length - 1))]! * 100) / 100;
       // A failed search is reported (and fails the run at the end), not hidden.
       if (failed) failures.push(`search ${q} (${scope}) at ${size}: ${failed}`);
       searched[`${size} items, ${label}, ${scope === "dm" ? "in the DM" : "everywhere"}`] = {
-        "p50 ms": at(0.5),
-        "max ms": at(1),
+        "p50 ms": quantile(latencies, 0.5),
+        "max ms": quantile(latencies, 1),
         searches: latencies.length,
         failed: failed || "—",
       };
@@ -162,10 +163,9 @@ try {
           throw new Error(`page after ${after}: ${page.status} ${seqs.slice(0, 3).join(",")}`);
       }
       latencies.sort((x, y) => x - y);
-      const at = (q: number) => Math.round(latencies[Math.floor(q * (PAGES - 1))]! * 100) / 100;
       results[`${size} items, after ${after} (${where})`] = {
-        "p50 ms": at(0.5),
-        "p99 ms": at(0.99),
+        "p50 ms": quantile(latencies, 0.5),
+        "p99 ms": quantile(latencies, 0.99),
         "items rows": Number(rows[0]!.n),
         "items MB": Math.round(Number(rows[0]!.bytes) / 1e6),
         "load s": loadS,
@@ -174,13 +174,13 @@ try {
     // Each as the store runs it: history with its generic plan, search's steps planned for the
     // words (engine/store/postgres-search.ts): bob's DM read back over its window, then below it.
     const [{ conv_id: dm }] = (
-      await db.query<{ conv_id: string }>("SELECT conv_id FROM conversations WHERE key = $1", [key])
-    ).rows as [{ conv_id: string }];
+      await db.query<{ conv_id: number }>("SELECT conv_id FROM conversations WHERE key = $1", [key])
+    ).rows as [{ conv_id: number }];
     const windowFloor = Math.max(0, size - SEARCH_WINDOW);
     const reads: [string, string, unknown[], "generic" | "custom"][] = [
       [
         `history, after ${positions.middle}`,
-        ITEM_READS.history,
+        HISTORY_PAGE,
         [key, positions.middle, LIMIT, bob.userId],
         "generic",
       ],

@@ -2,7 +2,8 @@
 // bench/results/ (<scenario>.json, <scenario>.svg, report.md).
 //   node dist/bench/run.js [--quick] [--scenario push-direct,send] [--sides herald,ws] [--reps 3]
 // --quick is a smoke run (small counts, ≤ 2 minutes); the default took about 7 minutes on 2
-// cores (6 min 47 s in session 11). Every phase is bounded in count and time, and so is the whole run (30 min).
+// cores (6 min 43–47 s in session 11). Every phase is bounded in count and time, and so is the
+// whole run (30 min).
 import { spawnSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";

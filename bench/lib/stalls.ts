@@ -38,8 +38,14 @@ const stall = (intervalNs: number) => Math.max(0, intervalNs / 1e6 - RESOLUTION_
 
 const SEND = { method: "POST", route: "/api/messages", status: "202" };
 const BUSINESS_HIST = "herald_business_http_request_duration_seconds";
-/** Its buckets' upper bounds (business/metrics.ts), as prom-client prints them. */
-const BUCKETS = ["0.001", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5"];
+
+/** The histogram's bucket bounds as the scrape prints them (`le`), ascending, without +Inf. */
+function bucketBounds(text: string): string[] {
+  const bounds = new Set<string>();
+  for (const m of text.matchAll(new RegExp(`^${BUSINESS_HIST}_bucket\\{[^}]*le="([^"]+)"`, "gm")))
+    if (m[1] !== "+Inf") bounds.add(m[1]!);
+  return [...bounds].sort((a, b) => Number(a) - Number(b));
+}
 
 /** Starts watching; `urls` names each Herald process's base URL (its /metrics). */
 export async function watchStalls(
@@ -80,7 +86,7 @@ export async function watchStalls(
       if (sends > 0) {
         const within = (le: string) => delta(name, `${BUSINESS_HIST}_bucket`, { ...SEND, le });
         figures.serverOver25msPct = (100 * (sends - within("0.025"))) / sends;
-        const p99 = BUCKETS.find((le) => within(le) >= 0.99 * sends);
+        const p99 = bucketBounds(after[name]!).find((le) => within(le) >= 0.99 * sends);
         figures.serverP99AtMostMs = p99 === undefined ? Infinity : Number(p99) * 1e3;
       }
     }

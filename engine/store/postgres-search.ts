@@ -82,10 +82,11 @@ export async function searchHits(
   scope: { key: string; floor: number } | null,
   limit: number,
 ): Promise<Hit[]> {
+  if (limit <= 0) return [];
   const spans = scope
     ? await run<Span>(SEARCH_READS.spanOfKey, [scope.key, scope.floor])
     : await run<Span>(SEARCH_READS.spansOfCaller, [userId]);
-  if (spans.length === 0 || limit <= 0) return [];
+  if (spans.length === 0) return [];
   const ids = spans.map((span) => span.conv_id);
   const windowFloor = spans.map((span) => Math.max(span.floor, span.last_seq - SEARCH_WINDOW));
   const hits = await run<Hit>(SEARCH_READS.recent, [query, ids, windowFloor, limit]);

@@ -92,18 +92,15 @@ const itemsStatement = (where: string, tail = "", viewer?: string) =>
      WHERE ${where} ${tail}`;
 
 /**
- * The reads of items whose plans decide how a long conversation reads, with their parameters
- * in order. Exported for bench/paging, which times them through the API at 1k and 1M items and
- * shows their plans as the store plans them (search's are in postgres-search.ts).
+ * A page of history: $1 conversation key, $2 after seq, $3 limit, $4 viewer. Exported for
+ * bench/paging, which times it through the API at 1k and 1M items and shows its plan as the
+ * store plans it (search's statements are in postgres-search.ts).
  */
-export const ITEM_READS = {
-  /** $1 conversation key, $2 after seq, $3 limit, $4 viewer. */
-  history: itemsStatement(
-    `${inConversation("$1")} AND i.seq > $2`,
-    "ORDER BY i.seq LIMIT $3",
-    "$4",
-  ),
-};
+export const HISTORY_PAGE = itemsStatement(
+  `${inConversation("$1")} AND i.seq > $2`,
+  "ORDER BY i.seq LIMIT $3",
+  "$4",
+);
 /** An item by its conversation's key $1 and seq $2. */
 const ITEM_AT = itemsStatement(`${inConversation("$1")} AND i.seq = $2`);
 /** An item by its id $1, with its conversation's key. */
@@ -574,7 +571,7 @@ export class PostgresStore implements Store {
     return { item: { ...item, seq: Number(value) } as StreamItem, duplicate: false };
   }
 
-  /** The items a statement of ITEM_READS (or ITEM_AT, ITEM_BY_ID) reads, in their current state. */
+  /** The items an itemsStatement reads (HISTORY_PAGE, ITEM_AT, ITEM_BY_ID), in their current state. */
   private async items(
     statement: string,
     values: unknown[],
@@ -594,6 +591,7 @@ export class PostgresStore implements Store {
     // A checked-out client has no pool listener: a connection the server drops would emit an
     // unhandled "error" and end the process. The query in flight rejects with it anyway.
     client.on("error", ignore);
+    let failed = false;
     try {
       // No parallel workers: a plan that starts them waited ~40 ms for two to read one row. A
       // statement timeout as long as the client's, so a statement the client gave up on does
@@ -602,7 +600,7 @@ export class PostgresStore implements Store {
         `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
          SET LOCAL plan_cache_mode = force_custom_plan;
          SET LOCAL max_parallel_workers_per_gather = 0;
-         SET LOCAL statement_timeout = ${Math.floor(this.pool.options.query_timeout ?? 2_000)}`,
+         SET LOCAL statement_timeout = ${Math.floor(this.pool.options.query_timeout ?? 0)}`,
       );
       const result = await work(
         async <R>(text: string, values: unknown[]) =>
@@ -610,13 +608,13 @@ export class PostgresStore implements Store {
             .rows,
       );
       await client.query("COMMIT");
-      client.off("error", ignore);
-      client.release();
       return result;
     } catch (error) {
-      client.off("error", ignore);
-      client.release(true); // closed, so no transaction of ours outlives the failure
+      failed = true;
       throw error;
+    } finally {
+      client.off("error", ignore);
+      client.release(failed); // a failed one is closed, so no transaction of ours outlives it
     }
   }
 
@@ -635,7 +633,7 @@ export class PostgresStore implements Store {
     const count = Math.floor(limit);
     if (!(count > 0)) return [];
     // A range of the primary key (conv_id, seq): as fast at 1M items as at 1k.
-    const found = await this.items(ITEM_READS.history, [
+    const found = await this.items(HISTORY_PAGE, [
       conversationKey(ref),
       after > 0 ? Math.floor(after) : 0,
       Number.isFinite(count) ? count : null,
